@@ -1,0 +1,404 @@
+<?php
+/**
+ * whmcs-bridge: hook file for WHMCS.
+ *
+ * What it does
+ *   For each panel event the bridge cares about (client added, password changed, invoice created /
+ *   paid / cancelled, service suspended / unsuspended / terminated, quote, domain deleted,
+ *   cancellation request, upgrade, contact, ticket) it inserts ONE row into the bridge's table
+ *   `mod_whmcs_bridge_inbox` through WHMCS's own database connection, and returns. The sidecar
+ *   (`whmcs-bridge run` from cron, or `whmcs-bridge serve`) turns the rows into events.
+ *   Row columns: hook (the WHMCS hook name), payload (compact JSON: ids and a few short fields),
+ *   origin (api | cron | admin | clientarea | unknown), created_at (the panel's local time).
+ *
+ * It never stores passwords
+ *   Hook parameters carry plaintext passwords (ClientAdd, UserChangePassword, module params). The
+ *   payload is built from an allow-list of fields (WHMCS_BRIDGE_FIELDS below); nothing else is
+ *   copied. ClientEdit stores only the NAMES of changed fields, never values, and never names
+ *   password or authdata fields.
+ *
+ * It never breaks the panel
+ *   Every hook body catches \Throwable; a failure is written to the activity log as
+ *   "whmcs-bridge: could not record <Hook>: <message>" and the page goes on.
+ *
+ * Install
+ *   1. Run the bridge once against the panel's database first: it creates its own tables
+ *      (mod_whmcs_bridge_*). Until the inbox exists, each hook only logs "could not record".
+ *   2. Copy this file to <whmcs>/includes/hooks/whmcs_bridge.php. WHMCS loads it on every request.
+ *   3. Optional, only where `whmcs-bridge serve` runs: copy the config file described below.
+ *
+ * Optional config: <whmcs>/includes/hooks/_whmcs_bridge_config.php (WHMCS does not load files whose
+ * name starts with "_"), returning an array:
+ *     <?php
+ *     return ['wake_url' => 'http://127.0.0.1:8742/wake', 'wake_secret' => 'long random text'];
+ *   With both set, a PHP request that recorded at least one row sends ONE wake-up ping after its
+ *   work is done (from a shutdown function), so the bridge acts within seconds instead of at the
+ *   next cron tick. The ping carries no data, waits at most 200 ms, and every failure is ignored.
+ *   Without curl, no ping is sent; cron picks the rows up anyway.
+ *
+ * Wake-up signature (must match the bridge's `serve` side)
+ *   POST <wake_url>, empty body, headers:
+ *     X-Bridge-Timestamp: <unix time in seconds, decimal>
+ *     X-Bridge-Signature: sha256=<hex>
+ *   where <hex> = lowercase hex HMAC-SHA256, key = wake_secret, message = "<timestamp>.<raw body>"
+ *   (here the body is empty, so the message is "<timestamp>.").
+ *
+ * Compatible with PHP 7.4 to 8.3 and WHMCS 7.x / 8.x.
+ */
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+// A second copy of this file in includes/hooks/ (a renamed backup) must not redeclare the
+// functions, a fatal error on every page of the panel, nor record each event twice.
+if (!defined('WHMCS_BRIDGE_HOOKS')) {
+    define('WHMCS_BRIDGE_HOOKS', __FILE__);
+
+    /**
+     * The hooks and what each stores: hook => list of [payload key, source path, type].
+     * A source path walks nested arrays with "." and lists alternatives with "|" (first present
+     * wins). Types: int, string, decimal (money as a string, e.g. "-12.50").
+     * ClientEdit and DomainDelete add one computed key each (see whmcs_bridge_payload).
+     */
+    function whmcs_bridge_fields()
+    {
+        static $fields = null;
+        if ($fields !== null) {
+            return $fields;
+        }
+        $invoice = [['invoiceid', 'invoiceid', 'int']];
+        $module = [
+            ['serviceid', 'params.serviceid', 'int'],
+            ['client_id', 'params.userid', 'int'],
+            ['pid', 'params.pid', 'int'],
+        ];
+        $service = [['serviceid', 'serviceid', 'int'], ['client_id', 'userid|clientId', 'int']];
+        $quote = [['quoteid', 'quoteid', 'int'], ['status', 'status', 'string']];
+        $upgrade = [['upgradeid', 'upgradeid|upgradeId', 'int']];
+        $contact = [['client_id', 'userid', 'int'], ['contactid', 'contactid', 'int']];
+        $ticketOpen = [
+            ['ticketid', 'ticketid', 'int'],
+            ['client_id', 'userid', 'int'],
+            ['deptid', 'deptid', 'int'],
+        ];
+        $fields = [
+            'ClientAdd' => [
+                ['client_id', 'client_id|userid', 'int'],
+                ['user_id', 'user_id', 'int'],
+            ],
+            'UserChangePassword' => [['user_id', 'userid|user_id', 'int']],
+            'ClientChangePassword' => [['client_id', 'userid', 'int']],
+            'ClientEdit' => [['client_id', 'userid', 'int']],
+            'InvoiceCreated' => [['invoiceid', 'invoiceid', 'int'], ['source', 'source', 'string']],
+            'InvoiceCancelled' => $invoice,
+            'InvoicePaid' => $invoice,
+            'AfterModuleSuspend' => array_merge(
+                $module,
+                [['suspendreason', 'params.suspendreason', 'string']]
+            ),
+            'AfterModuleUnsuspend' => $module,
+            'AfterModuleTerminate' => $module,
+            'ServiceEdit' => $service,
+            'AdminServiceEdit' => $service,
+            'ServiceDelete' => $service,
+            'QuoteCreated' => $quote,
+            'QuoteStatusChange' => $quote,
+            'DomainDelete' => [['domainid', 'domainid', 'int'], ['client_id', 'userid', 'int']],
+            'CancellationRequest' => [
+                ['client_id', 'userid', 'int'],
+                ['serviceid', 'relid', 'int'],
+                ['type', 'type', 'string'],
+            ],
+            'PreUpgradeCheckout' => [
+                ['client_id', 'clientId|userid', 'int'],
+                ['upgradeid', 'upgradeId|upgradeid', 'int'],
+                ['serviceid', 'serviceId|serviceid', 'int'],
+                ['amount', 'amount', 'decimal'],
+            ],
+            'AfterProductUpgrade' => $upgrade,
+            'AfterConfigOptionsUpgrade' => $upgrade,
+            'ContactAdd' => $contact,
+            'ContactEdit' => $contact,
+            'ContactDelete' => $contact,
+            'TicketOpen' => $ticketOpen,
+            'TicketOpenAdmin' => $ticketOpen,
+            'TicketUserReply' => [
+                ['ticketid', 'ticketid', 'int'],
+                ['replyid', 'replyid', 'int'],
+                ['client_id', 'userid', 'int'],
+            ],
+            'TicketAdminReply' => [['ticketid', 'ticketid', 'int'], ['replyid', 'replyid', 'int']],
+        ];
+        return $fields;
+    }
+
+    /** Hooks whose return value WHMCS reads: they get an empty array (no change). */
+    function whmcs_bridge_returning_hooks()
+    {
+        return ['PreUpgradeCheckout' => true];
+    }
+
+    function whmcs_bridge_register()
+    {
+        $returning = whmcs_bridge_returning_hooks();
+        foreach (array_keys(whmcs_bridge_fields()) as $hook) {
+            $answer = isset($returning[$hook]) ? [] : null;
+            add_hook($hook, 1, function ($vars) use ($hook, $answer) {
+                whmcs_bridge_record($hook, $vars);
+                return $answer;
+            });
+        }
+    }
+
+    /** Insert one inbox row for $hook; never throws. */
+    function whmcs_bridge_record($hook, $vars)
+    {
+        try {
+            $payload = whmcs_bridge_payload($hook, is_array($vars) ? $vars : []);
+            $json = json_encode($payload, JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+            if ($json === false) {
+                throw new \RuntimeException('payload is not JSON: ' . json_last_error_msg());
+            }
+            \WHMCS\Database\Capsule::table('mod_whmcs_bridge_inbox')->insert([
+                'hook' => $hook,
+                'payload' => $json,
+                'origin' => whmcs_bridge_origin(),
+                'created_at' => date('Y-m-d H:i:s'),
+            ]);
+            whmcs_bridge_schedule_wake();
+        } catch (\Throwable $e) {
+            whmcs_bridge_log('whmcs-bridge: could not record ' . $hook . ': ' . $e->getMessage());
+        }
+    }
+
+    function whmcs_bridge_payload($hook, array $vars)
+    {
+        $fields = whmcs_bridge_fields();
+        $payload = [];
+        foreach ($fields[$hook] as $field) {
+            $payload[$field[0]] = whmcs_bridge_cast(whmcs_bridge_pick($vars, $field[1]), $field[2]);
+        }
+        if ($hook === 'ClientEdit') {
+            $payload['changed'] = whmcs_bridge_changed($vars);
+        } elseif ($hook === 'DomainDelete') {
+            // The hook passes no name and the row is about to be deleted: read it now.
+            $payload['domain'] = whmcs_bridge_domain_name($payload['domainid']);
+        }
+        return $payload;
+    }
+
+    function whmcs_bridge_pick(array $vars, $path)
+    {
+        foreach (explode('|', $path) as $alternative) {
+            $value = $vars;
+            foreach (explode('.', $alternative) as $key) {
+                if (!is_array($value) || !array_key_exists($key, $value)) {
+                    continue 2;
+                }
+                $value = $value[$key];
+            }
+            if ($value !== null) {
+                return $value;
+            }
+        }
+        return null;
+    }
+
+    function whmcs_bridge_cast($value, $type)
+    {
+        if ($value === null) {
+            return null;
+        }
+        if (is_object($value) && method_exists($value, '__toString')) {
+            $value = (string) $value;
+        }
+        if (!is_scalar($value)) {
+            return null;
+        }
+        if ($type === 'int') {
+            if (is_bool($value) || is_int($value)) {
+                return (int) $value;
+            }
+            if ($value === '') {
+                return 0;
+            }
+            return is_numeric($value) ? (int) $value : null;
+        }
+        if ($type === 'decimal') {
+            if (is_float($value)) {
+                return number_format(round($value, 2), 2, '.', '');
+            }
+            $value = trim((string) $value);
+            return is_numeric($value) ? $value : null;
+        }
+        return (string) $value;
+    }
+
+    /** Sorted names of the fields whose value differs from `olddata`; null without olddata. */
+    function whmcs_bridge_changed(array $vars)
+    {
+        if (!isset($vars['olddata']) || !is_array($vars['olddata'])) {
+            return null;
+        }
+        $changed = [];
+        foreach ($vars['olddata'] as $name => $old) {
+            if (!is_string($name) || $name === 'olddata' || !array_key_exists($name, $vars)) {
+                continue;
+            }
+            $lower = strtolower($name);
+            if ($lower === 'authdata' || strpos($lower, 'password') !== false) {
+                continue;
+            }
+            if (!whmcs_bridge_same($old, $vars[$name])) {
+                $changed[] = $name;
+            }
+        }
+        sort($changed, SORT_STRING);
+        return $changed;
+    }
+
+    function whmcs_bridge_same($old, $new)
+    {
+        // e-mail preferences may be a JSON text on one side and an array on the other.
+        if (is_array($old) && is_string($new)) {
+            $new = json_decode($new, true);
+        } elseif (is_string($old) && is_array($new)) {
+            $old = json_decode($old, true);
+        }
+        return whmcs_bridge_normal($old) === whmcs_bridge_normal($new);
+    }
+
+    /** A comparable form: database text and PHP values ("1" and 1, "" and null) compare equal. */
+    function whmcs_bridge_normal($value)
+    {
+        if (is_array($value)) {
+            ksort($value);
+            foreach ($value as $key => $item) {
+                $value[$key] = whmcs_bridge_normal($item);
+            }
+            return $value;
+        }
+        if (is_bool($value)) {
+            return $value ? '1' : '0';
+        }
+        if ($value === null) {
+            return '';
+        }
+        if (is_scalar($value) || (is_object($value) && method_exists($value, '__toString'))) {
+            return (string) $value;
+        }
+        return is_object($value) ? whmcs_bridge_normal(get_object_vars($value)) : '';
+    }
+
+    function whmcs_bridge_domain_name($domainId)
+    {
+        if (!$domainId) {
+            return null;
+        }
+        try {
+            $name = \WHMCS\Database\Capsule::table('tbldomains')
+                ->where('id', $domainId)
+                ->value('domain');
+        } catch (\Throwable $e) {
+            // A broken connection is reported by the insert; the row is worth having anyway.
+            return null;
+        }
+        return ($name === null || $name === false) ? null : (string) $name;
+    }
+
+    function whmcs_bridge_origin()
+    {
+        try {
+            // App is a facade: isApiRequest() may be reachable through __callStatic only.
+            if (class_exists('App') && is_callable(['App', 'isApiRequest'])
+                && \App::isApiRequest()
+            ) {
+                return 'api';
+            }
+        } catch (\Throwable $e) {
+            // not every WHMCS version has it; fall through to the constants
+        }
+        if (defined('IN_CRON')) {
+            return 'cron';
+        }
+        if (defined('ADMINAREA')) {
+            return 'admin';
+        }
+        if (defined('CLIENTAREA')) {
+            return 'clientarea';
+        }
+        return 'unknown';
+    }
+
+    function whmcs_bridge_log($message)
+    {
+        try {
+            if (function_exists('logActivity')) {
+                logActivity(substr($message, 0, 1000));
+            }
+        } catch (\Throwable $e) {
+            // nowhere left to report it; the page goes on
+        }
+    }
+
+    /** At most one wake-up ping per PHP request, after the request's own work. */
+    function whmcs_bridge_schedule_wake()
+    {
+        static $scheduled = false;
+        if ($scheduled) {
+            return;
+        }
+        $scheduled = true;
+        register_shutdown_function('whmcs_bridge_wake');
+    }
+
+    function whmcs_bridge_wake()
+    {
+        try {
+            $file = __DIR__ . '/_whmcs_bridge_config.php';
+            if (!function_exists('curl_init') || !is_file($file)) {
+                return;
+            }
+            $config = include $file;
+            if (!is_array($config) || empty($config['wake_url']) || empty($config['wake_secret'])) {
+                return;
+            }
+            $body = '';
+            $timestamp = (string) time();
+            $secret = (string) $config['wake_secret'];
+            $signature = hash_hmac('sha256', $timestamp . '.' . $body, $secret);
+            $curl = curl_init((string) $config['wake_url']);
+            if ($curl === false) {
+                return;
+            }
+            $options = [
+                CURLOPT_POST => true,
+                CURLOPT_POSTFIELDS => $body,
+                CURLOPT_HTTPHEADER => [
+                    'X-Bridge-Timestamp: ' . $timestamp,
+                    'X-Bridge-Signature: sha256=' . $signature,
+                    'Expect:',
+                ],
+                CURLOPT_RETURNTRANSFER => true,
+                CURLOPT_FOLLOWLOCATION => false,
+                // Sub-second timeouts need NOSIGNAL, or some resolvers time out at once.
+                CURLOPT_NOSIGNAL => true,
+                CURLOPT_TIMEOUT_MS => 200,
+                CURLOPT_CONNECTTIMEOUT_MS => 100,
+            ];
+            if (defined('CURLOPT_NOPROXY')) {
+                $options[CURLOPT_NOPROXY] = '*';
+            }
+            curl_setopt_array($curl, $options);
+            curl_exec($curl);
+            if (PHP_VERSION_ID < 80000) {
+                curl_close($curl);
+            }
+        } catch (\Throwable $e) {
+            // a missed ping only delays the bridge until its next cron tick
+        }
+    }
+
+    whmcs_bridge_register();
+}

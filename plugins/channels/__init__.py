@@ -1,0 +1,1 @@
+"""Delivery channels: WhatsApp Cloud API and Telegram Bot API clients behind one interface."""

@@ -1,0 +1,1 @@
+"""Upgrades plugin: prices a service upgrade or downgrade under the company's rules (R-UP)."""

@@ -1,0 +1,398 @@
+"""Upgrade pricing: pure functions that quote a product change under one of three policies.
+
+Nothing here reads the database or calls the API; the plugin passes in what it read (the service's
+recurring amount, cycle and next due date, the new product's ``tblpricing`` row, the currency) and
+gets back an :class:`UpgradeQuote`.
+
+Policies (R-UP-1): ``difference`` (the company's rule, the default), ``prorata`` (what WHMCS
+itself charges, reference 4.1/4.2) and ``full`` (the new cycle in full, restarted today, reference
+4.3 and 7). Downgrades charge nothing and refund nothing unless the admin chose account credit
+(R-UP-4, R-CA-1). Free and One Time sources follow WHMCS's own rule under every policy
+(reference 4.2, step 10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal, get_args
+
+from .cycles import (
+    BillingCycle,
+    CycleNotOffered,
+    ProductPrices,
+    UpgradePricingError,
+    cycle_days,
+    next_cycle_start,
+    parse_cycle,
+    to_money,
+)
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "POLICIES",
+    "ZERO_DECIMAL_CODES",
+    "BillingCycle",
+    "Currency",
+    "CycleNotOffered",
+    "ProductPrices",
+    "UnknownUpgradePolicy",
+    "UpgradePricingError",
+    "UpgradeQuote",
+    "UpgradeRequest",
+    "format_money",
+    "quote_difference",
+    "quote_full",
+    "quote_prorata",
+    "quote_upgrade",
+    "round_money",
+]
+
+DowngradeMode = Literal["none", "credit"]
+UnusedMode = Literal["deduct", "credit"]
+
+DEFAULT_POLICY = "difference"  # R-UP-1: the company's rule
+
+# Reference 1.10: currencies WHMCS handles without decimals in some calculations.
+ZERO_DECIMAL_CODES = frozenset(
+    {"BYR", "BIF", "CLP", "KMF", "DJF", "HUF", "ISK", "JPY", "MGA", "PYG", "RWF", "KRW", "VUV"}
+)
+
+
+class UnknownUpgradePolicy(UpgradePricingError):
+    """A policy name that is not one of :data:`POLICIES`."""
+
+
+@dataclass(frozen=True)
+class Currency:
+    """A ``tblcurrencies`` row: ``format`` 1 = 1234.56, 2 = 1,234.56, 3 = 1.234,56, 4 = 1,234."""
+
+    id: int
+    code: str
+    prefix: str = ""
+    suffix: str = ""
+    format: int = 1
+
+    def __post_init__(self) -> None:
+        if self.format not in (1, 2, 3, 4):
+            raise UpgradePricingError(
+                f"currency {self.code}: format must be 1, 2, 3 or 4, not {self.format!r}"
+            )
+
+    @property
+    def decimals(self) -> int:
+        """Decimals of an amount: 0 for format 4 and for zero-decimal ISO codes, else 2."""
+        if self.format == 4 or self.code.strip().upper() in ZERO_DECIMAL_CODES:
+            return 0
+        return 2
+
+    @property
+    def is_zero_decimal(self) -> bool:
+        """True when amounts in this currency are whole numbers."""
+        return self.decimals == 0
+
+
+def round_money(amount: Decimal, currency: Currency) -> Decimal:
+    """Round half-up (0.005 -> 0.01, never banker's rounding) to the currency's decimals."""
+    return amount.quantize(Decimal(1).scaleb(-currency.decimals), rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal, currency: Currency) -> str:
+    """Write ``amount`` as WHMCS shows it: prefix, separators per ``format``, suffix."""
+    rounded = round_money(amount, currency)
+    text = f"{abs(rounded):,.{currency.decimals}f}"
+    if currency.format == 1:
+        text = text.replace(",", "")
+    elif currency.format == 3:
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}{currency.prefix}{text}{currency.suffix}"
+
+
+@dataclass(frozen=True)
+class UpgradeRequest:
+    """What a policy prices: the service as it is, the product and cycle it moves to."""
+
+    current_price: Decimal
+    current_cycle: BillingCycle
+    next_due_date: dt.date | None
+    new_price: Decimal
+    new_cycle: BillingCycle
+    today: dt.date
+    currency: Currency
+    downgrade: DowngradeMode = "none"
+    full_unused: UnusedMode = "deduct"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.current_price, Decimal) and isinstance(self.new_price, Decimal)):
+            raise TypeError("prices must be Decimal (money is never float)")
+        if self.downgrade not in get_args(DowngradeMode):
+            raise UpgradePricingError(
+                f"downgrade must be 'none' or 'credit', not {self.downgrade!r}"
+            )
+        if self.full_unused not in get_args(UnusedMode):
+            raise UpgradePricingError(
+                f"full_unused must be 'deduct' or 'credit', not {self.full_unused!r}"
+            )
+        if self.current_price < 0 or self.new_price < 0:
+            raise UpgradePricingError("prices cannot be negative")
+        if self.current_cycle.is_recurring and self.next_due_date is None:
+            raise UpgradePricingError(
+                f"a {self.current_cycle.display_name} service needs a next due date to be priced"
+            )
+
+
+@dataclass(frozen=True)
+class UpgradeQuote:
+    """The price of an upgrade and what it changes; every amount is rounded to the currency.
+
+    ``net_amount`` is the signed result (``new_charge - unused_value``, rounded after the
+    subtraction); a negative one is a downgrade. ``amount_due`` is never negative and ``credit``
+    (account credit to grant) is positive only when the admin chose a crediting option.
+    """
+
+    policy: str
+    amount_due: Decimal
+    credit: Decimal
+    net_amount: Decimal
+    new_charge: Decimal
+    unused_value: Decimal
+    new_recurring_amount: Decimal
+    recurring_change: Decimal
+    new_cycle: BillingCycle
+    next_due_date: dt.date | None
+    cycle_restarted: bool
+    days_remaining: int
+    total_days: int
+    is_downgrade: bool
+    currency: Currency = field(repr=False)
+    explanation: str
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """A policy's raw result, before downgrade handling and rounding of the reported amounts."""
+
+    new_charge: Decimal
+    unused_value: Decimal
+    net: Decimal  # already rounded
+    next_due_date: dt.date | None
+    days_remaining: int
+    total_days: int
+    how: str
+    restarted: bool
+
+
+def _money(req: UpgradeRequest, amount: Decimal) -> str:
+    return format_money(amount, req.currency)
+
+
+def _current_cycle_unused(req: UpgradeRequest) -> tuple[Decimal, int, int]:
+    """Value, days left and days in cycle of the paid, unused part of a recurring cycle."""
+    assert req.next_due_date is not None  # checked by UpgradeRequest
+    total = cycle_days(req.next_due_date, req.current_cycle)
+    remaining = (req.next_due_date - req.today).days
+    if remaining < 0:
+        # Reading: an overdue service has not used up a paid cycle; like WHMCS for config options
+        # (reference 4.2 step 9) we price it over the full cycle rather than give it away.
+        remaining = total
+    return req.current_price * remaining / total, remaining, total
+
+
+def _restart(req: UpgradeRequest, rule: str) -> _Figures:
+    """New cycle in full minus the unused value of the current one; the cycle restarts today.
+
+    Free Account and One Time sources (reference 4.2 step 10): the unused value is the amount
+    paid before (the one-time payment; 0 for a free account) and the days are the new cycle's.
+    """
+    next_due = next_cycle_start(req.today, req.new_cycle)
+    if req.current_cycle.is_recurring:
+        unused, remaining, total = _current_cycle_unused(req)
+        paid = (
+            f"the unused {_money(req, unused)} of the current {req.current_cycle.display_name} "
+            f"cycle ({remaining} of {total} days)"
+        )
+    else:
+        unused = req.current_price
+        total = remaining = (next_due - req.today).days if next_due else 0
+        paid = f"the {_money(req, unused)} paid for the {req.current_cycle.display_name} service"
+    net = round_money(req.new_price - unused, req.currency)
+    restart = (
+        f"the {req.new_cycle.display_name} cycle starts today, next due {next_due.isoformat()}"
+        if next_due
+        else f"{req.new_cycle.display_name} does not renew"
+    )
+    how = (
+        f"{rule}: the full {req.new_cycle.display_name} price {_money(req, req.new_price)} minus "
+        f"{paid} = {_money(req, net)}; {restart}."
+    )
+    return _Figures(req.new_price, unused, net, next_due, remaining, total, how, restarted=True)
+
+
+def _difference(req: UpgradeRequest) -> _Figures:
+    if not (req.current_cycle.is_recurring and req.new_cycle.is_recurring):
+        return _restart(req, "Difference (free or one-time service)")
+    if req.new_cycle is not req.current_cycle:
+        return _restart(req, "Difference with a change of cycle")
+    _, remaining, total = _current_cycle_unused(req)
+    net = round_money(req.new_price - req.current_price, req.currency)
+    cycle = req.current_cycle.display_name
+    how = (
+        f"Difference (R-UP-1): the new {cycle} price {_money(req, req.new_price)} minus the "
+        f"{_money(req, req.current_price)} paid for the current {cycle} cycle = "
+        f"{_money(req, net)}, whatever the day; the next due date stays "
+        f"{req.next_due_date}."
+    )
+    return _Figures(
+        req.new_price, req.current_price, net, req.next_due_date, remaining, total, how, False
+    )
+
+
+def _prorata(req: UpgradeRequest) -> _Figures:
+    if not (req.current_cycle.is_recurring and req.new_cycle.is_recurring):
+        return _restart(req, "Prorata (WHMCS, free or one-time cycle)")
+    assert req.next_due_date is not None
+    unused, remaining, total = _current_cycle_unused(req)
+    base, new_total = req.new_price, total
+    if req.new_cycle is not req.current_cycle:
+        # Reference 4.2 step 3: the new price is spread over one NEW cycle counted back from the
+        # kept due date, so a yearly -> quarterly move charges about four quarters at once.
+        new_total = cycle_days(req.next_due_date, req.new_cycle)
+        old_monthly = req.current_price / req.current_cycle.months
+        new_monthly = req.new_price / req.new_cycle.months
+        if round_money(old_monthly, req.currency) == round_money(new_monthly, req.currency):
+            base = old_monthly * req.new_cycle.months  # same plan price: only the cycle changes
+    debit = base * remaining / new_total
+    if req.currency.is_zero_decimal:
+        debit = debit.quantize(Decimal(1), rounding=ROUND_HALF_UP)  # reference 4.2 step 5
+    net = round_money(debit - unused, req.currency)  # rounded after the subtraction, as WHMCS
+    how = (
+        f"Prorata (WHMCS): {_money(req, base)} x {remaining}/{new_total} days = "
+        f"{_money(req, debit)} for the new plan, minus {_money(req, req.current_price)} x "
+        f"{remaining}/{total} days = {_money(req, unused)} unused of the current plan, = "
+        f"{_money(req, net)}; the next due date stays {req.next_due_date}."
+    )
+    return _Figures(debit, unused, net, req.next_due_date, remaining, total, how, restarted=False)
+
+
+def _finish(policy: str, req: UpgradeRequest, fig: _Figures) -> UpgradeQuote:
+    zero = round_money(Decimal(0), req.currency)
+    amount_due, credit = max(fig.net, zero), zero
+    how = fig.how
+    if policy == "full" and req.full_unused == "credit":
+        # The unused value is granted as account credit instead of being deducted (reference 7).
+        amount_due = round_money(fig.new_charge, req.currency)
+        credit = round_money(fig.unused_value, req.currency)
+        how += (
+            f" The unused {_money(req, credit)} is given as account credit instead, so "
+            f"{_money(req, amount_due)} is due."
+        )
+    elif fig.net < 0 and req.downgrade == "credit":
+        credit = -fig.net  # R-UP-4: account credit, never a negative charge
+        how += f" Downgrade: nothing is due and {_money(req, credit)} is given as account credit."
+    elif fig.net < 0:
+        how += " Downgrade: nothing is charged and nothing is refunded (R-UP-4)."
+    return UpgradeQuote(
+        policy=policy,
+        amount_due=amount_due,
+        credit=credit,
+        net_amount=fig.net,
+        new_charge=round_money(fig.new_charge, req.currency),
+        unused_value=round_money(fig.unused_value, req.currency),
+        new_recurring_amount=round_money(req.new_price, req.currency),
+        recurring_change=round_money(req.new_price - req.current_price, req.currency),
+        new_cycle=req.new_cycle,
+        next_due_date=fig.next_due_date,
+        cycle_restarted=fig.restarted,
+        days_remaining=fig.days_remaining,
+        total_days=fig.total_days,
+        is_downgrade=fig.net < 0,
+        currency=req.currency,
+        explanation=how,
+    )
+
+
+def quote_difference(request: UpgradeRequest) -> UpgradeQuote:
+    """R-UP-1: new price minus what was paid, whatever the day.
+
+    Same recurring cycle: the new product's price for that cycle minus the service's recurring
+    amount; the next due date is kept. Change of cycle: the new product's price for the new cycle
+    minus the unused value of the current cycle (recurring amount x days left / days in cycle),
+    and the new cycle starts today. Free and One Time sources: reference 4.2 step 10.
+    """
+    return _finish("difference", request, _difference(request))
+
+
+def quote_prorata(request: UpgradeRequest) -> UpgradeQuote:
+    """WHMCS's own rule (reference 4.1/4.2): both prices prorated by the days left.
+
+    Debit = new price x days left / days in cycle, credit = old price x the same share, due =
+    debit - credit rounded after the subtraction (zero-decimal currencies round the debit to a
+    whole number first). The next due date is kept; on a change of cycle the new price is spread
+    over one new cycle counted back from it. Free and One Time sources: reference 4.2 step 10.
+    """
+    return _finish("prorata", request, _prorata(request))
+
+
+def quote_full(request: UpgradeRequest) -> UpgradeQuote:
+    """Reference 4.3 and 7: the new cycle in full, restarted today, less the unused value.
+
+    ``full_unused="deduct"`` (default) deducts the unused value of the current cycle and floors
+    the result at 0; ``full_unused="credit"`` makes the full price due and grants the unused
+    value as account credit.
+    """
+    return _finish("full", request, _restart(request, "Full cycle"))
+
+
+POLICIES: Mapping[str, Callable[[UpgradeRequest], UpgradeQuote]] = {
+    "difference": quote_difference,
+    "prorata": quote_prorata,
+    "full": quote_full,
+}
+
+
+def quote_upgrade(
+    policy: str = DEFAULT_POLICY,
+    *,
+    current_price: Decimal,
+    current_cycle: BillingCycle | str,
+    next_due_date: dt.date | None,
+    new_prices: ProductPrices,
+    new_cycle: BillingCycle | str,
+    today: dt.date,
+    currency: Currency,
+    downgrade: DowngradeMode = "none",
+    full_unused: UnusedMode = "deduct",
+) -> UpgradeQuote:
+    """Quote moving a service to a product and cycle under the named policy.
+
+    :param policy: ``difference`` (default, R-UP-1), ``prorata`` or ``full``.
+    :param current_price: the service's recurring amount (``tblhosting.amount``); the one-time
+        payment for a One Time service.
+    :param next_due_date: the service's next due date; None (zero date) only for Free/One Time.
+    :param downgrade: ``none`` (R-UP-4 default) or ``credit`` (the difference as account credit).
+    :param full_unused: ``full`` policy only: ``deduct`` the unused value, or grant it as
+        account ``credit``.
+    :raises CycleNotOffered: the new product has no price for ``new_cycle``.
+    :raises UnknownUpgradePolicy, UnknownBillingCycle, UpgradePricingError: bad inputs.
+    """
+    quote = POLICIES.get(policy.strip().lower())
+    if quote is None:
+        raise UnknownUpgradePolicy(
+            f"unknown upgrade policy {policy!r}: expected one of {', '.join(POLICIES)}"
+        )
+    target = parse_cycle(new_cycle)
+    request = UpgradeRequest(
+        current_price=to_money(current_price, "current_price"),
+        current_cycle=parse_cycle(current_cycle),
+        next_due_date=next_due_date,
+        new_price=new_prices.require(target),
+        new_cycle=target,
+        today=today,
+        currency=currency,
+        downgrade=downgrade,
+        full_unused=full_unused,
+    )
+    return quote(request)

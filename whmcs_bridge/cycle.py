@@ -1,0 +1,89 @@
+"""One cycle: take the lock, intake, dispatch, tasks, deliver, release."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.events.dispatch import dispatch
+from whmcs_bridge.intake import run_intake
+from whmcs_bridge.lock import cycle_lock
+from whmcs_bridge.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    """What a cycle did; printed by ``run`` and returned as ``--json``."""
+
+    dry_run: bool = False
+    schema: str = ""
+    intake: dict[str, Any] = field(default_factory=dict)
+    dispatch: dict[str, Any] = field(default_factory=dict)
+    tasks: dict[str, str] = field(default_factory=dict)
+    delivery: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def run_cycle(bridge: Bridge) -> CycleReport:
+    """Run one cycle under the panel-wide lock; raises LockHeld if another cycle runs."""
+    report = CycleReport(dry_run=bridge.dry_run)
+    started = time.monotonic()
+    with cycle_lock(bridge.panel):
+        if not bridge.dry_run:
+            before, after = upgrade(bridge.panel.engine)
+            report.schema = f"bridge tables at version {after}" + (
+                f" (upgraded from {before})" if before != after else ""
+            )
+        report.intake = run_intake(bridge).as_dict()
+        if bridge.dry_run:
+            report.seconds = round(time.monotonic() - started, 3)
+            return report
+        result = dispatch(bridge)
+        report.dispatch = {
+            "events": result.events,
+            "done": result.done,
+            "failed": result.failed,
+            "quarantined": result.quarantined,
+        }
+        report.errors.extend(result.errors)
+        _run_tasks(bridge, report)
+        _deliver(bridge, report)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _run_tasks(bridge: Bridge, report: CycleReport) -> None:
+    for impl in bridge.plugins.impls("bridge_run_tasks"):
+        try:
+            summary = impl.function(bridge=bridge)
+        except Exception as exc:
+            log.exception("plugin %s: tasks failed", impl.plugin_name)
+            report.errors.append(f"{impl.plugin_name} tasks: {type(exc).__name__}: {exc}")
+        else:
+            if summary:
+                report.tasks[impl.plugin_name] = str(summary)
+
+
+def _deliver(bridge: Bridge, report: CycleReport) -> None:
+    try:
+        from whmcs_bridge.outbox.service import Outbox  # noqa: F401
+    except ImportError:
+        return
+    try:
+        report.delivery = bridge.outbox.deliver_due().as_dict()
+    except Exception as exc:
+        log.exception("delivery failed")
+        report.errors.append(f"delivery: {type(exc).__name__}: {exc}")

@@ -1,0 +1,103 @@
+"""Health checks for ``whmcs-bridge doctor``: one line each, OK or FAIL with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.store.migrate import SCHEMA_VERSION, current_version
+
+if TYPE_CHECKING:
+    from whmcs_bridge.bridge import Bridge
+
+# Tables every supported WHMCS version has and the plugins read.
+REQUIRED_TABLES = (
+    "clients",
+    "contacts",
+    "hosting",
+    "products",
+    "pricing",
+    "currencies",
+    "invoices",
+    "invoiceitems",
+    "configuration",
+    "tickets",
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor line."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def core_checks(bridge: Bridge) -> list[Check]:
+    """Database reachable, WHMCS recognised, bridge tables current, API answering."""
+    panel = bridge.panel
+    try:
+        panel.ping()
+    except BridgeError as exc:
+        return [Check("database", False, str(exc))]
+    checks = [Check("database", True, f"reachable: {panel.database_label()}")]
+    try:
+        info = panel.info
+    except BridgeError as exc:
+        return [*checks, Check("whmcs schema", False, str(exc))]
+    missing = [name for name in REQUIRED_TABLES if panel.tables.get(name) is None]
+    if missing:
+        checks.append(
+            Check("whmcs schema", False, "missing tables: " + ", ".join("tbl" + m for m in missing))
+        )
+    else:
+        login = (
+            "users (tblusers_clients)"
+            if info.login_model == "users"
+            else "sub-accounts (tblcontacts)"
+        )
+        release = f" ({info.release})" if info.release else " (no Version row: guessed from schema)"
+        checks.append(
+            Check("whmcs schema", True, f"WHMCS {info.version}{release}, login model {login}")
+        )
+    with panel.connect() as conn:
+        version = current_version(conn)
+    if version == SCHEMA_VERSION:
+        checks.append(Check("bridge tables", True, f"at version {version}"))
+    else:
+        checks.append(
+            Check(
+                "bridge tables",
+                False,
+                f"at version {version}, expected {SCHEMA_VERSION}: run `whmcs-bridge db upgrade`",
+            )
+        )
+    if bridge.has_api:
+        checks.append(api_check(bridge))
+    return checks
+
+
+def api_check(bridge: Bridge) -> Check:
+    """The API answers and accepts our credentials (a harmless read action)."""
+    try:
+        bridge.api.call("GetConfigurationValue", {"setting": "Version"})
+    except BridgeError as exc:
+        return Check("whmcs api", False, str(exc))
+    return Check("whmcs api", True, f"credentials accepted at {bridge.config.api.url}")  # type: ignore[union-attr]
+
+
+def plugin_checks(bridge: Bridge) -> list[Check]:
+    checks: list[Check] = []
+    for impl in bridge.plugins.impls("bridge_doctor_checks"):
+        try:
+            checks.extend(impl.function(bridge=bridge) or [])
+        except Exception as exc:
+            checks.append(
+                Check(f"plugin {impl.plugin_name}", False, f"{type(exc).__name__}: {exc}")
+            )
+    return checks

@@ -1,0 +1,1 @@
+"""Panel events: the catalog, the event store and dispatch to plugins."""

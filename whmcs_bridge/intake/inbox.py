@@ -1,0 +1,212 @@
+"""Turns the rows ``hooks/whmcs_bridge.php`` wrote into events; malformed rows go to quarantine.
+
+The mapping from WHMCS hook to event is data (:data:`HOOKS`); the few hooks that need a lookup
+(which client owns an invoice, which clients a login user owns) say so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from whmcs_bridge.events.model import Event, event_key
+from whmcs_bridge.intake.watcher import WatchContext
+from whmcs_bridge.store.tables import inbox as inbox_t
+from whmcs_bridge.store.tables import quarantine as quarantine_t
+
+
+class MalformedRow(ValueError):
+    """An inbox row that cannot become an event; the message is the quarantine reason."""
+
+
+@dataclass(frozen=True)
+class HookRule:
+    """How one WHMCS hook becomes an event."""
+
+    event: str
+    subject: str
+    id_key: str  # payload key holding the subject id
+    repeatable: bool = False  # keyed by day: the same subject can have this event again
+    client_from: str | None = None  # panel table to look the client up in, by subject id
+    data_keys: tuple[str, ...] = ()
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+def _delivered(payload: dict[str, Any]) -> bool:
+    return str(payload.get("status", "")).lower() == "delivered"
+
+
+HOOKS: dict[str, HookRule] = {
+    "ClientAdd": HookRule("client.added", "client", "client_id"),
+    "ClientChangePassword": HookRule("client.password_changed", "client", "client_id", True),
+    "ClientEdit": HookRule(
+        "client.details_changed", "client", "client_id", True, data_keys=("changed",)
+    ),
+    "InvoiceCreated": HookRule(
+        "invoice.created", "invoice", "invoiceid", client_from="invoices", data_keys=("source",)
+    ),
+    "InvoiceCancelled": HookRule(
+        "invoice.cancelled", "invoice", "invoiceid", client_from="invoices"
+    ),
+    "InvoicePaid": HookRule("invoice.paid", "invoice", "invoiceid", client_from="invoices"),
+    "AfterModuleSuspend": HookRule(
+        "service.suspended", "service", "serviceid", True, data_keys=("suspendreason",)
+    ),
+    "AfterModuleUnsuspend": HookRule("service.reactivated", "service", "serviceid", True),
+    "AfterModuleTerminate": HookRule("service.terminated", "service", "serviceid", True),
+    "QuoteCreated": HookRule(
+        "quote.available", "quote", "quoteid", client_from="quotes", when=_delivered
+    ),
+    "QuoteStatusChange": HookRule(
+        "quote.available", "quote", "quoteid", client_from="quotes", when=_delivered
+    ),
+    "DomainDelete": HookRule("domain.deleted", "domain", "domainid", data_keys=("domain",)),
+    "CancellationRequest": HookRule(
+        "cancellation.requested", "service", "serviceid", True, data_keys=("type",)
+    ),
+    "PreUpgradeCheckout": HookRule(
+        "upgrade.ordered", "upgrade", "upgradeid", data_keys=("serviceid", "amount")
+    ),
+    "AfterProductUpgrade": HookRule(
+        "upgrade.completed", "upgrade", "upgradeid", client_from="upgrades"
+    ),
+    "AfterConfigOptionsUpgrade": HookRule(
+        "upgrade.completed", "upgrade", "upgradeid", client_from="upgrades"
+    ),
+    "ContactAdd": HookRule("contact.added", "contact", "contactid"),
+    "ContactEdit": HookRule("contact.changed", "contact", "contactid", True),
+    "ContactDelete": HookRule("contact.removed", "contact", "contactid"),
+    "TicketOpen": HookRule("ticket.opened", "ticket", "ticketid", data_keys=("deptid",)),
+    "TicketOpenAdmin": HookRule("ticket.opened", "ticket", "ticketid", data_keys=("deptid",)),
+    "TicketUserReply": HookRule("ticket.replied", "reply", "replyid", data_keys=("ticketid",)),
+    "TicketAdminReply": HookRule(
+        "ticket.replied",
+        "reply",
+        "replyid",
+        client_from="tickets_of_reply",
+        data_keys=("ticketid",),
+    ),
+}
+# Hooks the file records that only hint a watcher to look again (no event of their own).
+HINT_HOOKS = frozenset({"ServiceEdit", "AdminServiceEdit", "ServiceDelete"})
+
+
+def _int(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if isinstance(value, bool) or value is None:
+        raise MalformedRow(f"payload has no '{key}'")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise MalformedRow(f"payload '{key}' is not a number: {value!r}") from None
+    if number <= 0:
+        raise MalformedRow(f"payload '{key}' is not a valid id: {number}")
+    return number
+
+
+def _client_of(
+    ctx: WatchContext, where: str, subject_id: int, payload: dict[str, Any]
+) -> int | None:
+    if where == "tickets_of_reply":
+        tickets = ctx.tables.tickets
+        ticket_id = _int(payload, "ticketid")
+        return ctx.conn.execute(select(tickets.c.userid).where(tickets.c.id == ticket_id)).scalar()
+    table = ctx.tables.get(where)
+    if table is None:
+        return None
+    return ctx.conn.execute(select(table.c.userid).where(table.c.id == subject_id)).scalar()
+
+
+def events_from_row(
+    ctx: WatchContext, hook: str, payload: dict[str, Any], origin: str, created_at: Any
+) -> list[Event]:
+    """The events one inbox row stands for (often one, none for hints, several for a user)."""
+    if hook in HINT_HOOKS:
+        return []
+    occurred = created_at or ctx.now
+    if hook == "UserChangePassword":
+        return _password_events(ctx, _int(payload, "user_id"), origin, occurred)
+    rule = HOOKS.get(hook)
+    if rule is None:
+        raise MalformedRow(f"unknown hook '{hook}'")
+    if rule.when is not None and not rule.when(payload):
+        return []
+    subject_id = _int(payload, rule.id_key)
+    client_id = payload.get("client_id")
+    if rule.client_from:
+        client_id = _client_of(ctx, rule.client_from, subject_id, payload) or client_id
+    discriminator = occurred.date().isoformat() if rule.repeatable else None
+    return [
+        Event(
+            key=event_key(rule.event, subject_id, discriminator),
+            name=rule.event,
+            subject_type=rule.subject,
+            subject_id=subject_id,
+            client_id=int(client_id) if client_id else None,
+            occurred_at=occurred,
+            source="hook",
+            origin=origin,
+            data={k: payload[k] for k in rule.data_keys if k in payload} | {"hook": hook},
+        )
+    ]
+
+
+def _password_events(ctx: WatchContext, user_id: int, origin: str, occurred: Any) -> list[Event]:
+    """WHMCS 8 reports a login user's password change; each client the user owns is told."""
+    links = ctx.tables.get("users_clients")
+    if links is None:
+        return []
+    owned = ctx.conn.execute(
+        select(links.c.client_id).where(links.c.auth_user_id == user_id, links.c.owner == 1)
+    ).scalars()
+    day = occurred.date().isoformat()
+    return [
+        Event(
+            key=event_key("client.password_changed", client_id, day),
+            name="client.password_changed",
+            subject_type="client",
+            subject_id=client_id,
+            client_id=client_id,
+            occurred_at=occurred,
+            source="hook",
+            origin=origin,
+            data={"hook": "UserChangePassword", "user_id": user_id},
+        )
+        for client_id in owned
+    ]
+
+
+def drain_inbox(ctx: WatchContext, limit: int = 5000) -> tuple[list[Event], int, int]:
+    """Read up to ``limit`` inbox rows: (events, rows read, rows quarantined).
+
+    The rows are deleted in the caller's transaction, the same one that stores the events.
+    """
+    rows = ctx.conn.execute(select(inbox_t).order_by(inbox_t.c.id).limit(limit)).all()
+    found: list[Event] = []
+    quarantined = 0
+    for row in rows:
+        try:
+            payload = json.loads(row.payload)
+            if not isinstance(payload, dict):
+                raise MalformedRow("payload is not a JSON object")
+            found.extend(
+                events_from_row(ctx, row.hook, payload, row.origin or "unknown", row.created_at)
+            )
+        except (MalformedRow, json.JSONDecodeError) as exc:
+            quarantined += 1
+            ctx.conn.execute(
+                insert(quarantine_t).values(
+                    inbox_id=row.id,
+                    hook=row.hook,
+                    payload=row.payload,
+                    reason=str(exc),
+                    created_at=ctx.now,
+                )
+            )
+    if rows:
+        ctx.conn.execute(delete(inbox_t).where(inbox_t.c.id <= rows[-1].id))
+    return found, len(rows), quarantined

@@ -1,0 +1,100 @@
+"""The watcher interface and the state it keeps between cycles.
+
+A watcher turns database changes into events where no hook reports them. It reads only rows
+changed since its cursor, or the small set of rows still "open", through indexes. Its first run
+records a baseline and emits nothing, so installing the bridge never floods customers with old
+news.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from whmcs_bridge.clock import Clock
+from whmcs_bridge.events.model import Event
+from whmcs_bridge.panel.tables import PanelTables
+from whmcs_bridge.store.tables import cursors as cursors_t
+from whmcs_bridge.store.tables import seen as seen_t
+
+
+@dataclass
+class WatchContext:
+    """What a watcher works with during one intake: one connection, one transaction."""
+
+    conn: Connection
+    tables: PanelTables
+    clock: Clock
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    def cursor(self, name: str) -> str | None:
+        return self.conn.execute(
+            select(cursors_t.c.value).where(cursors_t.c.watcher == name)
+        ).scalar_one_or_none()
+
+    def set_cursor(self, name: str, value: object) -> None:
+        text = str(value)
+        updated = self.conn.execute(
+            update(cursors_t)
+            .where(cursors_t.c.watcher == name)
+            .values(value=text, updated_at=self.now)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(
+                insert(cursors_t).values(watcher=name, value=text, updated_at=self.now)
+            )
+
+    def remember(self, watcher: str, states: dict[int, str]) -> None:
+        """Store the last seen state of several subjects (insert or replace)."""
+        if not states:
+            return
+        ids = list(states)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            self.conn.execute(
+                delete(seen_t).where(seen_t.c.watcher == watcher, seen_t.c.subject_id.in_(chunk))
+            )
+            self.conn.execute(
+                insert(seen_t),
+                [
+                    {
+                        "watcher": watcher,
+                        "subject_id": i,
+                        "state": states[i][:191],
+                        "updated_at": self.now,
+                    }
+                    for i in chunk
+                ],
+            )
+
+    def forget(self, watcher: str, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), 1000):
+            self.conn.execute(
+                delete(seen_t).where(
+                    seen_t.c.watcher == watcher, seen_t.c.subject_id.in_(ids[start : start + 1000])
+                )
+            )
+
+
+class Watcher(Protocol):
+    """One source of events read from the panel's tables."""
+
+    name: str
+
+    def baseline(self, ctx: WatchContext) -> None:
+        """Record the current state as seen, emitting nothing (first run)."""
+
+    def poll(self, ctx: WatchContext) -> list[Event]:
+        """Events for what changed since the last poll; updates cursors and seen state."""
+
+    def observe(self, ctx: WatchContext, event: Event) -> None:
+        """Learn from an event a hook reported, so the same change is not reported twice."""

@@ -1,0 +1,68 @@
+"""Creates and upgrades the bridge's tables; safe to repeat on a live panel.
+
+Each migration is idempotent (tables are created only when missing), and the reached version is
+recorded in ``mod_whmcs_bridge_meta`` as ``schema_version``. ``whmcs-bridge db upgrade`` runs
+them, and so does every ``run`` before its cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from whmcs_bridge.store import tables as t
+
+Migration = Callable[[Connection], None]
+
+
+def _create(*tables: object) -> Migration:
+    def step(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+    return step
+
+
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (
+        1,
+        "inbox, quarantine, events, outcomes, cursors, seen",
+        _create(t.inbox, t.quarantine, t.events, t.outcomes, t.cursors, t.seen),
+    ),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    """The recorded schema version; 0 when the bridge's tables do not exist yet."""
+    if not inspect(conn).has_table(t.meta.name):
+        return 0
+    value = conn.execute(
+        select(t.meta.c.value).where(t.meta.c.name == "schema_version")
+    ).scalar_one_or_none()
+    return int(value) if value else 0
+
+
+def upgrade(engine: Engine) -> tuple[int, int]:
+    """Bring the bridge's tables to :data:`SCHEMA_VERSION`; returns (before, after)."""
+    with engine.begin() as conn:
+        t.meta.create(conn, checkfirst=True)
+        before = current_version(conn)
+    for version, _description, step in MIGRATIONS:
+        if version <= before:
+            continue
+        with engine.begin() as conn:
+            step(conn)
+            _record(conn, version)
+    return before, max(before, SCHEMA_VERSION)
+
+
+def _record(conn: Connection, version: int) -> None:
+    exists = conn.execute(select(t.meta.c.name).where(t.meta.c.name == "schema_version")).first()
+    if exists:
+        conn.execute(
+            t.meta.update().where(t.meta.c.name == "schema_version").values(value=str(version))
+        )
+    else:
+        conn.execute(t.meta.insert().values(name="schema_version", value=str(version)))
