@@ -130,7 +130,8 @@ token = {"$env" = "WB_TEST_SECRET"}
             "API credential",
         ),
         (
-            '[panel]\ndatabase_url = "sqlite:///p"\n[serve]\nwake_secret = {"$env" = "WB_NOT_SET_X"}\n',
+            '[panel]\ndatabase_url = "sqlite:///p"\n'
+            '[serve]\nwake_secret = {"$env" = "WB_NOT_SET_X"}\n',
             "serve.wake_secret",
             "WB_NOT_SET_X",
         ),

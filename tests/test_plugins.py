@@ -66,13 +66,14 @@ def test_misspelled_enabled_name_stops_naming_it(tmp_path: Path) -> None:
 def test_plugin_that_fails_to_import_is_named(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
     config = config_for(tmp_path, enabled=["broken"], plugins_dir=str(tmp_path))
-    with pytest.raises(PluginError, match="plugin 'broken'.*boom"):
+    with pytest.raises(PluginError, match=r"plugin 'broken'.*boom"):
         get_plugin_manager(config, load_entrypoints=False)
 
 
 def test_plugin_with_unknown_hook_fails_check_pending(tmp_path: Path) -> None:
     (tmp_path / "typo.py").write_text(
-        "from whmcs_bridge import hookimpl\n@hookimpl\ndef bridge_on_evnet(bridge, event):\n    pass\n"
+        "from whmcs_bridge import hookimpl\n"
+        "@hookimpl\ndef bridge_on_evnet(bridge, event):\n    pass\n"
     )
     config = config_for(tmp_path, enabled=["typo"], plugins_dir=str(tmp_path))
     with pytest.raises(Exception, match="bridge_on_evnet"):

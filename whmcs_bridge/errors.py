@@ -15,7 +15,7 @@ class BridgeError(Exception):
 
 
 class ConfigError(BridgeError):
-    """The config file (or a file it points to) is wrong: names the file, the key, what was expected."""
+    """The config (or a file it names) is wrong: says the file, the key, what was expected."""
 
     exit_code = 2
 
@@ -27,7 +27,7 @@ class ConfigError(BridgeError):
 
 
 class PanelUnreachable(BridgeError):
-    """The panel database cannot be reached or refused the login; names the host, never the password."""
+    """The panel database is unreachable or refused us: names the host, never the password."""
 
 
 class SchemaError(BridgeError):
