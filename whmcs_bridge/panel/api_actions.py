@@ -1,0 +1,397 @@
+"""Typed WHMCS API actions: one method per action the bridge uses, normalised answers.
+
+WHMCS's JSON is loose (reference ``whmcs.md`` §3.1): ids and amounts arrive as strings, lists come
+wrapped (``{"clients": {"client": [...]}}``) or as ``""`` when empty, unset dates as zero dates.
+The helpers here turn that into ``int``, ``Decimal``, ``date``/``None`` and plain lists, and each
+method passes ``read=True`` (retry-safe) or ``read=False`` (a write, never retried).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from whmcs_bridge.panel.api_types import (
+    CancelRequest,
+    ClientDetails,
+    ClientProduct,
+    Contact,
+    Invoice,
+    InvoiceItem,
+    InvoiceSummary,
+    OpenedTicket,
+    Page,
+    UpgradeResult,
+    User,
+    UserPermissions,
+    to_bool,
+    to_date,
+    to_datetime,
+    to_decimal,
+    to_int,
+    unwrap_list,
+)
+from whmcs_bridge.panel.money import Currency
+
+__all__ = [
+    "ApiActions",
+    "to_bool",
+    "to_date",
+    "to_datetime",
+    "to_decimal",
+    "to_int",
+    "unwrap_list",
+]
+
+
+def _csv(values: Iterable[str] | str) -> str:
+    return values if isinstance(values, str) else ",".join(values)
+
+
+def _permissions(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(p for p in (s.strip() for s in value.split(",")) if p)
+    return tuple(str(p) for p in unwrap_list(value, "permission"))
+
+
+class ApiActions:
+    """The typed actions; mixed into :class:`whmcs_bridge.panel.api.WhmcsApi`."""
+
+    def call(
+        self, action: str, params: Mapping[str, Any] | None = None, *, read: bool | None = None
+    ) -> dict[str, Any]:
+        """Run one action (provided by the client core)."""
+        raise NotImplementedError
+
+    # -- clients, contacts, users --------------------------------------------------------------
+
+    def get_clients_details(
+        self, client_id: int | None = None, *, email: str | None = None
+    ) -> ClientDetails:
+        """GetClientsDetails (read) by client id or e-mail."""
+        data = self.call(
+            "GetClientsDetails", {"clientid": client_id, "email": email, "stats": False}, read=True
+        )
+        return ClientDetails.from_api(data.get("client") or data)
+
+    def get_clients_products(
+        self,
+        client_id: int | None = None,
+        *,
+        service_id: int | None = None,
+        limitstart: int = 0,
+        limitnum: int = 25,
+    ) -> Page[ClientProduct]:
+        """GetClientsProducts (read) for a client or one service."""
+        data = self.call(
+            "GetClientsProducts",
+            {
+                "clientid": client_id,
+                "serviceid": service_id,
+                "limitstart": limitstart,
+                "limitnum": limitnum,
+            },
+            read=True,
+        )
+        rows = unwrap_list(data.get("products"), "product")
+        return Page.of([ClientProduct.from_api(r) for r in rows], data)
+
+    def get_contacts(self, client_id: int | None = None, **filters: Any) -> Page[Contact]:
+        """GetContacts (read): a client's contacts, optionally filtered by exact field values."""
+        data = self.call("GetContacts", {"userid": client_id, **filters}, read=True)
+        rows = unwrap_list(data.get("contacts"), "contact")
+        return Page.of([Contact.from_api(r) for r in rows], data)
+
+    def add_contact(
+        self,
+        client_id: int,
+        *,
+        email_preferences: Mapping[str, bool] | None = None,
+        **fields: Any,
+    ) -> int:
+        """AddContact (write): returns the new contact id."""
+        params = {"clientid": client_id, **fields, "email_preferences": email_preferences}
+        return to_int(self.call("AddContact", params, read=False).get("contactid")) or 0
+
+    def update_contact(
+        self,
+        contact_id: int,
+        *,
+        email_preferences: Mapping[str, bool] | None = None,
+        **fields: Any,
+    ) -> int:
+        """UpdateContact (write): returns the contact id. Fires no ContactEdit hook (§2.2)."""
+        params = {"contactid": contact_id, **fields, "email_preferences": email_preferences}
+        return to_int(self.call("UpdateContact", params, read=False).get("contactid")) or 0
+
+    def get_users(
+        self, search: str | None = None, *, limitstart: int = 0, limitnum: int = 25
+    ) -> Page[User]:
+        """GetUsers (read, WHMCS 8.1+): login users with the clients each belongs to."""
+        data = self.call(
+            "GetUsers",
+            {"search": search, "limitstart": limitstart, "limitnum": limitnum},
+            read=True,
+        )
+        rows = unwrap_list(data.get("users"), "user")
+        return Page.of([User.from_api(r) for r in rows], data)
+
+    def get_user_permissions(self, user_id: int, client_id: int) -> UserPermissions:
+        """GetUserPermissions (read, 8.0+): the user's rights on a client account."""
+        data = self.call(
+            "GetUserPermissions", {"user_id": user_id, "client_id": client_id}, read=True
+        )
+        return UserPermissions(
+            user_id=to_int(data.get("user_id"), user_id) or user_id,
+            client_id=to_int(data.get("client_id"), client_id) or client_id,
+            is_owner=to_bool(data.get("is_owner")),
+            permissions=_permissions(data.get("permissions")),
+        )
+
+    def update_user_permissions(
+        self, user_id: int, client_id: int, permissions: Iterable[str] | str
+    ) -> tuple[str, ...]:
+        """UpdateUserPermissions (write, 8.0+): returns the permissions WHMCS stored."""
+        data = self.call(
+            "UpdateUserPermissions",
+            {"user_id": user_id, "client_id": client_id, "permissions": _csv(permissions)},
+            read=False,
+        )
+        return _permissions(data.get("permissions", _csv(permissions)))
+
+    def create_client_invite(
+        self, client_id: int, email: str, permissions: Iterable[str] | str
+    ) -> None:
+        """CreateClientInvite (write, 8.0+): invite an e-mail to the client with these rights."""
+        self.call(
+            "CreateClientInvite",
+            {"client_id": client_id, "email": email, "permissions": _csv(permissions)},
+            read=False,
+        )
+
+    # -- billing -------------------------------------------------------------------------------
+
+    def get_invoices(
+        self,
+        client_id: int | None = None,
+        *,
+        status: str | None = None,
+        limitstart: int = 0,
+        limitnum: int = 25,
+    ) -> Page[InvoiceSummary]:
+        """GetInvoices (read); ``status`` may be any stored status or ``Overdue``."""
+        data = self.call(
+            "GetInvoices",
+            {"userid": client_id, "status": status, "limitstart": limitstart, "limitnum": limitnum},
+            read=True,
+        )
+        rows = unwrap_list(data.get("invoices"), "invoice")
+        return Page.of([InvoiceSummary.from_api(r) for r in rows], data)
+
+    def get_invoice(self, invoice_id: int) -> Invoice:
+        """GetInvoice (read): one invoice with its items, balance and transactions."""
+        data = self.call("GetInvoice", {"invoiceid": invoice_id}, read=True)
+        items = [InvoiceItem.from_api(r) for r in unwrap_list(data.get("items"), "item")]
+        transactions = unwrap_list(data.get("transactions"), "transaction")
+        return Invoice.from_api(data, items, transactions)
+
+    def update_invoice(self, invoice_id: int, **fields: Any) -> int:
+        """UpdateInvoice (write). ``status='Paid'`` only flips the column; pay with a payment."""
+        data = self.call("UpdateInvoice", {"invoiceid": invoice_id, **fields}, read=False)
+        return to_int(data.get("invoiceid"), invoice_id) or invoice_id
+
+    def add_invoice_payment(
+        self,
+        invoice_id: int,
+        *,
+        transid: str,
+        gateway: str,
+        date: dt.datetime | None = None,
+        amount: Decimal | None = None,
+        fees: Decimal | None = None,
+        noemail: bool = False,
+    ) -> None:
+        """AddInvoicePayment (write): a payment, which runs WHMCS's payment automation."""
+        self.call(
+            "AddInvoicePayment",
+            {
+                "invoiceid": invoice_id,
+                "transid": transid,
+                "gateway": gateway,
+                "date": date or dt.datetime.now().replace(microsecond=0),
+                "amount": amount,
+                "fees": fees,
+                "noemail": noemail or None,
+            },
+            read=False,
+        )
+
+    def get_currencies(self) -> list[Currency]:
+        """GetCurrencies (read): the panel's currencies with prefix, suffix and format."""
+        data = self.call("GetCurrencies", {}, read=True)
+        return [
+            Currency(
+                id=to_int(r.get("id")) or 0,
+                code=str(r.get("code", "")),
+                prefix=str(r.get("prefix", "")),
+                suffix=str(r.get("suffix", "")),
+                format=to_int(r.get("format"), 1) or 1,
+            )
+            for r in unwrap_list(data.get("currencies"), "currency")
+        ]
+
+    def client_currency(self, client_id: int) -> Currency:
+        """The currency a client is billed in (GetClientsDetails + GetCurrencies)."""
+        client = self.get_clients_details(client_id)
+        for currency in self.get_currencies():
+            if currency.id == client.currency_id:
+                return currency
+        from whmcs_bridge.panel.api import ApiNotFound
+
+        raise ApiNotFound("GetCurrencies", f"Currency {client.currency_id} Not Found")
+
+    def upgrade_product(
+        self,
+        service_id: int,
+        new_product_id: int,
+        new_billing_cycle: str,
+        *,
+        payment_method: str = "",
+        calconly: bool = False,
+        currency: Currency | None = None,
+        client_id: int | None = None,
+        promocode: str | None = None,
+    ) -> UpgradeResult:
+        """UpgradeProduct ``type=product``: a quote (``calconly``, a read) or the order (a write).
+
+        ``price`` is parsed from WHMCS's formatted string with ``currency``; when not given it is
+        looked up from the service's client (``client_id`` saves one call).
+        """
+        params = {
+            "serviceid": service_id,
+            "type": "product",
+            "newproductid": new_product_id,
+            "newproductbillingcycle": new_billing_cycle.lower(),
+            "paymentmethod": payment_method or None,
+            "promocode": promocode,
+            "calconly": True if calconly else None,
+        }
+        data = self.call("UpgradeProduct", params, read=calconly)
+        if currency is None:
+            if client_id is None:
+                page = self.get_clients_products(service_id=service_id)
+                client_id = page.items[0].client_id if page.items else 0
+            currency = self.client_currency(client_id)
+        return UpgradeResult.from_api(data, currency)
+
+    def add_cancel_request(
+        self, service_id: int, *, type: str = "End of Billing Period", reason: str | None = None
+    ) -> tuple[int, int]:
+        """AddCancelRequest (write): returns (service id, client id)."""
+        data = self.call(
+            "AddCancelRequest",
+            {"serviceid": service_id, "type": type, "reason": reason},
+            read=False,
+        )
+        return to_int(data.get("serviceid"), service_id) or service_id, to_int(
+            data.get("userid")
+        ) or 0
+
+    def get_cancelled_packages(
+        self, *, limitstart: int = 0, limitnum: int = 25
+    ) -> Page[CancelRequest]:
+        """GetCancelledPackages (read): the cancellation requests."""
+        data = self.call(
+            "GetCancelledPackages", {"limitstart": limitstart, "limitnum": limitnum}, read=True
+        )
+        rows = unwrap_list(data.get("packages"), "package")
+        return Page.of([CancelRequest.from_api(r) for r in rows], data)
+
+    # -- services and domains ------------------------------------------------------------------
+
+    def module_suspend(self, service_id: int, reason: str | None = None) -> None:
+        """ModuleSuspend (write); no reason means 'Overdue on Payment' (auto-unsuspendable)."""
+        self.call("ModuleSuspend", {"serviceid": service_id, "suspendreason": reason}, read=False)
+
+    def module_unsuspend(self, service_id: int) -> None:
+        """ModuleUnsuspend (write)."""
+        self.call("ModuleUnsuspend", {"serviceid": service_id}, read=False)
+
+    def module_terminate(self, service_id: int) -> None:
+        """ModuleTerminate (write)."""
+        self.call("ModuleTerminate", {"serviceid": service_id}, read=False)
+
+    def update_client_product(self, service_id: int, **fields: Any) -> int:
+        """UpdateClientProduct (write): edits the service row; runs no module command."""
+        data = self.call("UpdateClientProduct", {"serviceid": service_id, **fields}, read=False)
+        return to_int(data.get("serviceid"), service_id) or service_id
+
+    def update_client_domain(self, domain_id: int, **fields: Any) -> int:
+        """UpdateClientDomain (write): edits the domain row (e.g. ``donotrenew=True``)."""
+        data = self.call("UpdateClientDomain", {"domainid": domain_id, **fields}, read=False)
+        return to_int(data.get("domainid"), domain_id) or domain_id
+
+    # -- tickets, mail, log, settings ----------------------------------------------------------
+
+    def open_ticket(
+        self,
+        dept_id: int,
+        subject: str,
+        message: str,
+        *,
+        client_id: int | None = None,
+        **extra: Any,
+    ) -> OpenedTicket:
+        """OpenTicket (write): returns the ticket id, its public number and access key."""
+        params = {"deptid": dept_id, "subject": subject, "message": message}
+        data = self.call("OpenTicket", {**params, "clientid": client_id, **extra}, read=False)
+        return OpenedTicket(
+            id=to_int(data.get("id")) or 0, tid=str(data.get("tid", "")), c=str(data.get("c", ""))
+        )
+
+    def add_ticket_reply(self, ticket_id: int, message: str, **sender: Any) -> None:
+        """AddTicketReply (write); ``sender`` is clientid/contactid, adminusername or name+email."""
+        self.call(
+            "AddTicketReply", {"ticketid": ticket_id, "message": message, **sender}, read=False
+        )
+
+    def send_email(
+        self,
+        messagename: str | None = None,
+        related_id: int | None = None,
+        *,
+        customtype: str | None = None,
+        customsubject: str | None = None,
+        custommessage: str | None = None,
+        customvars: Mapping[str, Any] | None = None,
+    ) -> None:
+        """SendEmail (write): a client template by name, or a custom message of ``customtype``."""
+        self.call(
+            "SendEmail",
+            {
+                "messagename": messagename,
+                "id": related_id,
+                "customtype": customtype,
+                "customsubject": customsubject,
+                "custommessage": custommessage,
+                "customvars": customvars,
+            },
+            read=False,
+        )
+
+    def log_activity(self, description: str, client_id: int | None = None) -> None:
+        """LogActivity (write) to the panel's activity log."""
+        # 8.x reads ``clientid``, 7.x ``userid``; each ignores the other, so send both.
+        self.call(
+            "LogActivity",
+            {"description": description, "clientid": client_id, "userid": client_id},
+            read=False,
+        )
+
+    def get_configuration_value(self, setting: str) -> str:
+        """GetConfigurationValue (read): one ``tblconfiguration`` value as text."""
+        data = self.call("GetConfigurationValue", {"setting": setting}, read=True)
+        value = data.get("value", "")
+        return "" if value is None else str(value)
