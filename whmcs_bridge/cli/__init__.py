@@ -38,9 +38,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from whmcs_bridge.cli import core, demo, events
+    from whmcs_bridge.cli import core, demo, events, serve
 
-    for command in (*core.COMMANDS, *events.COMMANDS, demo.demo):
+    for command in (*core.COMMANDS, *events.COMMANDS, demo.demo, serve.serve):
         cli.add_command(command)
 
 

@@ -1,0 +1,42 @@
+"""``serve``: a small service on a production WSGI server (waitress)."""
+
+from __future__ import annotations
+
+import click
+
+from whmcs_bridge.cli.context import CliState, pass_state
+
+
+@click.command()
+@click.option("--host", help="Address to bind (default [serve] host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default [serve] port, 8742).")
+@pass_state
+def serve(state: CliState, host: str | None, port: int | None) -> None:
+    """Run cycles on wake-up pings from the hook file and every [serve] interval seconds."""
+    import waitress
+
+    from whmcs_bridge.serve.app import BridgeApp
+    from whmcs_bridge.serve.runner import CycleRunner
+
+    bridge = state.bridge()
+    settings = bridge.config.serve
+    runner = CycleRunner(bridge, float(settings["interval"]))
+    app = BridgeApp(bridge, wake=runner.wake, health=runner.health)
+    bind_host, bind_port = host or settings["host"], port or settings["port"]
+    if not settings.get("wake_secret"):
+        click.echo(
+            "note: [serve] wake_secret is not set; POST /wake will refuse every ping", err=True
+        )
+    runner.start()
+    click.echo(f"serving on http://{bind_host}:{bind_port} (cycle every {settings['interval']} s)")
+    try:
+        waitress.serve(
+            app,
+            host=bind_host,
+            port=bind_port,
+            threads=settings["threads"],
+            ident="whmcs-bridge",
+            _quiet=True,
+        )
+    finally:
+        runner.stop()

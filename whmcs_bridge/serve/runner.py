@@ -1,0 +1,76 @@
+"""Runs cycles for ``serve``: on a wake-up ping (soon) or every ``interval`` seconds anyway."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.cycle import run_cycle
+from whmcs_bridge.errors import BridgeError, LockHeld
+
+log = logging.getLogger(__name__)
+
+
+class CycleRunner:
+    """A background thread that runs one cycle at a time; wake-ups coalesce."""
+
+    def __init__(self, bridge: Bridge, interval: float) -> None:
+        self.bridge = bridge
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="whmcs-bridge-cycles", daemon=True)
+        self.cycles = 0
+        self.last_ok: bool | None = None
+        self.last_error = ""
+        self.last_finished = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask for a cycle soon; several pings before it starts give one cycle."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def health(self) -> dict[str, Any]:
+        age = time.time() - self.last_finished if self.last_finished else None
+        stale = age is None or age > 3 * self.interval + 60
+        return {
+            "ok": self.last_ok is not False and not (self.cycles and stale),
+            "cycles": self.cycles,
+            "last_ok": self.last_ok,
+            "last_error": self.last_error,
+            "seconds_since_last_cycle": round(age, 1) if age is not None else None,
+        }
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._run_once()
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def _run_once(self) -> None:
+        try:
+            report = run_cycle(self.bridge)
+        except LockHeld:
+            log.info("another process holds the cycle lock; skipping")
+            return
+        except BridgeError as exc:
+            self.last_ok, self.last_error = False, str(exc)
+            log.error("cycle failed: %s", exc)
+        except Exception as exc:
+            self.last_ok, self.last_error = False, f"{type(exc).__name__}: {exc}"
+            log.exception("cycle crashed")
+        else:
+            self.last_ok = report.ok
+            self.last_error = "; ".join(report.errors)[:500]
+        self.cycles += 1
+        self.last_finished = time.time()

@@ -1,0 +1,40 @@
+"""Signed requests between the WHMCS hook file and ``serve``.
+
+The hook file signs ``"<unix timestamp>.<raw body>"`` with HMAC-SHA256 and the shared secret,
+and sends ``X-Bridge-Timestamp: <timestamp>`` and ``X-Bridge-Signature: sha256=<hex>``. A request
+is accepted only with a valid signature and a timestamp within five minutes of our clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+TOLERANCE_SECONDS = 300
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The ``X-Bridge-Signature`` value for a body sent at ``timestamp``."""
+    message = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None
+) -> str | None:
+    """``None`` when the request is authentic and fresh, else the reason it is refused."""
+    if not secret:
+        return "no shared secret configured"
+    if not timestamp or not signature:
+        return "missing X-Bridge-Timestamp or X-Bridge-Signature"
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return "X-Bridge-Timestamp is not a unix time"
+    current = time.time() if now is None else now
+    if abs(current - sent) > TOLERANCE_SECONDS:
+        return "stale timestamp (more than 5 minutes off)"
+    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+        return "bad signature"
+    return None
