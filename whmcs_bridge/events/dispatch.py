@@ -2,8 +2,8 @@
 
 pluggy would stop at the first exception, so the host calls each plugin's ``bridge_on_event``
 separately and records an outcome per (event, plugin). A failure is retried in later cycles and
-quarantined after ``max_tries``; the other plugins go on. Outcomes are committed per batch: a
-crash re-runs the handlers of the unfinished batch, which is why handlers are idempotent.
+quarantined after ``max_tries``; the other plugins go on. Outcomes are committed per event: a
+crash re-runs only the handlers of the event in flight, and handlers are idempotent for that.
 """
 
 from __future__ import annotations
@@ -36,27 +36,37 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def dispatch(bridge: Bridge, batch: int = 200) -> DispatchReport:
-    """Give every unsettled event to every enabled plugin that has not finished with it."""
+def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
+    """Give every unsettled event to every enabled plugin that has not finished with it.
+
+    Each event's outcomes are committed as soon as its handlers return, so a crash re-runs at
+    most the handlers of the one event in flight. Marking events settled is bookkeeping done per
+    batch: outcomes alone decide what still has to run.
+    """
     report = DispatchReport()
     handlers = [
         (impl.plugin_name, impl.function) for impl in bridge.plugins.impls("bridge_on_event")
     ]
     last_id = 0
-    while True:
-        with bridge.panel.connect() as conn:
-            chunk = unsettled(conn, last_id, batch)
-        if not chunk:
-            return report
-        last_id = chunk[-1].id or last_id
-        with bridge.panel.begin() as conn:
-            known = _outcomes(conn, [e.id for e in chunk if e.id is not None])
+    with bridge.panel.connect() as conn:
+        while True:
+            with conn.begin():
+                chunk = unsettled(conn, last_id, batch)
+                known = _outcomes(conn, [e.id for e in chunk if e.id is not None])
+            if not chunk:
+                return report
+            last_id = chunk[-1].id or last_id
+            settled: list[int] = []
             for event in chunk:
                 report.events += 1
-                if _dispatch_one(bridge, conn, event, handlers, known, report):
+                with conn.begin():
+                    if _dispatch_one(bridge, conn, event, handlers, known, report):
+                        settled.append(event.id or 0)
+            if settled:
+                with conn.begin():
                     conn.execute(
                         update(events_t)
-                        .where(events_t.c.id == event.id)
+                        .where(events_t.c.id.in_(settled))
                         .values(settled_at=bridge.clock.panel_now())
                     )
 

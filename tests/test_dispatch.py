@@ -1,0 +1,201 @@
+"""Intake from the inbox and dispatch: once per event and plugin, failures isolated, crash-safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, insert, select
+
+from whmcs_bridge import hookimpl
+from whmcs_bridge.cycle import run_cycle
+from whmcs_bridge.events.store import list_events, retry_event
+from whmcs_bridge.store.migrate import upgrade
+from whmcs_bridge.store.tables import events, inbox, quarantine
+from whmcs_bridge.testing.bridges import make_bridge
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hook_rows(url: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    engine = create_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(inbox),
+            [
+                {
+                    "hook": hook,
+                    "payload": json.dumps(payload),
+                    "origin": "clientarea",
+                    "created_at": datetime(2026, 11, 26, 10, 0),
+                }
+                for hook, payload in rows
+            ],
+        )
+    engine.dispose()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int]] = []
+
+    @hookimpl
+    def bridge_on_event(self, bridge: Any, event: Any) -> str:
+        self.seen.append((event.name, event.subject_id))
+        return "noted"
+
+
+class Failing:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def bridge_on_event(self, bridge: Any, event: Any) -> None:
+        self.calls += 1
+        raise RuntimeError("printer on fire")
+
+
+def test_inbox_rows_become_events_once(demo_panel: str) -> None:
+    recorder = Recorder()
+    bridge = make_bridge(demo_panel, plugins=[("recorder", recorder)])
+    run_cycle(bridge)  # baseline
+    hook_rows(
+        demo_panel,
+        [
+            ("InvoicePaid", {"invoiceid": 4}),
+            ("InvoicePaid", {"invoiceid": 4}),
+            ("AfterModuleSuspend", {"serviceid": 2, "client_id": 2, "pid": 2, "suspendreason": ""}),
+        ],
+    )
+    with create_engine(demo_panel).begin() as conn:  # what WHMCS itself changed
+        conn.exec_driver_sql("UPDATE tblhosting SET domainstatus='Suspended' WHERE id=2")
+        conn.exec_driver_sql("UPDATE tblinvoices SET status='Paid' WHERE id=4")
+    report = run_cycle(bridge)
+    assert report.intake["inbox_rows"] == 3
+    assert sorted(recorder.seen) == [("invoice.paid", 4), ("service.suspended", 2)]
+    with bridge.panel.connect() as conn:
+        found = {e.name: e for e, _ in list_events(conn)}
+        assert conn.execute(select(func.count()).select_from(inbox)).scalar() == 0
+    assert found["invoice.paid"].client_id == 4  # looked up from tblinvoices
+    assert found["service.suspended"].origin == "clientarea"
+    run_cycle(bridge)
+    assert len(recorder.seen) == 2
+
+
+def test_malformed_rows_are_quarantined_with_reason(demo_panel: str) -> None:
+    bridge = make_bridge(demo_panel)
+    hook_rows(demo_panel, [("InvoicePaid", {"invoiceid": "abc"}), ("NoSuchHook", {"x": 1})])
+    engine = create_engine(demo_panel)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(inbox).values(
+                hook="InvoicePaid",
+                payload="{not json",
+                origin="admin",
+                created_at=datetime(2026, 11, 26),
+            )
+        )
+    report = run_cycle(bridge)
+    assert report.intake["quarantined"] == 3
+    with engine.connect() as conn:
+        reasons = sorted(r.reason for r in conn.execute(select(quarantine)))
+    assert any("not a number" in r for r in reasons)
+    assert any("unknown hook 'NoSuchHook'" in r for r in reasons)
+    assert any("Expecting property name" in r for r in reasons)
+
+
+def test_failing_plugin_does_not_block_others_and_is_quarantined(demo_panel: str) -> None:
+    recorder, failing = Recorder(), Failing()
+    bridge = make_bridge(
+        demo_panel,
+        config={"run": {"max_tries": 3}},
+        plugins=[("recorder", recorder), ("failing", failing)],
+    )
+    hook_rows(demo_panel, [("InvoicePaid", {"invoiceid": 4})])
+    first = run_cycle(bridge)
+    assert recorder.seen == [("invoice.paid", 4)] and first.dispatch["failed"] == 1
+    assert not first.ok and "printer on fire" in first.errors[0]
+    run_cycle(bridge)
+    third = run_cycle(bridge)
+    assert failing.calls == 3 and third.dispatch["quarantined"] == 1
+    run_cycle(bridge)
+    assert failing.calls == 3 and recorder.seen == [("invoice.paid", 4)]
+    with bridge.panel.connect() as conn:
+        ((event, outcomes),) = list_events(conn)
+    assert {o["plugin"]: o["status"] for o in outcomes} == {
+        "recorder": "done",
+        "failing": "quarantined",
+    }
+    with bridge.panel.begin() as conn:
+        assert retry_event(conn, event.id, datetime(2026, 11, 26)) == 1
+    run_cycle(bridge)
+    assert failing.calls == 4 and recorder.seen == [("invoice.paid", 4)]
+
+
+CRASHING_PLUGIN = """
+import os, time
+from pathlib import Path
+from whmcs_bridge import hookimpl
+
+LOG = Path(os.environ["WB_RECORD"])
+
+@hookimpl
+def bridge_on_event(bridge, event):
+    if os.environ.get("WB_HANG_ON") == str(event.subject_id):
+        Path(os.environ["WB_READY"]).write_text("in flight")
+        time.sleep(60)
+    with LOG.open("a") as f:
+        f.write(f"{event.id}\\n")
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("8.4", marks=pytest.mark.mariadb)])
+def test_kill_9_between_intake_and_dispatch(
+    tmp_path: Path, demo_panel: str, kind: str, request: pytest.FixtureRequest
+) -> None:
+    url = demo_panel if kind == "sqlite" else request.getfixturevalue("mariadb_84")
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "crashy.py").write_text(CRASHING_PLUGIN)
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[panel]\ndatabase_url = "{url}"\n'
+        '[plugins]\nenabled = ["crashy"]\nplugins_dir = "plugins"\n'
+    )
+    record, ready = tmp_path / "record.txt", tmp_path / "ready"
+    env = {**os.environ, "WB_RECORD": str(record), "WB_READY": str(ready), "WB_HANG_ON": "30"}
+    command = [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # baseline
+    hook_rows(url, [("InvoicePaid", {"invoiceid": i}) for i in range(20, 40)])
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    for _ in range(200):
+        if ready.exists():
+            break
+        time.sleep(0.05)
+    assert ready.exists(), "the cycle never reached event 30"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = record.read_text().split()
+    assert len(before) == 10  # events 20..29 were handled before the kill
+    env.pop("WB_HANG_ON")
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    handled = record.read_text().split()
+    assert len(handled) == 20 and len(set(handled)) == 20  # every event, none twice
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                select(func.count()).select_from(events).where(events.c.settled_at.is_(None))
+            ).scalar()
+            == 0
+        )
