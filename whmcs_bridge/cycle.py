@@ -11,7 +11,7 @@ from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.events.dispatch import dispatch
 from whmcs_bridge.intake import run_intake
 from whmcs_bridge.lock import cycle_lock
-from whmcs_bridge.store.migrate import upgrade
+from whmcs_bridge.store.migrate import is_current, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def run_cycle(bridge: Bridge) -> CycleReport:
     report = CycleReport(dry_run=bridge.dry_run)
     started = time.monotonic()
     with cycle_lock(bridge.panel):
-        if not bridge.dry_run:
+        if not bridge.dry_run and not is_current(bridge.panel.engine):
             before, after = upgrade(bridge.panel.engine)
             report.schema = f"bridge tables at version {after}" + (
                 f" (upgraded from {before})" if before != after else ""

@@ -65,6 +65,7 @@ def run_intake(bridge: Bridge, inbox_limit: int = 5000) -> IntakeReport:
             if bridge.dry_run:
                 transaction.rollback()
                 return report
+            ctx.flush()
             report.new_events = record_events(conn, found, ctx.now)
             transaction.commit()
         except BaseException:

@@ -35,22 +35,37 @@ class WatchContext:
     def today(self) -> date:
         return self.now.date()
 
+    def __post_init__(self) -> None:
+        # All cursors in one query; written back once by flush(): an idle cycle stays cheap.
+        self._cursors: dict[str, str] = {
+            row.watcher: row.value for row in self.conn.execute(select(cursors_t))
+        }
+        self._dirty: set[str] = set()
+
     def cursor(self, name: str) -> str | None:
-        return self.conn.execute(
-            select(cursors_t.c.value).where(cursors_t.c.watcher == name)
-        ).scalar_one_or_none()
+        return self._cursors.get(name)
 
     def set_cursor(self, name: str, value: object) -> None:
         text = str(value)
-        updated = self.conn.execute(
-            update(cursors_t)
-            .where(cursors_t.c.watcher == name)
-            .values(value=text, updated_at=self.now)
-        )
-        if updated.rowcount == 0:
-            self.conn.execute(
-                insert(cursors_t).values(watcher=name, value=text, updated_at=self.now)
+        if self._cursors.get(name) != text:
+            self._cursors[name] = text
+            self._dirty.add(name)
+
+    def flush(self) -> None:
+        """Write the cursors that moved (in the intake's transaction)."""
+        for name in sorted(self._dirty):
+            updated = self.conn.execute(
+                update(cursors_t)
+                .where(cursors_t.c.watcher == name)
+                .values(value=self._cursors[name], updated_at=self.now)
             )
+            if updated.rowcount == 0:
+                self.conn.execute(
+                    insert(cursors_t).values(
+                        watcher=name, value=self._cursors[name], updated_at=self.now
+                    )
+                )
+        self._dirty.clear()
 
     def remember(self, watcher: str, states: dict[int, str]) -> None:
         """Store the last seen state of several subjects (insert or replace)."""

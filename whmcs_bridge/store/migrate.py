@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge.store import tables as t
 
@@ -24,12 +25,20 @@ def _create(*tables: object) -> Migration:
     return step
 
 
+def _upgrade_requests(conn: Connection) -> None:
+    # Imported here: the plugin package must not load while the core store is being imported.
+    from whmcs_bridge.plugins.upgrades.tables import upgrade_requests
+
+    upgrade_requests.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (
         1,
         "inbox, quarantine, events, outcomes, cursors, seen",
         _create(t.inbox, t.quarantine, t.events, t.outcomes, t.cursors, t.seen),
     ),
+    (4, "upgrade requests (upgrades plugin, manual path)", _upgrade_requests),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -42,6 +51,18 @@ def current_version(conn: Connection) -> int:
         select(t.meta.c.value).where(t.meta.c.name == "schema_version")
     ).scalar_one_or_none()
     return int(value) if value else 0
+
+
+def is_current(engine: Engine) -> bool:
+    """One cheap query: are the bridge's tables at :data:`SCHEMA_VERSION` already?"""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(
+                select(t.meta.c.value).where(t.meta.c.name == "schema_version")
+            ).scalar_one_or_none()
+    except DBAPIError:
+        return False  # no meta table yet
+    return value is not None and int(value) == SCHEMA_VERSION
 
 
 def upgrade(engine: Engine) -> tuple[int, int]:
