@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -108,51 +108,63 @@ def _int(payload: dict[str, Any], key: str) -> int:
     return number
 
 
-def _client_of(
-    ctx: WatchContext, where: str, subject_id: int, payload: dict[str, Any]
-) -> int | None:
-    if where == "tickets_of_reply":
-        tickets = ctx.tables.tickets
-        ticket_id = _int(payload, "ticketid")
-        return ctx.conn.execute(select(tickets.c.userid).where(tickets.c.id == ticket_id)).scalar()
-    table = ctx.tables.get(where)
-    if table is None:
-        return None
-    return ctx.conn.execute(select(table.c.userid).where(table.c.id == subject_id)).scalar()
+def _fill_clients(
+    ctx: WatchContext, pending: list[tuple[int, str, int, int | None]], found: list[Event]
+) -> None:
+    """Look up, one query per table, the client of events whose hook did not say it."""
+    by_table: dict[str, set[int]] = {}
+    for _, table, lookup_id, _ in pending:
+        by_table.setdefault(table, set()).add(lookup_id)
+    owners: dict[tuple[str, int], int] = {}
+    for name, ids in by_table.items():
+        table = ctx.tables.get(name)
+        if table is None:
+            continue
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), 1000):
+            chunk = id_list[start : start + 1000]
+            rows = ctx.conn.execute(select(table.c.id, table.c.userid).where(table.c.id.in_(chunk)))
+            owners.update({(name, row.id): row.userid for row in rows})
+    for index, table, lookup_id, fallback in pending:
+        client_id = owners.get((table, lookup_id)) or fallback
+        found[index] = replace(found[index], client_id=int(client_id) if client_id else None)
 
 
 def events_from_row(
     ctx: WatchContext, hook: str, payload: dict[str, Any], origin: str, created_at: Any
-) -> list[Event]:
-    """The events one inbox row stands for (often one, none for hints, several for a user)."""
+) -> tuple[list[Event], tuple[str, int] | None]:
+    """The events one inbox row stands for (often one, none for hints, several for a user),
+    and the (table, id) whose owner is the client, when the hook does not say it."""
     if hook in HINT_HOOKS:
-        return []
+        return [], None
     occurred = created_at or ctx.now
     if hook == "UserChangePassword":
-        return _password_events(ctx, _int(payload, "user_id"), origin, occurred)
+        return _password_events(ctx, _int(payload, "user_id"), origin, occurred), None
     rule = HOOKS.get(hook)
     if rule is None:
         raise MalformedRow(f"unknown hook '{hook}'")
     if rule.when is not None and not rule.when(payload):
-        return []
+        return [], None
     subject_id = _int(payload, rule.id_key)
     client_id = payload.get("client_id")
-    if rule.client_from:
-        client_id = _client_of(ctx, rule.client_from, subject_id, payload) or client_id
+    lookup = None
+    if rule.client_from == "tickets_of_reply":
+        lookup = ("tickets", _int(payload, "ticketid"))
+    elif rule.client_from:
+        lookup = (rule.client_from, subject_id)
     discriminator = occurred.date().isoformat() if rule.repeatable else None
-    return [
-        Event(
-            key=event_key(rule.event, subject_id, discriminator),
-            name=rule.event,
-            subject_type=rule.subject,
-            subject_id=subject_id,
-            client_id=int(client_id) if client_id else None,
-            occurred_at=occurred,
-            source="hook",
-            origin=origin,
-            data={k: payload[k] for k in rule.data_keys if k in payload} | {"hook": hook},
-        )
-    ]
+    event = Event(
+        key=event_key(rule.event, subject_id, discriminator),
+        name=rule.event,
+        subject_type=rule.subject,
+        subject_id=subject_id,
+        client_id=int(client_id) if client_id else None,
+        occurred_at=occurred,
+        source="hook",
+        origin=origin,
+        data={k: payload[k] for k in rule.data_keys if k in payload} | {"hook": hook},
+    )
+    return [event], lookup
 
 
 def _password_events(ctx: WatchContext, user_id: int, origin: str, occurred: Any) -> list[Event]:
@@ -187,15 +199,19 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> tuple[list[Event], int,
     """
     rows = ctx.conn.execute(select(inbox_t).order_by(inbox_t.c.id).limit(limit)).all()
     found: list[Event] = []
+    pending: list[tuple[int, str, int, int | None]] = []
     quarantined = 0
     for row in rows:
         try:
             payload = json.loads(row.payload)
             if not isinstance(payload, dict):
                 raise MalformedRow("payload is not a JSON object")
-            found.extend(
-                events_from_row(ctx, row.hook, payload, row.origin or "unknown", row.created_at)
+            new, lookup = events_from_row(
+                ctx, row.hook, payload, row.origin or "unknown", row.created_at
             )
+            if lookup is not None:
+                pending.append((len(found), *lookup, new[0].client_id))
+            found.extend(new)
         except (MalformedRow, json.JSONDecodeError) as exc:
             quarantined += 1
             ctx.conn.execute(
@@ -207,6 +223,7 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> tuple[list[Event], int,
                     created_at=ctx.now,
                 )
             )
+    _fill_clients(ctx, pending, found)
     if rows:
         ctx.conn.execute(delete(inbox_t).where(inbox_t.c.id <= rows[-1].id))
     return found, len(rows), quarantined
