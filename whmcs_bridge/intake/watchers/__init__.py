@@ -1,11 +1,66 @@
-"""The core watchers, one module per part of the panel."""
+"""The core watchers, one module per part of the panel.
+
+Each reads only what changed or what is still open, through indexes, never whole history:
+
+=================  ===============================================  ==========================
+watcher            events                                           how
+=================  ===============================================  ==========================
+clients            client.added, client.details_changed,            new rows + sweep of digests
+                   client.password_changed (7.x)
+user_passwords     client.password_changed (8.x, owner users)       new rows + sweep of digests
+contacts           contact.added/changed/removed,                   new rows + sweep of digests
+                   user.permissions_changed (7.x sub-accounts)
+user_links         user.permissions_changed (8.x)                   new rows + sweep
+domains            domain.deleted                                   new rows + sweep
+services           service.suspended/reactivated/terminated/moved   open set + anti-join + sweep
+invoices           invoice.created/paid/cancelled                   new rows + open set
+quotes             quote.available                                  new rows + open set
+upgrades           upgrade.ordered, upgrade.completed               new rows + open set
+tickets            ticket.opened                                    new rows
+ticket_replies     ticket.replied                                   new rows
+cancellations      cancellation.requested                           new rows
+=================  ===============================================  ==========================
+
+A sweep compares :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows per cycle, so a
+change no hook reports is found within ``ceil(rows / SWEEP_SLICE)`` cycles (100,000 clients at one
+cycle a minute: 50 minutes at worst). Everything else is found in the next cycle.
+"""
 
 from __future__ import annotations
 
 from whmcs_bridge.intake.watcher import Watcher
+from whmcs_bridge.intake.watchers.accounts import ClientWatcher, UserPasswordWatcher
+from whmcs_bridge.intake.watchers.base import CoreWatcher
+from whmcs_bridge.intake.watchers.billing import InvoiceWatcher, QuoteWatcher, UpgradeWatcher
+from whmcs_bridge.intake.watchers.contacts import ContactWatcher, LinkWatcher
+from whmcs_bridge.intake.watchers.rows import CancellationWatcher, ReplyWatcher, TicketWatcher
+from whmcs_bridge.intake.watchers.services import ServiceWatcher
+from whmcs_bridge.intake.watchers.sweep import DomainWatcher
 from whmcs_bridge.panel.tables import PanelTables
 
+__all__ = ["CORE_WATCHERS", "core_watchers"]
 
-def core_watchers(tables: PanelTables) -> list[Watcher]:
-    """Every core watcher that applies to this panel's schema."""
-    return []
+#: Each core watcher with the tables it needs; one whose tables are missing does not run.
+CORE_WATCHERS: tuple[tuple[type[CoreWatcher], tuple[str, ...]], ...] = (
+    (ClientWatcher, ("clients",)),
+    (UserPasswordWatcher, ("users", "users_clients")),
+    (ContactWatcher, ("contacts",)),
+    (LinkWatcher, ("users_clients",)),
+    (DomainWatcher, ("domains",)),
+    (ServiceWatcher, ("hosting",)),
+    (InvoiceWatcher, ("invoices",)),
+    (QuoteWatcher, ("quotes",)),
+    (UpgradeWatcher, ("upgrades",)),
+    (TicketWatcher, ("tickets",)),
+    (ReplyWatcher, ("ticketreplies", "tickets")),
+    (CancellationWatcher, ("cancelrequests", "hosting")),
+)
+
+
+def core_watchers(tables: PanelTables, sweep_size: int | None = None) -> list[Watcher]:
+    """Every core watcher that applies to this panel's schema (WHMCS 7.x or 8.x)."""
+    return [
+        kind(tables, sweep_size)
+        for kind, needs in CORE_WATCHERS
+        if all(tables.get(name) is not None for name in needs)
+    ]

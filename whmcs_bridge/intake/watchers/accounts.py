@@ -1,0 +1,145 @@
+"""Watchers of client accounts and their logins: added, details changed, password changed.
+
+Only sha256 digests are remembered: of the client's contact fields, and of the password hash
+(``tblclients.password`` on WHMCS 7; ``tblusers.password`` on WHMCS 8, where the login moved to
+``tblusers`` and the client's own column is a leftover). Never a value, never the hash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, literal, select
+
+from whmcs_bridge.events.model import Event
+from whmcs_bridge.intake.watcher import WatchContext
+from whmcs_bridge.intake.watchers.base import digest, make_event, seen_states
+from whmcs_bridge.intake.watchers.sweep import SweepWatcher
+from whmcs_bridge.panel.tables import PanelTables
+
+CLIENT_FIELDS = (
+    "firstname",
+    "lastname",
+    "companyname",
+    "email",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "phonenumber",
+    "tax_id",
+)
+
+
+def field_columns(table: Any, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    """The watched columns; one an older schema lacks reads as '' so digests stay comparable."""
+    return [
+        table.c[name].label(f"f_{name}") if name in table.c else literal("").label(f"f_{name}")
+        for name in names
+    ]
+
+
+def fields_digest(row: Row[Any], names: tuple[str, ...]) -> str:
+    return digest(getattr(row, f"f_{name}") for name in names)
+
+
+class ClientWatcher(SweepWatcher):
+    """``client.added``, ``client.details_changed`` and, on WHMCS 7, ``client.password_changed``.
+
+    State: ``<digest of the contact fields>|<digest of the password hash, 7.x only>``.
+    """
+
+    name = "clients"
+    table_name = "clients"
+
+    def __init__(self, tables: PanelTables, sweep_size: int | None = None) -> None:
+        super().__init__(tables, sweep_size)
+        self.password_here = tables.get("users") is None and "password" in self.table.c
+
+    def columns(self) -> list[ColumnElement[Any]]:
+        extra = [self.table.c.password] if self.password_here else []
+        return [self.table.c.id, *field_columns(self.table, CLIENT_FIELDS), *extra]
+
+    def state_of(self, row: Row[Any]) -> str:
+        password = digest([row.password]) if self.password_here else ""
+        return f"{fields_digest(row, CLIENT_FIELDS)}|{password}"
+
+    def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
+        return [make_event(ctx, "client.added", row.id, row.id)]
+
+    def changed(self, ctx: WatchContext, row: Row[Any], old: str, new: str) -> list[Event]:
+        old_fields, _, old_password = old.partition("|")
+        new_fields, _, new_password = new.partition("|")
+        found: list[Event] = []
+        if old_fields != new_fields:
+            found.append(make_event(ctx, "client.details_changed", row.id, row.id))
+        # An empty part is a schema that does not keep the password here (after a 7 -> 8 upgrade).
+        if old_password and new_password and old_password != new_password:
+            found.append(make_event(ctx, "client.password_changed", row.id, row.id))
+        return found
+
+    def observe(self, ctx: WatchContext, event: Event) -> None:
+        if event.name == "client.details_changed":
+            part = 0
+        elif event.name == "client.password_changed" and self.password_here:
+            part = 1
+        else:
+            return
+        row = self.current(ctx, event.subject_id)
+        if row is None:
+            return
+        old = seen_states(ctx, self.namespace, [row.id]).get(row.id)
+        new = self.state_of(row)
+        if old is not None:
+            # Take only the part the hook reported; a change of the other part is still news.
+            parts = old.partition("|")[::2]
+            fresh = new.partition("|")[::2]
+            merged = [fresh[i] if i == part else parts[i] for i in (0, 1)]
+            new = "|".join(merged)
+        ctx.remember(self.namespace, {row.id: new})
+
+
+class UserPasswordWatcher(SweepWatcher):
+    """WHMCS 8: ``client.password_changed`` for each client a login user owns, when the
+    digest of ``tblusers.password`` changes."""
+
+    name = "user_passwords"
+    table_name = "users"
+
+    def columns(self) -> list[ColumnElement[Any]]:
+        return [self.table.c.id, self.table.c.password]
+
+    def state_of(self, row: Row[Any]) -> str:
+        return digest([row.password])
+
+    def changed(self, ctx: WatchContext, row: Row[Any], old: str, new: str) -> list[Event]:
+        return [
+            make_event(ctx, "client.password_changed", client, client, {"user_id": row.id})
+            for client in self._owned(ctx, row.id)
+        ]
+
+    def _owned(self, ctx: WatchContext, user_id: int) -> list[int]:
+        links = self.tables.users_clients
+        return list(
+            ctx.conn.execute(
+                select(links.c.client_id).where(links.c.auth_user_id == user_id, links.c.owner == 1)
+            ).scalars()
+        )
+
+    def observe(self, ctx: WatchContext, event: Event) -> None:
+        if event.name != "client.password_changed":
+            return
+        user_id = event.data.get("user_id")
+        if user_id:
+            self.refresh(ctx, int(user_id))
+            return
+        links = self.tables.users_clients
+        owners = ctx.conn.execute(
+            select(links.c.auth_user_id).where(
+                links.c.client_id == event.subject_id, links.c.owner == 1
+            )
+        ).scalars()
+        for owner in list(owners):
+            self.refresh(ctx, int(owner))

@@ -1,0 +1,114 @@
+"""Watchers of rows that can change at any time: a remembered state per row, checked by sweeps.
+
+Clients, contacts, domains and login links are never "closed", and WHMCS's ``updated_at``
+columns have no index, so there is no cheap way to ask what changed. Instead each cycle compares
+one slice of :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows, by primary-key range,
+with the states remembered in ``seen``, round-robin: two queries per cycle (plus one for new
+rows) whatever the size of the table. A change no hook reports is found within
+``ceil(rows / SWEEP_SLICE)`` cycles; a change a hook reports is taken from the hook at once
+(:meth:`SweepWatcher.refresh`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, select
+
+from whmcs_bridge.events.model import Event
+from whmcs_bridge.intake.watcher import WatchContext
+from whmcs_bridge.intake.watchers.base import (
+    CoreWatcher,
+    make_event,
+    pages,
+    seen_states,
+    sweep_slice,
+)
+
+
+class SweepWatcher(CoreWatcher):
+    """A state per row in ``seen``: new rows above the cursor, one sweep slice per cycle."""
+
+    @property
+    def namespace(self) -> str:
+        return self.name
+
+    def state_of(self, row: Row[Any]) -> str:
+        raise NotImplementedError
+
+    def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
+        return []
+
+    def changed(self, ctx: WatchContext, row: Row[Any], old: str, new: str) -> list[Event]:
+        return []
+
+    def gone(self, ctx: WatchContext, subject_id: int, old: str) -> list[Event]:
+        return []
+
+    def remember_all(self, ctx: WatchContext) -> None:
+        for rows in pages(ctx, select(*self.columns()), self.table):
+            ctx.remember(self.namespace, {row.id: self.state_of(row) for row in rows})
+
+    def on_new(self, ctx: WatchContext, rows: Sequence[Row[Any]]) -> list[Event]:
+        found: list[Event] = []
+        for row in rows:
+            found.extend(self.added(ctx, row))
+        ctx.remember(self.namespace, {row.id: self.state_of(row) for row in rows})
+        return found
+
+    def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
+        part = sweep_slice(
+            ctx, select(*self.columns()), self.table, cursor.get("sweep", 0), self.sweep_size
+        )
+        known = seen_states(ctx, self.namespace, above=part.above, upto=part.upto)
+        found: list[Event] = []
+        fresh: dict[int, str] = {}
+        for row in part.rows:
+            new = self.state_of(row)
+            old = known.pop(row.id, None)
+            if old == new:
+                continue
+            if old is not None:
+                found.extend(self.changed(ctx, row, old, new))
+            # A row never remembered (written in the instant between two reads) is learnt quietly.
+            fresh[row.id] = new
+        for subject_id, old in known.items():
+            found.extend(self.gone(ctx, subject_id, old))
+        ctx.remember(self.namespace, fresh)
+        ctx.forget(self.namespace, known)
+        cursor["sweep"] = part.next_position
+        return found
+
+    def current(self, ctx: WatchContext, subject_id: int) -> Row[Any] | None:
+        return ctx.conn.execute(
+            select(*self.columns()).where(self.table.c.id == subject_id)
+        ).first()
+
+    def refresh(self, ctx: WatchContext, subject_id: int) -> None:
+        """Remember a subject's current state: a hook has reported its change already."""
+        row = self.current(ctx, subject_id)
+        if row is not None:
+            ctx.remember(self.namespace, {row.id: self.state_of(row)})
+
+
+class DomainWatcher(SweepWatcher):
+    """``domain.deleted`` when a remembered domain is gone; its name travels in the event."""
+
+    name = "domains"
+    table_name = "domains"
+
+    def columns(self) -> list[ColumnElement[Any]]:
+        c = self.table.c
+        return [c.id, c.userid, c.domain]
+
+    def state_of(self, row: Row[Any]) -> str:
+        return f"{row.userid}|{row.domain}"
+
+    def gone(self, ctx: WatchContext, subject_id: int, old: str) -> list[Event]:
+        client, _, name = old.partition("|")
+        return [make_event(ctx, "domain.deleted", subject_id, client, {"domain": name})]
+
+    def observe(self, ctx: WatchContext, event: Event) -> None:
+        if event.name == "domain.deleted":
+            ctx.forget(self.namespace, [event.subject_id])
