@@ -35,6 +35,9 @@
  *   work is done (from a shutdown function), so the bridge acts within seconds instead of at the
  *   next cron tick. The ping carries no data, waits at most 200 ms, and every failure is ignored.
  *   Without curl, no ping is sent; cron picks the rows up anyway.
+ *   With 'price_url' => 'http://127.0.0.1:8742/upgrades/price' as well, PreUpgradeCheckout asks the
+ *   bridge for the company's upgrade price (signed the same way, 1 s at most) and returns it as
+ *   ['amount' => ...]; on any failure WHMCS keeps its own price and the reason is logged.
  *
  * Wake-up signature (must match the bridge's `serve` side)
  *   POST <wake_url>, empty body, headers:
@@ -146,6 +149,9 @@ if (!defined('WHMCS_BRIDGE_HOOKS')) {
             $answer = isset($returning[$hook]) ? [] : null;
             add_hook($hook, 1, function ($vars) use ($hook, $answer) {
                 whmcs_bridge_record($hook, $vars);
+                if ($hook === 'PreUpgradeCheckout') {
+                    return whmcs_bridge_upgrade_price(is_array($vars) ? $vars : []);
+                }
                 return $answer;
             });
         }
@@ -340,6 +346,87 @@ if (!defined('WHMCS_BRIDGE_HOOKS')) {
         } catch (\Throwable $e) {
             // nowhere left to report it; the page goes on
         }
+    }
+
+    /**
+     * PreUpgradeCheckout: ask `serve` for the company's price (R-UP-1), synchronously.
+     *
+     * Only when _whmcs_bridge_config.php sets `price_url` and `wake_secret`. POSTs
+     * {"serviceId","upgradeId","clientId","amount","discount"} signed like the wake-up ping, waits
+     * at most 1 s in all, and returns ['amount' => "<decimal>"] only for a 200 whose JSON holds a
+     * numeric "amount". On any failure (timeout, refused, non-200, bad JSON, no curl) it returns
+     * [] so WHMCS keeps its own price, and logs why. A 204 is the bridge abstaining: [] silently.
+     */
+    function whmcs_bridge_upgrade_price(array $vars)
+    {
+        $reason = '';
+        try {
+            $file = __DIR__ . '/_whmcs_bridge_config.php';
+            $config = is_file($file) ? include $file : null;
+            if (!is_array($config) || empty($config['price_url']) || empty($config['wake_secret'])) {
+                return [];
+            }
+            if (!function_exists('curl_init')) {
+                throw new \RuntimeException('the PHP curl extension is missing');
+            }
+            $body = json_encode([
+                'serviceId' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'serviceId|serviceid'), 'int'),
+                'upgradeId' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'upgradeId|upgradeid'), 'int'),
+                'clientId' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'clientId|userid'), 'int'),
+                'amount' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'amount'), 'decimal'),
+                'discount' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'discount'), 'decimal'),
+            ]);
+            $timestamp = (string) time();
+            $signature = hash_hmac('sha256', $timestamp . '.' . $body, (string) $config['wake_secret']);
+            $curl = curl_init((string) $config['price_url']);
+            if ($curl === false) {
+                throw new \RuntimeException('curl_init failed');
+            }
+            $options = [
+                CURLOPT_POST => true,
+                CURLOPT_POSTFIELDS => $body,
+                CURLOPT_HTTPHEADER => [
+                    'Content-Type: application/json',
+                    'X-Bridge-Timestamp: ' . $timestamp,
+                    'X-Bridge-Signature: sha256=' . $signature,
+                    'Expect:',
+                ],
+                CURLOPT_RETURNTRANSFER => true,
+                CURLOPT_FOLLOWLOCATION => false,
+                CURLOPT_NOSIGNAL => true,
+                CURLOPT_TIMEOUT_MS => 1000,
+                CURLOPT_CONNECTTIMEOUT_MS => 300,
+            ];
+            if (defined('CURLOPT_NOPROXY')) {
+                $options[CURLOPT_NOPROXY] = '*';
+            }
+            curl_setopt_array($curl, $options);
+            $answer = curl_exec($curl);
+            $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+            $error = curl_error($curl);
+            if (PHP_VERSION_ID < 80000) {
+                curl_close($curl);
+            }
+            if ($answer === false) {
+                throw new \RuntimeException('no answer (' . $error . ')');
+            }
+            if ($status === 204) {
+                return [];
+            }
+            if ($status !== 200) {
+                throw new \RuntimeException('HTTP ' . $status);
+            }
+            $data = json_decode((string) $answer, true);
+            $amount = is_array($data) && isset($data['amount']) ? $data['amount'] : null;
+            if (!is_string($amount) || !preg_match('/^-?\d{1,13}(\.\d{1,2})?$/', $amount)) {
+                throw new \RuntimeException('the answer holds no valid amount');
+            }
+            return ['amount' => $amount];
+        } catch (\Throwable $e) {
+            $reason = $e->getMessage();
+        }
+        whmcs_bridge_log('whmcs-bridge: upgrade price unavailable, WHMCS price kept: ' . $reason);
+        return [];
     }
 
     /** At most one wake-up ping per PHP request, after the request's own work. */

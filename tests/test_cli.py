@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
+from whmcs_bridge.store.migrate import SCHEMA_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -139,7 +141,7 @@ def test_db_upgrade_is_safe_to_repeat(tmp_path: Path, demo_panel: str) -> None:
     config = write_config(tmp_path, demo_panel)
     assert "upgraded from version 0" in bridge("db", "upgrade", config=config).stdout
     again = bridge("db", "upgrade", "--json", config=config)
-    assert json.loads(again.stdout) == {"ok": True, "from": 1, "to": 1}
+    assert json.loads(again.stdout) == {"ok": True, "from": SCHEMA_VERSION, "to": SCHEMA_VERSION}
 
 
 def test_plugins_lists_builtin_and_dropped(tmp_path: Path, demo_panel: str) -> None:

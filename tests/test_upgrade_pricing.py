@@ -204,7 +204,7 @@ def test_format_money_per_currency_format() -> None:
     assert format_money(amount, Currency(1, "USD", "$", " USD", 2)) == "$1,234.57 USD"
     assert format_money(amount, Currency(1, "EUR", "", " €", 3)) == "1.234,57 €"
     assert format_money(amount, Currency(1, "CLP", "$", "", 4)) == "$1,235"
-    assert format_money(D("-8.666"), USD) == "-$8.67 USD"
+    assert format_money(D("-8.666"), USD) == "$-8.67 USD"  # the sign after the prefix, as WHMCS
 
 
 def test_money_is_never_float() -> None:

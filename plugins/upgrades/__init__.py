@@ -1,1 +1,90 @@
-"""Upgrades plugin: prices a service upgrade or downgrade under the company's rules (R-UP)."""
+"""Upgrades plugin: prices a service upgrade or downgrade under the company's rules (R-UP).
+
+Config ``[plugins.upgrades]`` (see :mod:`.settings`), CLI ``whmcs-bridge upgrade quote|request``
+(:mod:`.cli`), the checkout endpoint ``POST /upgrades/price`` and the ``upgrade.ordered`` check
+(:mod:`.checkout`), the manual path (:mod:`.manual`). The hook implementations below stay thin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from whmcs_bridge import hookimpl
+
+if TYPE_CHECKING:
+    import click
+
+    from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.config import BridgeConfig
+    from whmcs_bridge.doctor import Check
+    from whmcs_bridge.events.model import Event
+
+    from .pricing import UpgradeQuote
+
+
+@hookimpl
+def bridge_validate_config(config: BridgeConfig) -> list[str]:
+    """Fires at start-up; returns the problems of ``[plugins.upgrades]`` (empty when valid)."""
+    from .settings import validate
+
+    return validate(config.plugin_config("upgrades"))
+
+
+@hookimpl
+def bridge_register_commands(cli: click.Group) -> None:
+    """Fires at CLI start-up; adds the ``upgrade`` group (``quote``, ``request``)."""
+    from .cli import upgrade
+
+    cli.add_command(upgrade)
+
+
+@hookimpl
+def bridge_register_routes(register: Any) -> None:
+    """Fires when ``serve`` builds its app; adds ``POST /upgrades/price`` (PreUpgradeCheckout)."""
+    from .checkout import PRICE_PATH, price_route
+
+    register("POST", PRICE_PATH, price_route)
+
+
+@hookimpl
+def bridge_upgrade_price(
+    bridge: Bridge, service_id: int, target_product_id: int, billing_cycle: str
+) -> UpgradeQuote | None:
+    """Fires for each checkout price asked of ``serve``; returns the configured policy's quote
+    (R-UP-1) for today, or None to abstain when the service, product or cycle cannot be priced.
+    """
+    from .checkout import policy_quote
+
+    return policy_quote(bridge, service_id, target_product_id, billing_cycle)
+
+
+@hookimpl
+def bridge_on_event(bridge: Bridge, event: Event) -> str | None:
+    """Fires per stored event; on ``upgrade.ordered`` checks the upgrade invoice against the
+    policy's price (reports, corrects when ``correct_invoices``) and returns a note; ``"skip"``
+    for every other event.
+    """
+    if event.name != "upgrade.ordered":
+        return "skip"
+    from .checkout import check_ordered_upgrade
+
+    return check_ordered_upgrade(bridge, event)
+
+
+@hookimpl
+def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
+    """Fires once per ``doctor`` run; returns whether the manual path's department exists."""
+    from whmcs_bridge.doctor import Check
+
+    from .catalog import department_id
+    from .settings import parse_settings
+
+    wanted = parse_settings(bridge.plugin_config("upgrades")).manual_department
+    name = "plugin upgrades: manual department"
+    if wanted is None:
+        return [Check(name, True, "not set: the manual path (R-UP-3) cannot open tickets")]
+    with bridge.panel.connect() as conn:
+        found = department_id(conn, bridge.panel, wanted)
+    if found is None:
+        return [Check(name, False, f"no ticket department {wanted!r} in the panel")]
+    return [Check(name, True, f"{wanted!r} is department #{found}")]

@@ -20,13 +20,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
 from .cycles import (
+    ZERO_DECIMAL_CODES,
     BillingCycle,
+    Currency,
     CycleNotOffered,
     ProductPrices,
     UpgradePricingError,
     cycle_days,
+    format_money,
     next_cycle_start,
     parse_cycle,
+    round_money,
     to_money,
 )
 
@@ -55,60 +59,9 @@ UnusedMode = Literal["deduct", "credit"]
 
 DEFAULT_POLICY = "difference"  # R-UP-1: the company's rule
 
-# Reference 1.10: currencies WHMCS handles without decimals in some calculations.
-ZERO_DECIMAL_CODES = frozenset(
-    {"BYR", "BIF", "CLP", "KMF", "DJF", "HUF", "ISK", "JPY", "MGA", "PYG", "RWF", "KRW", "VUV"}
-)
-
 
 class UnknownUpgradePolicy(UpgradePricingError):
     """A policy name that is not one of :data:`POLICIES`."""
-
-
-@dataclass(frozen=True)
-class Currency:
-    """A ``tblcurrencies`` row: ``format`` 1 = 1234.56, 2 = 1,234.56, 3 = 1.234,56, 4 = 1,234."""
-
-    id: int
-    code: str
-    prefix: str = ""
-    suffix: str = ""
-    format: int = 1
-
-    def __post_init__(self) -> None:
-        if self.format not in (1, 2, 3, 4):
-            raise UpgradePricingError(
-                f"currency {self.code}: format must be 1, 2, 3 or 4, not {self.format!r}"
-            )
-
-    @property
-    def decimals(self) -> int:
-        """Decimals of an amount: 0 for format 4 and for zero-decimal ISO codes, else 2."""
-        if self.format == 4 or self.code.strip().upper() in ZERO_DECIMAL_CODES:
-            return 0
-        return 2
-
-    @property
-    def is_zero_decimal(self) -> bool:
-        """True when amounts in this currency are whole numbers."""
-        return self.decimals == 0
-
-
-def round_money(amount: Decimal, currency: Currency) -> Decimal:
-    """Round half-up (0.005 -> 0.01, never banker's rounding) to the currency's decimals."""
-    return amount.quantize(Decimal(1).scaleb(-currency.decimals), rounding=ROUND_HALF_UP)
-
-
-def format_money(amount: Decimal, currency: Currency) -> str:
-    """Write ``amount`` as WHMCS shows it: prefix, separators per ``format``, suffix."""
-    rounded = round_money(amount, currency)
-    text = f"{abs(rounded):,.{currency.decimals}f}"
-    if currency.format == 1:
-        text = text.replace(",", "")
-    elif currency.format == 3:
-        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
-    sign = "-" if rounded < 0 else ""
-    return f"{sign}{currency.prefix}{text}{currency.suffix}"
 
 
 @dataclass(frozen=True)

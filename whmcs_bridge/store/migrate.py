@@ -25,12 +25,20 @@ def _create(*tables: object) -> Migration:
     return step
 
 
+def _upgrade_requests(conn: Connection) -> None:
+    # Imported here: the plugin package must not load while the core store is being imported.
+    from whmcs_bridge.plugins.upgrades.tables import upgrade_requests
+
+    upgrade_requests.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (
         1,
         "inbox, quarantine, events, outcomes, cursors, seen",
         _create(t.inbox, t.quarantine, t.events, t.outcomes, t.cursors, t.seen),
     ),
+    (4, "upgrade requests (upgrades plugin, manual path)", _upgrade_requests),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

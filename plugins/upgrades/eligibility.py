@@ -1,0 +1,244 @@
+"""Whether a service may move to a product, by which path, and at what price (R-UP-1..4).
+
+The refusals mirror the client area's own restrictions (reference 4.1, 6.2): only Active services,
+only targets listed in ``tblproduct_upgrade_products``, no unpaid renewal or upgrade invoice, the
+``orders`` permission, and a price for the cycle asked for. Each refusal carries a stable code
+and a human reason.
+
+When the source product offers no automatic path, the move takes the manual path (R-UP-3): a
+ticket with the quote. Decision (R-UP-3 reading): no automatic path means the product has no
+upgrade targets at all, or it has no provisioning module (``servertype=''``) and
+``manual_without_module`` is on (the default), because then nothing could change the package on
+the server and WHMCS would only leave a "Manual Upgrade Required" to-do after charging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.panel.database import Panel
+
+from . import catalog
+from .catalog import Product, Service
+from .cycles import BillingCycle, CycleNotOffered, UpgradePricingError, parse_cycle
+from .pricing import POLICIES, UnknownUpgradePolicy, UpgradeQuote, quote_upgrade
+from .settings import UpgradeSettings
+
+
+class UpgradeNotPossible(BridgeError):
+    """The service or product named does not exist; the message says which."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a move is refused: a stable ``code`` and a ``reason`` for people."""
+
+    code: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class UpgradeOption:
+    """One target for one service: its price under the policy, refusals, and the path."""
+
+    service: Service
+    source: Product
+    target_id: int
+    target: Product | None
+    cycle: BillingCycle
+    policy: str
+    quote: UpgradeQuote | None
+    refusals: tuple[Refusal, ...] = ()
+    manual_reason: str | None = None  # a MANUAL_REASONS code: only the manual path (R-UP-3)
+
+    @property
+    def automatic(self) -> bool:
+        """True when the client may order it in the client area now."""
+        return self.quote is not None and not self.refusals and self.manual_reason is None
+
+
+@dataclass(frozen=True)
+class UpgradePlan:
+    """Every option considered for a service, and the refusals that hold for all of them."""
+
+    service: Service
+    source: Product
+    today: dt.date
+    options: list[UpgradeOption] = field(default_factory=list)
+    manual_reason: str | None = None
+
+
+# Why a product has no automatic path: code -> (English for the CLI, Spanish for the ticket).
+MANUAL_REASONS = {
+    "no_upgrade_paths": (
+        "the product has no upgrade options in the client area",
+        "el producto no tiene opciones de cambio de plan automáticas",
+    ),
+    "no_module": (
+        "the product has no provisioning module, so the server cannot be changed automatically",
+        "el producto no tiene módulo de aprovisionamiento: el servidor no se puede cambiar "
+        "automáticamente",
+    ),
+}
+
+
+def manual_reason(
+    conn: Connection, panel: Panel, settings: UpgradeSettings, source: Product
+) -> str | None:
+    """The code of why ``source`` has no automatic upgrade path (R-UP-3), or None."""
+    if not catalog.upgrade_targets(conn, panel, source.id):
+        return "no_upgrade_paths"
+    if settings.manual_without_module and not source.module:
+        return "no_module"
+    return None
+
+
+def service_refusals(
+    conn: Connection, panel: Panel, service: Service, user_id: int | None
+) -> list[Refusal]:
+    """Refusals that hold for every target: status, unpaid invoices, the acting login's rights."""
+    found: list[Refusal] = []
+    if service.status != "Active":
+        found.append(
+            Refusal("service_not_active", f"service #{service.id} is {service.status}, not Active")
+        )
+    renewals = catalog.unpaid_renewal_invoices(conn, panel, service.id)
+    if renewals:
+        found.append(
+            Refusal(
+                "unpaid_renewal_invoice",
+                f"renewal invoice {', '.join(f'#{i}' for i in renewals)} of the service is unpaid",
+            )
+        )
+    upgrades = catalog.unpaid_upgrade_invoices(conn, panel, service.id)
+    if upgrades:
+        found.append(
+            Refusal(
+                "unpaid_upgrade_invoice",
+                f"a previous upgrade invoice ({', '.join(f'#{i}' for i in upgrades)}) is unpaid",
+            )
+        )
+    if user_id is not None:
+        rights = catalog.login_permissions(conn, panel, service.client_id, user_id)
+        if rights is None or not ({"orders", catalog.ALL_PERMISSIONS} & rights):
+            found.append(
+                Refusal(
+                    "no_orders_permission",
+                    f"login {user_id} lacks the 'orders' permission on client "
+                    f"#{service.client_id} (Place New Orders/Upgrades/Cancellations)",
+                )
+            )
+    return found
+
+
+def price(
+    conn: Connection,
+    panel: Panel,
+    settings: UpgradeSettings,
+    service: Service,
+    target: Product,
+    cycle: BillingCycle,
+    today: dt.date,
+    policy: str | None = None,
+) -> UpgradeQuote:
+    """The quote for moving ``service`` to ``target`` in ``cycle``, in the client's currency.
+
+    :param policy: overrides the configured one (global, or the target product's group's).
+    :raises CycleNotOffered: the target has no price for the cycle (``-1.00``) or no pricing
+        row in the client's currency.
+    """
+    currency = catalog.client_currency(conn, panel, service.client_id)
+    prices = catalog.product_prices(conn, panel, target, currency.id)
+    if prices is None:
+        raise CycleNotOffered(f"{target.name} has no price in {currency.code}")
+    chosen = policy or settings.policy_for(target.group_id, target.group_name)
+    return quote_upgrade(
+        chosen,
+        current_price=service.amount,
+        current_cycle=service.cycle,
+        next_due_date=service.next_due_date,
+        new_prices=prices,
+        new_cycle=cycle,
+        today=today,
+        currency=currency,
+        downgrade=settings.downgrade,  # type: ignore[arg-type]
+        full_unused=settings.full_unused,  # type: ignore[arg-type]
+    )
+
+
+def plan_upgrade(
+    conn: Connection,
+    panel: Panel,
+    settings: UpgradeSettings,
+    service_id: int,
+    today: dt.date,
+    *,
+    target_id: int | None = None,
+    cycle: str | None = None,
+    policy: str | None = None,
+    user_id: int | None = None,
+) -> UpgradePlan:
+    """Every reachable target of the service (or only ``target_id``), priced and checked.
+
+    :raises UpgradeNotPossible: the service or its product does not exist.
+    :raises UnknownBillingCycle, UnknownUpgradePolicy: bad ``cycle`` or ``policy``.
+    """
+    if policy is not None and policy not in POLICIES:
+        raise UnknownUpgradePolicy(
+            f"unknown upgrade policy {policy!r}: expected one of {', '.join(POLICIES)}"
+        )
+    service = catalog.load_service(conn, panel, service_id)
+    if service is None:
+        raise UpgradeNotPossible(f"there is no service #{service_id}")
+    source = catalog.load_product(conn, panel, service.product_id)
+    if source is None:
+        raise UpgradeNotPossible(
+            f"service #{service_id} has product #{service.product_id}, which does not exist"
+        )
+    paths = catalog.upgrade_targets(conn, panel, source.id)
+    manual = manual_reason(conn, panel, settings, source)
+    common = service_refusals(conn, panel, service, user_id)
+    wanted = parse_cycle(cycle) if cycle else service.cycle
+    plan = UpgradePlan(service, source, today, manual_reason=manual)
+    for pid in [target_id] if target_id is not None else paths:
+        refusals = list(common)
+        target = catalog.load_product(conn, panel, pid)
+        if target is None:
+            refusals.append(Refusal("unknown_product", f"there is no product #{pid}"))
+        elif manual is None and pid not in paths:
+            refusals.append(
+                Refusal(
+                    "not_an_upgrade_path",
+                    f"{source.name} cannot be moved to {target.name} from the client area "
+                    "(not in its upgrade options)",
+                )
+            )
+        quote = None
+        if target is not None:
+            try:
+                quote = price(conn, panel, settings, service, target, wanted, today, policy)
+            except CycleNotOffered as exc:
+                refusals.append(Refusal("cycle_not_offered", str(exc)))
+            except UpgradePricingError as exc:
+                refusals.append(Refusal("not_priced", str(exc)))
+        plan.options.append(
+            UpgradeOption(
+                service=service,
+                source=source,
+                target_id=pid,
+                target=target,
+                cycle=wanted,
+                policy=quote.policy if quote else (policy or settings.policy),
+                quote=quote,
+                refusals=tuple(refusals),
+                manual_reason=manual,
+            )
+        )
+    return plan

@@ -1,0 +1,253 @@
+"""The manual path (R-UP-3): a ticket with the quote to the department the admin chose.
+
+At most one ticket per (service, target product), even across processes: a row in
+``mod_whmcs_bridge_upgrade_requests`` (unique on service and product) is claimed BEFORE the
+ticket is opened. The process whose insert wins opens it; any other one reads the row and
+returns the same ticket. When OpenTicket's answer is lost the row says ``unknown`` and no second
+ticket is ever opened for it: staff check the panel.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from whmcs_bridge.errors import BridgeError, ConfigError
+from whmcs_bridge.panel.api import ApiError, ApiOutcomeUnknown
+
+from . import catalog
+from .eligibility import MANUAL_REASONS, UpgradeNotPossible, UpgradeOption, plan_upgrade
+from .pricing import format_money
+from .settings import UpgradeSettings, parse_settings
+from .tables import upgrade_requests as req_t
+
+if TYPE_CHECKING:
+    from whmcs_bridge.bridge import Bridge
+
+WAIT_SECONDS = 10.0  # how long a second process waits for the first one's ticket
+HARD_REFUSALS = {"service_not_active", "unknown_product", "cycle_not_offered", "not_priced"}
+CYCLES_ES = {
+    "free": "Gratis",
+    "onetime": "Pago único",
+    "monthly": "Mensual",
+    "quarterly": "Trimestral",
+    "semiannually": "Semestral",
+    "annually": "Anual",
+    "biennially": "Bienal",
+    "triennially": "Trienal",
+}
+POLICIES_ES = {
+    "difference": "diferencia (R-UP-1)",
+    "prorata": "prorrateo por días",
+    "full": "ciclo completo",
+}
+REFUSALS_ES = {
+    "not_an_upgrade_path": "el plan pedido no figura entre las opciones automáticas",
+    "unpaid_renewal_invoice": "hay una factura de renovación impaga del servicio",
+    "unpaid_upgrade_invoice": "hay una factura de un cambio de plan anterior impaga",
+    "no_orders_permission": "el usuario no tiene el permiso de pedidos",
+}
+
+
+@dataclass(frozen=True)
+class ManualRequest:
+    """The outcome: the ticket (``created`` False when an earlier run opened it)."""
+
+    service_id: int
+    product_id: int
+    status: str  # opened | claimed (another process is opening it) | preview (dry run)
+    ticket_id: int | None
+    ticket_tid: str | None
+    created: bool
+    subject: str = ""
+    message: str = ""
+
+
+def ticket_text(option: UpgradeOption, today: str) -> tuple[str, str]:
+    """Subject and message (Spanish) of the manual-path ticket, with the quote."""
+    quote, service, target = option.quote, option.service, option.target
+    assert quote is not None and target is not None
+    money = quote.currency
+
+    def fmt(amount: Any) -> str:
+        return format_money(amount, money)
+
+    reason = MANUAL_REASONS.get(option.manual_reason or "", ("", "pedido por el ejecutivo"))[1]
+    lines = [
+        "Solicitud de cambio de plan que no se puede hacer de forma automática (R-UP-3).",
+        "",
+        f"Servicio: #{service.id} {service.domain}".rstrip(),
+        f"Plan actual: {option.source.name}, {CYCLES_ES[service.cycle.value]}, "
+        f"{fmt(service.amount)}",
+        f"Plan pedido: {target.name}, {CYCLES_ES[option.cycle.value]}",
+        f"Motivo: {reason}",
+        "",
+        f"Presupuesto (política {POLICIES_ES.get(quote.policy, quote.policy)}, al {today}):",
+        f"- Precio del nuevo plan: {fmt(quote.new_charge)}",
+        f"- Valor ya pagado que se descuenta: {fmt(quote.unused_value)}",
+        f"- A cobrar: {fmt(quote.amount_due)}",
+    ]
+    if quote.credit > 0:
+        lines.append(f"- Crédito a favor del cliente: {fmt(quote.credit)}")
+    if quote.is_downgrade and quote.credit == 0:
+        lines.append("- Es un cambio a un plan menor: no se cobra ni se reintegra nada (R-UP-4).")
+    if quote.next_due_date:
+        lines.append(f"- Próximo vencimiento: {quote.next_due_date.isoformat()}")
+    lines.append(f"- Nuevo importe recurrente: {fmt(quote.new_recurring_amount)}")
+    notes = [REFUSALS_ES[r.code] for r in option.refusals if r.code in REFUSALS_ES]
+    if notes:
+        lines += ["", "Observaciones:", *(f"- {note}" for note in notes)]
+    subject = f"Cambio de plan manual: servicio #{service.id} a {target.name}"
+    return subject, "\n".join(lines)
+
+
+def _option(
+    bridge: Bridge, settings: UpgradeSettings, service_id: int, target_id: int, cycle: str | None
+) -> UpgradeOption:
+    with bridge.panel.connect() as conn:
+        plan = plan_upgrade(
+            conn,
+            bridge.panel,
+            settings,
+            service_id,
+            bridge.clock.today(),
+            target_id=target_id,
+            cycle=cycle,
+        )
+    option = plan.options[0]
+    hard = [r.reason for r in option.refusals if r.code in HARD_REFUSALS]
+    if hard or option.quote is None or option.target is None:
+        raise UpgradeNotPossible(
+            f"service #{service_id} to product #{target_id}: " + "; ".join(hard or ["no price"])
+        )
+    return option
+
+
+def _department(bridge: Bridge, settings: UpgradeSettings) -> int:
+    wanted = settings.manual_department
+    key = "plugins.upgrades.manual_department"
+    if wanted is None:
+        raise ConfigError("set the ticket department of the manual path (id or name)", key=key)
+    with bridge.panel.connect() as conn:
+        found = catalog.department_id(conn, bridge.panel, wanted)
+    if found is None:
+        raise ConfigError(f"no ticket department {wanted!r} in the panel", key=key)
+    return found
+
+
+def request_manual_upgrade(
+    bridge: Bridge, service_id: int, target_id: int, cycle: str | None = None
+) -> ManualRequest:
+    """Open (once) the manual-path ticket for moving the service to the product.
+
+    :raises UpgradeNotPossible: the service is not Active, or the target cannot be priced.
+    :raises ConfigError: no ``manual_department``, or no ``[api]`` to open tickets with.
+    :raises BridgeError: OpenTicket failed (the claim is released), or its answer was lost.
+    """
+    settings = parse_settings(bridge.plugin_config("upgrades"))
+    option = _option(bridge, settings, service_id, target_id, cycle)
+    subject, message = ticket_text(option, bridge.clock.today().isoformat())
+    existing = _find(bridge, service_id, target_id)
+    if existing is not None and existing.status == "opened":
+        return _done(existing, created=False)
+    if bridge.dry_run:
+        return ManualRequest(service_id, target_id, "preview", None, None, False, subject, message)
+    department = _department(bridge, settings)
+    api = bridge.api  # a ConfigError now, before anything is claimed, when [api] is missing
+    if not _claim(bridge, option):
+        return _wait_for_other(bridge, service_id, target_id)
+    try:
+        ticket = api.open_ticket(
+            department,
+            subject,
+            message,
+            client_id=option.service.client_id,
+            serviceid=service_id,
+        )
+    except ApiOutcomeUnknown as exc:
+        _set(bridge, service_id, target_id, status="unknown", note=str(exc))
+        raise BridgeError(
+            f"{exc}; check the panel's tickets before asking again: no second ticket is opened"
+        ) from None
+    except ApiError:
+        with bridge.panel.begin() as conn:
+            conn.execute(delete(req_t).where(_key(service_id, target_id)))
+        raise
+    _set(bridge, service_id, target_id, status="opened", ticket_id=ticket.id, ticket_tid=ticket.tid)
+    return ManualRequest(
+        service_id, target_id, "opened", ticket.id, ticket.tid, True, subject, message
+    )
+
+
+def _key(service_id: int, target_id: int) -> Any:
+    return (req_t.c.service_id == service_id) & (req_t.c.product_id == target_id)
+
+
+def _find(bridge: Bridge, service_id: int, target_id: int) -> Any:
+    with bridge.panel.connect() as conn:
+        return conn.execute(select(req_t).where(_key(service_id, target_id))).first()
+
+
+def _claim(bridge: Bridge, option: UpgradeOption) -> bool:
+    """Insert the request row; False when another run holds it (the unique key said so)."""
+    assert option.quote is not None
+    now = bridge.clock.panel_now()
+    try:
+        with bridge.panel.begin() as conn:
+            conn.execute(
+                insert(req_t).values(
+                    service_id=option.service.id,
+                    product_id=option.target_id,
+                    client_id=option.service.client_id,
+                    billing_cycle=option.cycle.value,
+                    amount=str(option.quote.amount_due),
+                    status="claimed",
+                    claimed_at=now,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _set(bridge: Bridge, service_id: int, target_id: int, **values: Any) -> None:
+    with bridge.panel.begin() as conn:
+        conn.execute(
+            update(req_t)
+            .where(_key(service_id, target_id))
+            .values(**values, updated_at=bridge.clock.panel_now())
+        )
+
+
+def _done(row: Any, created: bool) -> ManualRequest:
+    return ManualRequest(
+        int(row.service_id),
+        int(row.product_id),
+        str(row.status),
+        row.ticket_id,
+        row.ticket_tid,
+        created,
+    )
+
+
+def _wait_for_other(bridge: Bridge, service_id: int, target_id: int) -> ManualRequest:
+    """Another run claimed the request: wait a little for its ticket, never open a second."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        row = _find(bridge, service_id, target_id)
+        if row is None or row.status != "claimed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if row is None:  # the other run failed and released its claim: the caller may ask again
+        raise BridgeError("another run failed to open the ticket; ask again")
+    if row.status == "unknown":
+        raise BridgeError(
+            f"an earlier OpenTicket for service #{service_id} to product #{target_id} lost its "
+            f"answer ({row.note}); check the panel's tickets: no second ticket is opened"
+        )
+    return _done(row, created=False)

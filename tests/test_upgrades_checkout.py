@@ -1,0 +1,351 @@
+"""Charging the company's price: ``POST /upgrades/price`` in-process and behind a running serve,
+the PreUpgradeCheckout hook under php-cli (answer, timeout, wrong secret, bridge down), and the
+upgrade.ordered check of a real (sandbox) upgrade invoice, with and without correction."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, insert, select
+from whmcs_bridge.plugins.upgrades import bridge_on_event
+
+from whmcs_bridge.events.model import Event
+from whmcs_bridge.panel.api import WhmcsApi
+from whmcs_bridge.panel.rows import blank_row
+from whmcs_bridge.panel.tables import metadata
+from whmcs_bridge.sandbox.api_server import SandboxPanel
+from whmcs_bridge.serve.app import BridgeApp
+from whmcs_bridge.serve.signing import sign
+from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = ROOT / "tests" / "php" / "harness.php"
+HOOK_FILE = ROOT / "hooks" / "whmcs_bridge.php"
+SECRET = "price-s3cret"
+TODAY = date.today()
+D = Decimal
+T = metadata.tables
+UNAVAILABLE = "whmcs-bridge: upgrade price unavailable, WHMCS price kept: "
+
+
+@pytest.fixture
+def panel_url(tmp_path: Path) -> str:
+    """The demo company seeded today, with the bridge's tables and upgrade 900: service 1 -> 2."""
+    url = sqlite_panel(tmp_path / "panel.sqlite", TODAY)
+    make_bridge(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(T["tblupgrades"]).values(
+                **blank_row(
+                    T["tblupgrades"],
+                    id=900,
+                    userid=1,
+                    type="package",
+                    date=TODAY,
+                    relid=1,
+                    originalvalue="1",
+                    newvalue="2,annually",
+                    amount=D("24.66"),
+                    status="Pending",
+                    paid="N",
+                )
+            )
+        )
+    engine.dispose()
+    return url
+
+
+def body(upgrade_id: int = 900, service_id: int = 1) -> bytes:
+    data = {"serviceId": service_id, "upgradeId": upgrade_id, "clientId": 1, "amount": "24.66"}
+    return json.dumps({**data, "discount": "0.00"}).encode()
+
+
+def environ(payload: bytes, secret: str = SECRET) -> dict[str, Any]:
+    ts = int(time.time())
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/upgrades/price",
+        "CONTENT_LENGTH": str(len(payload)),
+        "wsgi.input": io.BytesIO(payload),
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_X_BRIDGE_TIMESTAMP": str(ts),
+        "HTTP_X_BRIDGE_SIGNATURE": sign(secret, ts, payload),
+    }
+
+
+def app(url: str, **upgrades: Any) -> BridgeApp:
+    bridge = make_bridge(
+        url,
+        config={
+            "serve": {"wake_secret": SECRET},
+            "plugins": {"enabled": ["upgrades"], "upgrades": upgrades},
+        },
+    )
+    return BridgeApp(bridge, wake=lambda: None, health=lambda: {"ok": True})
+
+
+def test_price_route_answers_the_policy_amount(panel_url: str) -> None:
+    status, _, answer = app(panel_url).handle(environ(body()))
+    assert status == 200
+    data = json.loads(answer)
+    assert (data["amount"], data["policy"], data["whmcs_amount"]) == (
+        "50.00",
+        "difference",
+        "24.66",
+    )
+    status, _, answer = app(panel_url, policy="prorata").handle(environ(body()))
+    assert abs(D(json.loads(answer)["amount"]) - D("25.00")) < D("0.50")
+
+
+def test_price_route_refuses_unsigned_and_abstains_when_unknown(panel_url: str) -> None:
+    wsgi = app(panel_url)
+    assert wsgi.handle(environ(body(), secret="wrong"))[0] == 401
+    unsigned = environ(body())
+    del unsigned["HTTP_X_BRIDGE_SIGNATURE"]
+    assert wsgi.handle(unsigned)[0] == 401
+    assert wsgi.handle(environ(body(upgrade_id=12345)))[:3] == (204, [], b"")
+    assert wsgi.handle(environ(body(service_id=2)))[0] == 204  # upgrade 900 is not service 2's
+    assert wsgi.handle(environ(b"not json"))[0] == 400
+
+
+# -- php-cli against a running serve ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def php() -> str:
+    binary = shutil.which("php")
+    if binary is None:
+        pytest.fail("php is not installed: run `apt-get install -y php-cli php-sqlite3 php-curl`")
+    return binary
+
+
+@pytest.fixture
+def serve(tmp_path: Path, panel_url: str) -> Iterator[str]:
+    """``whmcs-bridge serve`` with the upgrades plugin; yields its price URL."""
+    port = free_port()
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[panel]\ndatabase_url = "{panel_url}"\n[serve]\nport = {port}\ninterval = 60\n'
+        f'wake_secret = "{SECRET}"\n[plugins]\nenabled = ["upgrades"]\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "serve"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code in (200, 503):
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield f"{base}/upgrades/price"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+
+
+def fire(php: str, tmp_path: Path, panel_url: str, **config: str) -> tuple[Any, float, str]:
+    """Fire PreUpgradeCheckout through the real hook file; (returned, seconds, activity log)."""
+    hooks = tmp_path / "includes" / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HOOK_FILE, hooks / "whmcs_bridge.php")
+    entries = "".join(f"    {json.dumps(k)} => {json.dumps(v)},\n" for k, v in config.items())
+    (hooks / "_whmcs_bridge_config.php").write_text(f"<?php\nreturn [\n{entries}];\n")
+    log = tmp_path / "activity.log"
+    log.unlink(missing_ok=True)
+    params = {"clientId": 1, "upgradeId": 900, "serviceId": 1, "amount": 24.66, "discount": 0}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [php, str(HARNESS), "PreUpgradeCheckout", json.dumps(params)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "WB_INBOX_DB": panel_url.removeprefix("sqlite:///"),
+            "WB_ACTIVITY_LOG": str(log),
+            "WB_ORIGIN": "clientarea",
+            "WB_HOOK_FILE": str(hooks / "whmcs_bridge.php"),
+        },
+    )
+    seconds = time.perf_counter() - start
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    activity = log.read_text() if log.exists() else ""
+    return json.loads(done.stdout)["returned"], seconds, activity
+
+
+def inbox_hooks(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        hooks = conn.exec_driver_sql("SELECT hook FROM mod_whmcs_bridge_inbox").scalars().all()
+    engine.dispose()
+    return list(hooks)
+
+
+def test_checkout_takes_the_policy_amount_from_serve(
+    php: str, tmp_path: Path, panel_url: str, serve: str
+) -> None:
+    returned, _, activity = fire(php, tmp_path, panel_url, price_url=serve, wake_secret=SECRET)
+    assert returned == [{"amount": "50.00"}]
+    assert activity == ""
+    assert inbox_hooks(panel_url) == ["PreUpgradeCheckout"]  # the event is recorded first
+
+
+def test_checkout_with_a_wrong_secret_keeps_the_whmcs_price(
+    php: str, tmp_path: Path, panel_url: str, serve: str
+) -> None:
+    returned, _, activity = fire(php, tmp_path, panel_url, price_url=serve, wake_secret="wrong")
+    assert returned == [[]]
+    assert activity == f"{UNAVAILABLE}HTTP 401\n"
+
+
+def test_checkout_falls_back_after_one_second(php: str, tmp_path: Path, panel_url: str) -> None:
+    with socket.socket() as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(16)  # the handshake completes; nobody ever answers
+        url = f"http://127.0.0.1:{black_hole.getsockname()[1]}/upgrades/price"
+        returned, seconds, activity = fire(
+            php, tmp_path, panel_url, price_url=url, wake_secret=SECRET
+        )
+    assert returned == [[]]
+    assert 0.9 < seconds < 2.0, seconds
+    assert activity.startswith(UNAVAILABLE + "no answer (") and "imed out" in activity
+
+
+def test_checkout_with_the_bridge_down_falls_back_at_once(
+    php: str, tmp_path: Path, panel_url: str
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/upgrades/price"
+    returned, seconds, activity = fire(php, tmp_path, panel_url, price_url=url, wake_secret=SECRET)
+    assert returned == [[]]
+    assert seconds < 0.8, seconds
+    assert activity.startswith(UNAVAILABLE + "no answer (") and "onnect" in activity
+
+
+def test_checkout_without_price_url_asks_nothing(php: str, tmp_path: Path, panel_url: str) -> None:
+    returned, _, activity = fire(php, tmp_path, panel_url, wake_secret=SECRET)
+    assert (returned, activity) == ([[]], "")
+
+
+# -- upgrade.ordered against the sandbox panel -----------------------------------------------------
+
+
+@pytest.fixture
+def ordered(panel_url: str) -> Iterator[tuple[SandboxPanel, int, int]]:
+    """A real UpgradeProduct of service 1 to product 2: (sandbox, upgrade id, invoice id)."""
+    with SandboxPanel(create_engine(panel_url), identifier="ident", secret="api-s3cret") as sandbox:
+        api = WhmcsApi(sandbox.url, "ident", "api-s3cret")
+        result = api.upgrade_product(1, 2, "annually", payment_method="mercadopago")
+        assert result.invoice_id is not None
+        engine = create_engine(panel_url)
+        with engine.connect() as conn:
+            u = metadata.tables["tblupgrades"]
+            upgrade_id = conn.execute(select(u.c.id).where(u.c.relid == 1, u.c.id != 900)).scalar()
+        engine.dispose()
+        yield sandbox, int(upgrade_id), result.invoice_id
+
+
+def upgrade_event(upgrade_id: int) -> Event:
+    return Event(
+        key=f"upgrade.ordered:{upgrade_id}",
+        name="upgrade.ordered",
+        subject_type="upgrade",
+        subject_id=upgrade_id,
+        occurred_at=datetime.now(),
+        source="hook",
+        client_id=1,
+    )
+
+
+def invoice_state(url: str, invoice_id: int) -> tuple[Decimal, Decimal, list[str]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        i, items, log = T["tblinvoices"], T["tblinvoiceitems"], T["tblactivitylog"]
+        total = conn.execute(select(i.c.total).where(i.c.id == invoice_id)).scalar()
+        line = conn.execute(select(items.c.amount).where(items.c.invoiceid == invoice_id)).scalar()
+        notes = conn.execute(select(log.c.description).order_by(log.c.id)).scalars().all()
+    engine.dispose()
+    return D(str(line)), D(str(total)), [n for n in notes if "whmcs-bridge" in n]
+
+
+def test_ordered_upgrade_is_reported(
+    panel_url: str, ordered: tuple[SandboxPanel, int, int]
+) -> None:
+    sandbox, upgrade_id, invoice_id = ordered
+    whmcs_line, _, _ = invoice_state(panel_url, invoice_id)
+    assert abs(whmcs_line - D("25.00")) < D("0.50")  # WHMCS's prorata
+    bridge = make_bridge(
+        panel_url,
+        config={
+            "plugins": {"enabled": ["upgrades"]},
+            "api": {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"},
+        },
+    )
+    note = bridge_on_event(bridge=bridge, event=upgrade_event(upgrade_id))
+    assert note is not None and "the difference policy says $50,00 ARS" in note
+    assert "reported; correct_invoices is off" in note
+    line, _, activity = invoice_state(panel_url, invoice_id)
+    assert line == whmcs_line  # untouched
+    assert len(activity) == 1 and f"invoice #{invoice_id}" in activity[0]
+
+
+def test_ordered_upgrade_is_corrected_once(
+    panel_url: str, ordered: tuple[SandboxPanel, int, int]
+) -> None:
+    sandbox, upgrade_id, invoice_id = ordered
+    bridge = make_bridge(
+        panel_url,
+        config={
+            "plugins": {"enabled": ["upgrades"], "upgrades": {"correct_invoices": True}},
+            "api": {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"},
+        },
+    )
+    note = bridge_on_event(bridge=bridge, event=upgrade_event(upgrade_id))
+    assert note is not None and note.endswith("; corrected")
+    line, total, _ = invoice_state(panel_url, invoice_id)
+    assert (line, total) == (D("50.00"), D("50.00"))
+    again = bridge_on_event(bridge=bridge, event=upgrade_event(upgrade_id))
+    assert again == f"upgrade {upgrade_id}: invoice #{invoice_id} matches the difference price"
+    assert len(invoice_state(panel_url, invoice_id)[2]) == 1  # reported once, written once
+    assert sandbox.calls.count("UpdateInvoice") == 1
+
+
+def test_other_events_are_skipped(panel_url: str) -> None:
+    bridge = make_bridge(panel_url, config={"plugins": {"enabled": ["upgrades"]}})
+    other = Event(
+        key="invoice.paid:1",
+        name="invoice.paid",
+        subject_type="invoice",
+        subject_id=1,
+        occurred_at=datetime.now(),
+        source="hook",
+    )
+    assert bridge_on_event(bridge=bridge, event=other) == "skip"
