@@ -199,3 +199,20 @@ def test_kill_9_between_intake_and_dispatch(
             ).scalar()
             == 0
         )
+
+
+def test_admin_service_edit_is_checked_at_once(
+    demo_panel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from whmcs_bridge.intake.watchers import base
+
+    monkeypatch.setattr(base, "SWEEP_SLICE", 1)  # the sweep would take cycles to get there
+    recorder = Recorder()
+    bridge = make_bridge(demo_panel, plugins=[("recorder", recorder)])
+    run_cycle(bridge)
+    run_cycle(bridge)
+    with create_engine(demo_panel).begin() as conn:  # an admin terminates a service by hand
+        conn.exec_driver_sql("UPDATE tblhosting SET domainstatus='Terminated' WHERE id=6")
+    hook_rows(demo_panel, [("AdminServiceEdit", {"serviceid": 6, "client_id": 5})])
+    run_cycle(bridge)
+    assert recorder.seen == [("service.terminated", 6)]

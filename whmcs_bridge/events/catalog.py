@@ -23,6 +23,9 @@ class EventSpec:
     watcher: str
     introduced: date
     alert: bool = False  # one of the R-AL-2 client alerts
+    # The same subject can have this event again (a service is suspended many times): its key
+    # carries the panel-local day, so a hook and a watcher reporting one change agree on it.
+    repeatable: bool = False
 
 
 def _d(text: str) -> date:
@@ -46,6 +49,7 @@ CATALOG: tuple[EventSpec, ...] = (
         "digest of the password hash: tblusers (8.x owner users) or tblclients (7.x)",
         _d("2021-06-01"),
         True,
+        repeatable=True,
     ),
     EventSpec(
         "invoice.created",
@@ -62,6 +66,7 @@ CATALOG: tuple[EventSpec, ...] = (
         "digest of the client's contact fields changes",
         _d("2021-06-02"),
         True,
+        repeatable=True,
     ),
     EventSpec(
         "invoice.cancelled",
@@ -86,6 +91,7 @@ CATALOG: tuple[EventSpec, ...] = (
         "tblhosting.domainstatus becomes Suspended (also products with no module)",
         _d("2021-06-16"),
         True,
+        repeatable=True,
     ),
     EventSpec(
         "service.reactivated",
@@ -94,6 +100,7 @@ CATALOG: tuple[EventSpec, ...] = (
         "tblhosting.domainstatus goes from Suspended back to Active",
         _d("2021-06-16"),
         True,
+        repeatable=True,
     ),
     EventSpec(
         "service.terminated",
@@ -102,6 +109,7 @@ CATALOG: tuple[EventSpec, ...] = (
         "tblhosting.domainstatus becomes Terminated or Cancelled",
         _d("2021-07-08"),
         True,
+        repeatable=True,
     ),
     EventSpec(
         "quote.available",
@@ -126,6 +134,7 @@ CATALOG: tuple[EventSpec, ...] = (
         ("CancellationRequest",),
         "tblcancelrequests rows with id above the cursor",
         _d("2026-11-26"),
+        repeatable=True,
     ),
     EventSpec(
         "upgrade.ordered",
@@ -154,6 +163,7 @@ CATALOG: tuple[EventSpec, ...] = (
         ("ContactEdit",),
         "digest of the contact's fields and e-mail preferences changes",
         _d("2026-11-26"),
+        repeatable=True,
     ),
     EventSpec(
         "contact.removed",
@@ -168,6 +178,7 @@ CATALOG: tuple[EventSpec, ...] = (
         (),
         "tblusers_clients.permissions (8.x) or tblcontacts.permissions (7.x) changes",
         _d("2026-11-26"),
+        repeatable=True,
     ),
     EventSpec(
         "ticket.opened",
@@ -184,12 +195,18 @@ CATALOG: tuple[EventSpec, ...] = (
         _d("2026-11-26"),
     ),
     EventSpec(
-        "service.moved", "service", (), "tblhosting.userid of a service changes", _d("2026-11-26")
+        "service.moved",
+        "service",
+        (),
+        "tblhosting.userid of a service changes",
+        _d("2026-11-26"),
+        repeatable=True,
     ),
 )
 
 BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in CATALOG}
 ALERT_EVENTS: tuple[str, ...] = tuple(spec.name for spec in CATALOG if spec.alert)
+REPEATABLE_EVENTS: frozenset[str] = frozenset(spec.name for spec in CATALOG if spec.repeatable)
 
 
 def spec(name: str) -> EventSpec:

@@ -46,11 +46,14 @@ def run_intake(bridge: Bridge, inbox_limit: int = 5000) -> IntakeReport:
         transaction = conn.begin()
         try:
             ctx = WatchContext(conn, bridge.panel.tables, bridge.clock, bridge.clock.panel_now())
-            hooked, report.inbox_rows, report.quarantined = drain_inbox(ctx, inbox_limit)
+            drained = drain_inbox(ctx, inbox_limit)
+            report.inbox_rows, report.quarantined = drained.rows, drained.quarantined
+            found = list(drained.events)
             for watcher in watchers:
-                for event in hooked:
+                for event in drained.events:
                     watcher.observe(ctx, event)
-            found = list(hooked)
+                if drained.hints and hasattr(watcher, "hinted"):
+                    found.extend(watcher.hinted(ctx, drained.hints))
             for watcher in watchers:
                 marker = f"baseline:{watcher.name}"
                 if ctx.cursor(marker) is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from whmcs_bridge.events.catalog import REPEATABLE_EVENTS
 from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.store.tables import inbox as inbox_t
@@ -30,7 +31,6 @@ class HookRule:
     event: str
     subject: str
     id_key: str  # payload key holding the subject id
-    repeatable: bool = False  # keyed by day: the same subject can have this event again
     client_from: str | None = None  # panel table to look the client up in, by subject id
     data_keys: tuple[str, ...] = ()
     when: Callable[[dict[str, Any]], bool] | None = None
@@ -42,10 +42,8 @@ def _delivered(payload: dict[str, Any]) -> bool:
 
 HOOKS: dict[str, HookRule] = {
     "ClientAdd": HookRule("client.added", "client", "client_id"),
-    "ClientChangePassword": HookRule("client.password_changed", "client", "client_id", True),
-    "ClientEdit": HookRule(
-        "client.details_changed", "client", "client_id", True, data_keys=("changed",)
-    ),
+    "ClientChangePassword": HookRule("client.password_changed", "client", "client_id"),
+    "ClientEdit": HookRule("client.details_changed", "client", "client_id", data_keys=("changed",)),
     "InvoiceCreated": HookRule(
         "invoice.created", "invoice", "invoiceid", client_from="invoices", data_keys=("source",)
     ),
@@ -54,10 +52,10 @@ HOOKS: dict[str, HookRule] = {
     ),
     "InvoicePaid": HookRule("invoice.paid", "invoice", "invoiceid", client_from="invoices"),
     "AfterModuleSuspend": HookRule(
-        "service.suspended", "service", "serviceid", True, data_keys=("suspendreason",)
+        "service.suspended", "service", "serviceid", data_keys=("suspendreason",)
     ),
-    "AfterModuleUnsuspend": HookRule("service.reactivated", "service", "serviceid", True),
-    "AfterModuleTerminate": HookRule("service.terminated", "service", "serviceid", True),
+    "AfterModuleUnsuspend": HookRule("service.reactivated", "service", "serviceid"),
+    "AfterModuleTerminate": HookRule("service.terminated", "service", "serviceid"),
     "QuoteCreated": HookRule(
         "quote.available", "quote", "quoteid", client_from="quotes", when=_delivered
     ),
@@ -66,7 +64,7 @@ HOOKS: dict[str, HookRule] = {
     ),
     "DomainDelete": HookRule("domain.deleted", "domain", "domainid", data_keys=("domain",)),
     "CancellationRequest": HookRule(
-        "cancellation.requested", "service", "serviceid", True, data_keys=("type",)
+        "cancellation.requested", "service", "serviceid", data_keys=("type",)
     ),
     "PreUpgradeCheckout": HookRule(
         "upgrade.ordered", "upgrade", "upgradeid", data_keys=("serviceid", "amount")
@@ -78,7 +76,7 @@ HOOKS: dict[str, HookRule] = {
         "upgrade.completed", "upgrade", "upgradeid", client_from="upgrades"
     ),
     "ContactAdd": HookRule("contact.added", "contact", "contactid"),
-    "ContactEdit": HookRule("contact.changed", "contact", "contactid", True),
+    "ContactEdit": HookRule("contact.changed", "contact", "contactid"),
     "ContactDelete": HookRule("contact.removed", "contact", "contactid"),
     "TicketOpen": HookRule("ticket.opened", "ticket", "ticketid", data_keys=("deptid",)),
     "TicketOpenAdmin": HookRule("ticket.opened", "ticket", "ticketid", data_keys=("deptid",)),
@@ -152,7 +150,7 @@ def events_from_row(
         lookup = ("tickets", _int(payload, "ticketid"))
     elif rule.client_from:
         lookup = (rule.client_from, subject_id)
-    discriminator = occurred.date().isoformat() if rule.repeatable else None
+    discriminator = occurred.date().isoformat() if rule.event in REPEATABLE_EVENTS else None
     event = Event(
         key=event_key(rule.event, subject_id, discriminator),
         name=rule.event,
@@ -192,13 +190,24 @@ def _password_events(ctx: WatchContext, user_id: int, origin: str, occurred: Any
     ]
 
 
-def drain_inbox(ctx: WatchContext, limit: int = 5000) -> tuple[list[Event], int, int]:
-    """Read up to ``limit`` inbox rows: (events, rows read, rows quarantined).
+@dataclass
+class Drained:
+    """What one pass over the inbox found."""
+
+    events: list[Event]
+    hints: list[tuple[str, dict[str, Any]]]  # rows that only ask a watcher to look again
+    rows: int
+    quarantined: int
+
+
+def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
+    """Read up to ``limit`` inbox rows into events and watcher hints; quarantine the bad ones.
 
     The rows are deleted in the caller's transaction, the same one that stores the events.
     """
     rows = ctx.conn.execute(select(inbox_t).order_by(inbox_t.c.id).limit(limit)).all()
     found: list[Event] = []
+    hints: list[tuple[str, dict[str, Any]]] = []
     pending: list[tuple[int, str, int, int | None]] = []
     quarantined = 0
     for row in rows:
@@ -206,6 +215,9 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> tuple[list[Event], int,
             payload = json.loads(row.payload)
             if not isinstance(payload, dict):
                 raise MalformedRow("payload is not a JSON object")
+            if row.hook in HINT_HOOKS:
+                hints.append((row.hook, payload))
+                continue
             new, lookup = events_from_row(
                 ctx, row.hook, payload, row.origin or "unknown", row.created_at
             )
@@ -226,4 +238,4 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> tuple[list[Event], int,
     _fill_clients(ctx, pending, found)
     if rows:
         ctx.conn.execute(delete(inbox_t).where(inbox_t.c.id <= rows[-1].id))
-    return found, len(rows), quarantined
+    return Drained(found, hints, len(rows), quarantined)

@@ -113,3 +113,6 @@ class Watcher(Protocol):
 
     def observe(self, ctx: WatchContext, event: Event) -> None:
         """Learn from an event a hook reported, so the same change is not reported twice."""
+
+    # Optional: ``hinted(ctx, hints) -> list[Event]`` checks at once the subjects named by
+    # inbox rows that carry no event of their own (an admin's ServiceEdit), not at the sweep.

@@ -24,9 +24,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select
 
-from whmcs_bridge.events.catalog import spec
+from whmcs_bridge.events.catalog import REPEATABLE_EVENTS, spec
 from whmcs_bridge.events.model import Event, event_key
-from whmcs_bridge.intake.inbox import HOOKS
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.panel.tables import PanelTables
 from whmcs_bridge.store.tables import seen as seen_t
@@ -45,12 +44,8 @@ GAP_CHECKS = 10
 GAP_WIDTH = 50
 MAX_GAPS = 200
 
-# Events a subject can have again are keyed by the panel-local day, exactly as the inbox keys
-# the hook's report of them; the two events no hook reports follow the same rule.
-REPEATABLE: frozenset[str] = frozenset(
-    {rule.event for rule in HOOKS.values() if rule.repeatable}
-    | {"user.permissions_changed", "service.moved"}
-)
+# Events a subject can have again are keyed by the panel-local day (the catalog says which).
+REPEATABLE = REPEATABLE_EVENTS
 
 
 def digest(values: Iterable[object]) -> str:

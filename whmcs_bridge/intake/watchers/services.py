@@ -95,6 +95,26 @@ class ServiceWatcher(SweepWatcher):
     def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
         return [*self._open_set(ctx), *self._newly_suspended(ctx), *self._sweep(ctx, cursor)]
 
+    def hinted(self, ctx: WatchContext, hints: list[tuple[str, dict[str, Any]]]) -> list[Event]:
+        """Check at once the services an admin edited (``ServiceEdit``, ``AdminServiceEdit``,
+        ``ServiceDelete`` rows): a manual status change or move needs no sweep to be found."""
+        ids = sorted(
+            {int(p["serviceid"]) for _, p in hints if str(p.get("serviceid", "")).isdigit()}
+        )
+        if not ids:
+            return []
+        rows = ctx.conn.execute(select(*self.columns()).where(self.table.c.id.in_(ids))).all()
+        before = {**seen_states(ctx, SWEPT, ids), **seen_states(ctx, self.name, ids)}
+        found: list[Event] = []
+        states: dict[int, str] = {}
+        for row in rows:
+            states[row.id] = self.state_of(row)
+            old = before.get(row.id)
+            if old is not None and old != states[row.id]:
+                found.extend(self.transition(ctx, row.id, old, states[row.id]))
+        self._place(ctx, states)
+        return found
+
     def _open_set(self, ctx: WatchContext) -> list[Event]:
         hosting = self.table
         # No CAST: a cast string takes the connection's collation, which MySQL refuses to mix
