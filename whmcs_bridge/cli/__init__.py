@@ -6,6 +6,7 @@ clear line, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -42,6 +43,7 @@ def _register_builtin_commands() -> None:
 
     for command in (*core.COMMANDS, *events.COMMANDS, demo.demo, serve.serve):
         cli.add_command(command)
+    cli.add_command(importlib.import_module("whmcs_bridge.outbox.cli").outbox_group)
 
 
 def _register_plugin_commands(argv: list[str]) -> None:

@@ -1,8 +1,8 @@
 """Creates and upgrades the bridge's tables; safe to repeat on a live panel.
 
-Each migration is idempotent (tables are created only when missing), and the reached version is
-recorded in ``mod_whmcs_bridge_meta`` as ``schema_version``. ``whmcs-bridge db upgrade`` runs
-them, and so does every ``run`` before its cycle.
+Each migration must be idempotent (tables are created only when missing; a column is added only
+when absent), and the reached version is recorded in ``mod_whmcs_bridge_meta`` as
+``schema_version``. ``whmcs-bridge db upgrade`` runs them, and so does every ``run`` first.
 """
 
 from __future__ import annotations
@@ -32,12 +32,27 @@ def _upgrade_requests(conn: Connection) -> None:
     upgrade_requests.create(conn, checkfirst=True)
 
 
+def _outbox(conn: Connection) -> None:
+    from whmcs_bridge.outbox.tables import channel_states, outbox
+
+    _create(outbox, channel_states)(conn)
+
+
+def _alert_prefs(conn: Connection) -> None:
+    # Imported here, as above: the alerts plugin package imports the core.
+    from whmcs_bridge.plugins.alerts.tables import alert_prefs
+
+    alert_prefs.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (
         1,
         "inbox, quarantine, events, outcomes, cursors, seen",
         _create(t.inbox, t.quarantine, t.events, t.outcomes, t.cursors, t.seen),
     ),
+    (2, "outbox, channel states", _outbox),
+    (3, "alert preferences (alerts plugin: opt-outs, WhatsApp opt-ins)", _alert_prefs),
     (4, "upgrade requests (upgrades plugin, manual path)", _upgrade_requests),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -66,17 +81,22 @@ def is_current(engine: Engine) -> bool:
 
 
 def upgrade(engine: Engine) -> tuple[int, int]:
-    """Bring the bridge's tables to :data:`SCHEMA_VERSION`; returns (before, after)."""
+    """Bring the bridge's tables to :data:`SCHEMA_VERSION`; returns (before, after).
+
+    When behind, every step runs again, not only those above the recorded version: steps are
+    idempotent, and a step that landed with a lower number than one already applied (work that
+    merged late) is still applied.
+    """
     with engine.begin() as conn:
         t.meta.create(conn, checkfirst=True)
         before = current_version(conn)
+    if before >= SCHEMA_VERSION:
+        return before, before
     for version, _description, step in MIGRATIONS:
-        if version <= before:
-            continue
         with engine.begin() as conn:
             step(conn)
-            _record(conn, version)
-    return before, max(before, SCHEMA_VERSION)
+            _record(conn, max(version, before))
+    return before, SCHEMA_VERSION
 
 
 def _record(conn: Connection, version: int) -> None:

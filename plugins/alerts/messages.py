@@ -1,0 +1,283 @@
+"""Alert texts and WhatsApp template parameters, built from the panel's current rows.
+
+Texts are Jinja2 templates, one per event and language (``templates/<language>/<event>.j2``); a
+template may ``{% set subject = ... %}`` for the e-mail subject. WhatsApp does not send our text:
+business-initiated messages must be approved templates, so the same facts also go out as the
+template's body parameters, in the order the config names them (messaging.md §1.3-1.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import Connection, select
+
+from whmcs_bridge.events.model import Event
+from whmcs_bridge.panel.money import Currency
+from whmcs_bridge.panel.tables import PanelTables
+
+from ..channels.whatsapp import sanitize_param
+from .recipients import Recipient
+from .settings import AlertSettings
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: What a template parameter becomes when its value is empty: Meta rejects empty parameters.
+EMPTY_PARAM = "-"
+
+
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,  # plain text for WhatsApp, Telegram and text e-mail, never HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def day(value: date | datetime | None) -> str:
+    """DD/MM/YYYY, as the client panel shows dates; '' for WHMCS's unset dates."""
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def base_url(configured: str, panel_setting: str) -> str:
+    """The client area's address with a trailing slash: the config's, else WHMCS's SystemURL."""
+    url = (configured or panel_setting).strip()
+    return url if not url or url.endswith("/") else url + "/"
+
+
+def client_currency(conn: Connection, tables: PanelTables, currency_id: int | None) -> Currency:
+    """The client's ``tblcurrencies`` row; the default currency when it names none."""
+    table = tables.currencies
+    row = None
+    if currency_id:
+        row = conn.execute(select(table).where(table.c.id == currency_id)).first()
+    if row is None:
+        query = select(table).order_by(table.c.default.desc(), table.c.id).limit(1)
+        row = conn.execute(query).first()
+    if row is None:
+        return Currency(0, "", "", "", 1)
+    return Currency(
+        row.id, row.code or "", row.prefix or "", row.suffix or "", int(row.format or 1)
+    )
+
+
+def subject_context(
+    conn: Connection,
+    tables: PanelTables,
+    event: Event,
+    client_id: int,
+    system_url: str,
+    panel_name: str,
+) -> dict[str, Any]:
+    """The facts about the event's subject that texts and parameters use, read now.
+
+    :raises LookupError: the subject row is gone (except a deleted domain, named by the event).
+    """
+    clients = tables.clients
+    client = conn.execute(select(clients).where(clients.c.id == client_id)).first()
+    client_map = client._mapping if client is not None else {}
+    currency = client_currency(conn, tables, client_map.get("currency"))
+    when = event.occurred_at
+    ctx: dict[str, Any] = {
+        "event": event.name,
+        "panel_name": panel_name,
+        "system_url": system_url,
+        "client_area_url": f"{system_url}clientarea.php",
+        "company_name": str(client_map.get("companyname") or ""),
+        "date": day(when),
+        "time": when.strftime("%H:%M"),
+        "date_time": f"{day(when)} {when:%H:%M}",
+    }
+    loader = _LOADERS.get(event.subject_type)
+    if loader is not None:
+        ctx.update(loader(conn, tables, event, currency, system_url))
+    return ctx
+
+
+def _invoice(
+    conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
+) -> dict[str, Any]:
+    invoices = tables.invoices
+    row = conn.execute(select(invoices).where(invoices.c.id == event.subject_id)).first()
+    if row is None:
+        raise LookupError(f"invoice {event.subject_id} is not in the panel")
+    m = row._mapping
+    return {
+        "invoice_id": str(row.id),
+        "invoice_number": str(m.get("invoicenum") or "").strip() or str(row.id),
+        "amount": currency.format_amount(m.get("total") or 0),
+        "due_date": day(m.get("duedate")),
+        "date_paid": day(m.get("datepaid")),
+        "invoice_url": f"{url}viewinvoice.php?id={row.id}",
+    }
+
+
+def _service(
+    conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
+) -> dict[str, Any]:
+    hosting, products = tables.hosting, tables.products
+    query = (
+        select(hosting, products.c.name.label("product_name"))
+        .select_from(hosting.outerjoin(products, products.c.id == hosting.c.packageid))
+        .where(hosting.c.id == event.subject_id)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        raise LookupError(f"service {event.subject_id} is not in the panel")
+    m = row._mapping
+    return {
+        "service_id": str(row.id),
+        "service_name": str(m.get("product_name") or "").strip() or f"#{row.id}",
+        "domain": str(m.get("domain") or "").strip(),
+        "next_due_date": day(m.get("nextduedate")),
+    }
+
+
+def _quote(
+    conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
+) -> dict[str, Any]:
+    quotes = tables.quotes
+    row = conn.execute(select(quotes).where(quotes.c.id == event.subject_id)).first()
+    if row is None:
+        raise LookupError(f"quote {event.subject_id} is not in the panel")
+    m = row._mapping
+    if m.get("currency") and m.get("currency") != currency.id:
+        currency = client_currency(conn, tables, m.get("currency"))
+    return {
+        "quote_id": str(row.id),
+        "quote_subject": str(m.get("subject") or "").strip(),
+        "amount": currency.format_amount(m.get("total") or 0),
+        "valid_until": day(m.get("validuntil")),
+        "quote_url": f"{url}viewquote.php?id={row.id}",
+    }
+
+
+def _domain(
+    conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
+) -> dict[str, Any]:
+    # The row is usually gone already: the hook file and the watcher keep the name in the event.
+    name = str(event.data.get("domain") or "").strip()
+    if not name and tables.get("domains") is not None:
+        domains = tables.domains
+        query = select(domains.c.domain).where(domains.c.id == event.subject_id)
+        name = str(conn.execute(query).scalar() or "").strip()
+    return {"domain": name or f"#{event.subject_id}"}
+
+
+_LOADERS = {"invoice": _invoice, "service": _service, "quote": _quote, "domain": _domain}
+
+
+def recipient_context(ctx: dict[str, Any], recipient: Recipient) -> dict[str, Any]:
+    """The subject's facts plus who is addressed."""
+    return {
+        **ctx,
+        "first_name": recipient.first_name,
+        "full_name": recipient.name,
+        "email": recipient.email,
+        "language": recipient.language,
+    }
+
+
+def render(event_name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(text, e-mail subject) of ``event_name`` in ``language``."""
+    template = environment().get_template(f"{language}/{event_name}.j2")
+    module = template.make_module(context)
+    text = "\n".join(line.rstrip() for line in str(module).strip().splitlines())
+    subject = str(getattr(module, "subject", "") or event_name)
+    return text, subject
+
+
+def template_params(names: tuple[str, ...], context: dict[str, Any]) -> list[str]:
+    """The body parameters in the configured order, each safe for Meta (no newline, not empty)."""
+    return [sanitize_param(str(context.get(name) or "")) or EMPTY_PARAM for name in names]
+
+
+def build_message(
+    settings: AlertSettings, event_name: str, context: dict[str, Any], recipient: Recipient
+) -> dict[str, Any]:
+    """The outbox ``message`` for one recipient: rendered text plus the template call."""
+    full = recipient_context(context, recipient)
+    text, subject = render(event_name, recipient.language, full)
+    chosen = settings.event(event_name)
+    suffix = chosen.button_url_suffix
+    return {
+        "event": event_name,
+        "language": recipient.language,
+        "text": text,
+        "template": chosen.template,
+        "template_language": settings.template_language(event_name, recipient.language),
+        "params": template_params(chosen.params, full),
+        "button_url_suffix": sanitize_param(str(full.get(suffix) or "")) if suffix else None,
+        "subject": subject,
+    }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One ``outbox.enqueue`` call."""
+
+    recipient_key: str
+    channel: str
+    recipient: str
+    message: dict[str, Any]
+    fallback: dict[str, Any] | None = None
+
+
+def plan_deliveries(
+    settings: AlertSettings,
+    recipient: Recipient,
+    message: dict[str, Any],
+    opted_in: bool,
+    telegram_chat: str | None,
+) -> tuple[list[Delivery], list[str]]:
+    """The sends for one recipient on the configured channels, and notes on what was not sent.
+
+    A client whose phone cannot be used (or who has not opted in, when that is required) is
+    told by e-mail instead: recipient = the client id, for the e-mail channel to address
+    through WHMCS. Contacts get no e-mail fallback: WHMCS already copies them the panel's own
+    e-mail of the same kind, which is what their e-mail preference asked for.
+    """
+    found: list[Delivery] = []
+    notes: list[str] = []
+    email_reason = None
+    key = recipient.key
+    email = Delivery(key, "email", str(recipient.client_id), message)
+    for channel in settings.channels:
+        if channel == "whatsapp":
+            if recipient.phone is None:
+                email_reason = (
+                    f"phone {recipient.raw_phone!r} not usable ({recipient.phone_problem})"
+                )
+            elif settings.require_opt_in and not opted_in:
+                email_reason = "no WhatsApp opt-in recorded"
+            else:
+                fallback = None
+                if settings.email_fallback and recipient.is_client:
+                    fallback = {
+                        "channel": "email",
+                        "recipient": email.recipient,
+                        "message": message,
+                    }
+                found.append(Delivery(key, "whatsapp", recipient.phone, message, fallback))
+        elif channel == "console":
+            found.append(Delivery(key, "console", recipient.phone or recipient.email, message))
+        elif channel == "telegram":
+            if telegram_chat:
+                found.append(Delivery(key, "telegram", telegram_chat, message))
+            else:
+                notes.append(f"{key}: no Telegram chat id known, telegram skipped")
+    if email_reason:
+        if settings.email_fallback and recipient.is_client:
+            found.append(email)
+            notes.append(f"{key}: {email_reason}, sent by e-mail instead")
+        else:
+            notes.append(f"{key}: {email_reason}, not sent by WhatsApp")
+    return found, notes

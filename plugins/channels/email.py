@@ -1,0 +1,81 @@
+"""The ``email`` channel: a custom e-mail to a client through the WHMCS API ``SendEmail``.
+
+The recipient is the WHMCS client id; WHMCS picks the address, the language and the mail
+template's frame, and logs the mail in the client's e-mail history. API failures map to the
+send error kinds the outbox acts on.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.panel.api import (
+    ApiAuthError,
+    ApiCommandNotFound,
+    ApiError,
+    ApiOutcomeUnknown,
+    ApiTransportError,
+)
+
+from .base import OutgoingMessage, SendError, SendErrorKind, SendResult
+
+if TYPE_CHECKING:
+    from whmcs_bridge.bridge import Bridge
+
+
+def as_html(text: str) -> str:
+    """The text as the HTML body WHMCS mails are: escaped, line breaks kept."""
+    return "<br />\n".join(html.escape(line) for line in text.strip().splitlines())
+
+
+def error_kind(exc: ApiError) -> SendErrorKind:
+    """What an API failure means for a send."""
+    if isinstance(exc, ApiOutcomeUnknown):
+        return "unknown"  # WHMCS may have sent it: never mail twice blindly
+    if isinstance(exc, ApiTransportError):
+        return "transient"
+    if isinstance(exc, ApiAuthError | ApiCommandNotFound):
+        return "channel_broken"  # every mail would fail the same way until an admin acts
+    return "permanent"  # validation, client not found
+
+
+class EmailChannel:
+    """Sends through ``bridge.api`` (built on first use, so a bad ``[api]`` shows at send)."""
+
+    name = "email"
+
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+
+    def __repr__(self) -> str:
+        return "EmailChannel()"
+
+    def send(self, msg: OutgoingMessage) -> SendResult:
+        """Mail ``msg.text`` (subject ``msg.subject``) to the client whose id is the recipient."""
+        try:
+            client_id = int(msg.recipient)
+        except ValueError:
+            raise SendError(
+                "permanent", f"e-mail recipient {msg.recipient!r} is not a WHMCS client id"
+            ) from None
+        if not msg.text.strip():
+            raise SendError("permanent", f"empty text for event {msg.event!r}")
+        params = {
+            "customtype": "general",
+            "id": client_id,
+            "customsubject": msg.subject or msg.event,
+            "custommessage": as_html(msg.text),
+        }
+        try:
+            self._bridge.api.call("SendEmail", params)
+        except ConfigError as exc:
+            raise SendError("channel_broken", str(exc)) from None
+        except ApiError as exc:
+            raise SendError(error_kind(exc), str(exc)) from None
+        return SendResult(None, str(client_id))
+
+    def check(self) -> str | None:
+        """The ``whmcs api`` line of ``doctor`` already proves the API works; nothing more here."""
+        return None if self._bridge.has_api else "no [api] section: e-mail cannot be sent"

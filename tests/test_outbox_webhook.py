@@ -1,0 +1,237 @@
+"""The WhatsApp status webhook handlers, called as ``serve`` will call them, on SQLite and MariaDB.
+
+Bodies are Meta's exact ``messages`` webhooks (``build_status_webhook``), signed over the raw
+bytes; messages are first really sent to the WhatsApp stand-in so the wamids are real.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from requests.structures import CaseInsensitiveDict
+from sqlalchemy import select
+from whmcs_bridge.plugins.channels import registry
+from whmcs_bridge.plugins.channels.webhook import receive_status, verify_subscription
+
+from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.outbox.tables import outbox
+from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn, build_status_webhook, sign
+from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema, mariadb_available
+
+WA_TOKEN = "EAAGwebhookSECRETtoken0123456789"
+APP_SECRET = "webhook-app-secret"
+VERIFY = "verify-token-42"
+A = "+5491100000001"
+BACKENDS = ["sqlite", pytest.param("8.4", marks=pytest.mark.mariadb)]
+
+
+@dataclass
+class Request:
+    """What ``serve`` hands a route handler."""
+
+    method: str
+    path: str = "/webhooks/whatsapp"
+    query: dict[str, str] = field(default_factory=dict)
+    headers: CaseInsensitiveDict[str] = field(default_factory=CaseInsensitiveDict)
+    body: bytes = b""
+
+
+@pytest.fixture(params=BACKENDS)
+def panel_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_panel(tmp_path / "panel.sqlite", date(2026, 11, 26), seed=False)
+        return
+    reason = mariadb_available()
+    if reason is not None:
+        pytest.fail(f"MariaDB is needed for this test and is not reachable: {reason}")
+    url = load_whmcs_schema(request.param)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def wa() -> Iterator[WhatsAppStandIn]:
+    with WhatsAppStandIn(token=WA_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def bridge(panel_url: str, wa: WhatsAppStandIn) -> Iterator[Bridge]:
+    whatsapp = {
+        "api_base": wa.base_url,
+        "version": "v23.0",
+        "phone_number_id": wa.phone_number_id,
+        "token": WA_TOKEN,
+        "app_secret": APP_SECRET,
+        "verify_token": VERIFY,
+    }
+    section = {"min_interval_per_recipient": 0, "whatsapp": whatsapp}
+    made = make_bridge(panel_url, config={"plugins": {"alerts": section}})
+    yield made
+    made.close()
+
+
+def send_one(bridge: Bridge, wa: WhatsAppStandIn, event_id: int = 1, **kwargs: Any) -> int:
+    message = {"event": "invoice.paid", "language": "en", "text": "Paid", "template": "paid"}
+    row_id = bridge.outbox.enqueue(
+        event_id=event_id,
+        recipient_key="client:1",
+        channel="whatsapp",
+        recipient=A,
+        message=message,
+        **kwargs,
+    )
+    assert row_id is not None
+    assert bridge.outbox.deliver_due().sent == 1
+    return row_id
+
+
+def state(bridge: Bridge, row_id: int) -> dict[str, Any]:
+    with bridge.panel.connect() as conn:
+        found = conn.execute(select(outbox).where(outbox.c.id == row_id)).first()
+    assert found is not None
+    return dict(found._mapping)
+
+
+def post(
+    bridge: Bridge, wa: WhatsAppStandIn, row_id: int, status: str, signature: Any = True, **kw: Any
+) -> tuple[int, bytes]:
+    row = state(bridge, row_id)
+    body = build_status_webhook(
+        wamid=row["provider_message_id"],
+        status=status,
+        recipient_id=A.lstrip("+"),
+        phone_number_id=wa.phone_number_id,
+        biz_opaque_callback_data=str(row_id),
+        **kw,
+    )
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    if signature is True:
+        headers["X-Hub-Signature-256"] = sign(APP_SECRET, raw)
+    elif signature:
+        headers["x-hub-signature-256"] = signature
+    status_code, _, answer = receive_status(bridge, Request("POST", headers=headers, body=raw))
+    return status_code, answer
+
+
+def test_routes_are_registered() -> None:
+    routes: list[tuple[str, str, Any]] = []
+    registry.bridge_register_routes(register=lambda *route: routes.append(route))
+    assert routes == [
+        ("GET", "/webhooks/whatsapp", verify_subscription),
+        ("POST", "/webhooks/whatsapp", receive_status),
+    ]
+
+
+def test_subscription_handshake(bridge: Bridge) -> None:
+    good = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"}
+    assert verify_subscription(bridge, Request("GET", query=good)) == (
+        200,
+        [("Content-Type", "text/plain; charset=utf-8")],
+        b"1158201444",
+    )
+    wrong = {**good, "hub.verify_token": "guess"}
+    assert verify_subscription(bridge, Request("GET", query=wrong))[0] == 403
+    assert verify_subscription(bridge, Request("GET", query={**good, "hub.mode": "x"}))[0] == 403
+
+
+def test_signature_wrong_or_missing_is_401_and_changes_nothing(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    row_id = send_one(bridge, wa)
+    assert post(bridge, wa, row_id, "delivered", signature=None)[0] == 401
+    assert post(bridge, wa, row_id, "delivered", signature="sha256=" + "0" * 64)[0] == 401
+    # Signed with the right secret over other bytes (a re-serialised body) fails too.
+    other = sign(APP_SECRET, b"{}")
+    assert post(bridge, wa, row_id, "delivered", signature=other)[0] == 401
+    assert post(bridge, wa, row_id, "delivered", signature=sign(WA_TOKEN, b"x"))[0] == 401
+    assert state(bridge, row_id)["state"] == "sent"
+    code, answer = post(bridge, wa, row_id, "delivered")
+    assert code == 200 and json.loads(answer) == {"statuses": 1, "applied": 1}
+    assert state(bridge, row_id)["state"] == "delivered"
+
+
+def test_states_only_move_forward_and_duplicates_are_ignored(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    row_id = send_one(bridge, wa)
+    assert json.loads(post(bridge, wa, row_id, "read")[1])["applied"] == 1
+    read = state(bridge, row_id)
+    assert read["state"] == "read" and read["delivered_at"] is not None  # read implies delivered
+    assert json.loads(post(bridge, wa, row_id, "delivered")[1])["applied"] == 0
+    assert json.loads(post(bridge, wa, row_id, "read")[1])["applied"] == 0  # Meta's repeat
+    assert json.loads(post(bridge, wa, row_id, "sent")[1])["applied"] == 0
+    assert json.loads(post(bridge, wa, row_id, "failed")[1])["applied"] == 0
+    assert state(bridge, row_id)["state"] == "read"
+
+
+def test_stale_status_still_applies_when_it_moves_forward(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    row_id = send_one(bridge, wa)
+    three_days_ago = int(time.time()) - 3 * 86400
+    code, answer = post(bridge, wa, row_id, "delivered", timestamp=three_days_ago)
+    assert code == 200 and json.loads(answer)["applied"] == 1
+    row = state(bridge, row_id)
+    assert row["state"] == "delivered"
+    assert abs((bridge.outbox.now() - row["delivered_at"]).total_seconds() - 3 * 86400) < 60
+    old_sent = int(time.time()) - 2 * 86400
+    assert json.loads(post(bridge, wa, row_id, "sent", timestamp=old_sent)[1])["applied"] == 0
+
+
+def test_failed_131026_webhook_dead_letters_and_queues_the_fallback(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    fallback = {"channel": "console", "recipient": "1", "message": {"event": "x", "text": "t"}}
+    row_id = send_one(bridge, wa, fallback=fallback)
+    assert json.loads(post(bridge, wa, row_id, "failed", error_code=131026)[1])["applied"] == 1
+    dead = state(bridge, row_id)
+    assert dead["state"] == "dead" and dead["error_code"] == 131026
+    assert json.loads(post(bridge, wa, row_id, "failed", error_code=131026)[1])["applied"] == 0
+    with bridge.panel.connect() as conn:
+        fallbacks = conn.execute(select(outbox).where(outbox.c.fallback_of == row_id)).all()
+    assert len(fallbacks) == 1 and fallbacks[0].channel == "console"
+    assert bridge.outbox.deliver_due().sent == 1
+
+
+def test_failed_transient_webhook_schedules_a_retry(bridge: Bridge, wa: WhatsAppStandIn) -> None:
+    row_id = send_one(bridge, wa)
+    post(bridge, wa, row_id, "failed", error_code=131000)
+    row = state(bridge, row_id)
+    assert row["state"] == "failed" and row["next_attempt_at"] > bridge.outbox.now()
+
+
+def test_garbage_and_statuses_for_no_row(bridge: Bridge, wa: WhatsAppStandIn) -> None:
+    raw = b"not json"
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    headers["X-Hub-Signature-256"] = sign(APP_SECRET, raw)
+    assert receive_status(bridge, Request("POST", headers=headers, body=raw))[0] == 400
+    body = build_status_webhook(
+        wamid="wamid.nobody",
+        status="delivered",
+        recipient_id="1",
+        phone_number_id=wa.phone_number_id,
+        biz_opaque_callback_data="987654",
+    )
+    raw = json.dumps(body).encode()
+    headers["X-Hub-Signature-256"] = sign(APP_SECRET, raw)
+    code, _, answer = receive_status(bridge, Request("POST", headers=headers, body=raw))
+    assert code == 200 and json.loads(answer) == {"statuses": 1, "applied": 0}
+
+
+def test_not_configured_answers_404(panel_url: str) -> None:
+    plain = make_bridge(panel_url)
+    try:
+        assert verify_subscription(plain, Request("GET"))[0] == 404
+        assert receive_status(plain, Request("POST", body=b"{}"))[0] == 404
+    finally:
+        plain.close()

@@ -1,0 +1,243 @@
+"""``bridge.outbox``: what plugins call to queue messages, and what the cycle calls to deliver.
+
+The API is fixed (the alerts plugin calls it): :meth:`Outbox.enqueue`, :meth:`Outbox.deliver_due`,
+:meth:`Outbox.apply_status`, :meth:`Outbox.channel_health`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from whmcs_bridge.outbox import store
+from whmcs_bridge.outbox.pacing import RecipientSpacing, TokenBucket
+from whmcs_bridge.outbox.settings import OutboxSettings
+from whmcs_bridge.outbox.tables import QUEUED, outbox
+from whmcs_bridge.plugins.channels.base import Channel, OutgoingMessage
+
+if TYPE_CHECKING:
+    from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.outbox.worker import DeliveryReport
+    from whmcs_bridge.plugins.channels.whatsapp import StatusUpdate
+
+log = logging.getLogger(__name__)
+
+MESSAGE_FIELDS = (
+    "event",
+    "language",
+    "text",
+    "template",
+    "template_language",
+    "params",
+    "button_url_suffix",
+    "subject",
+)
+
+
+def _encode(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+
+
+def outgoing(row: dict[str, Any]) -> OutgoingMessage:
+    """The :class:`OutgoingMessage` a channel gets for an outbox row."""
+    data = json.loads(row["message"])
+    fields = {k: data[k] for k in MESSAGE_FIELDS if data.get(k) is not None}
+    fields["params"] = [str(p) for p in fields.get("params", [])]
+    for key in ("event", "language", "text"):
+        fields[key] = str(fields.get(key, ""))
+    return OutgoingMessage(outbox_id=int(row["id"]), recipient=str(row["recipient"]), **fields)
+
+
+class Outbox:
+    """The durable outbox of one bridge. Channels come from ``bridge_register_channels``."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+        self.settings = OutboxSettings.from_config(
+            bridge.plugin_config("alerts"), bridge.config.path
+        )
+        self.bucket = TokenBucket(self.settings.rate_per_second)
+        self.spacing = RecipientSpacing(self.settings.min_interval_per_recipient)
+        self._channels: dict[str, Channel] | None = None
+        self._skip_locked: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"Outbox(channels={sorted(self.channels)!r})"
+
+    # --- services -----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The panel's local time, naive, with microseconds (pacing needs them)."""
+        return self.bridge.clock.now().replace(tzinfo=None)
+
+    @property
+    def is_mysql(self) -> bool:
+        return self.bridge.panel.backend == "mysql"
+
+    @property
+    def skip_locked(self) -> bool:
+        if self._skip_locked is None:
+            self._skip_locked = store.supports_skip_locked(self.bridge.panel.engine)
+        return self._skip_locked
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The channels plugins offer, by name; one plugin failing leaves the others usable."""
+        if self._channels is None:
+            found: dict[str, Channel] = {}
+
+            def register(channel: Channel) -> None:
+                found[channel.name] = channel
+
+            for impl in self.bridge.plugins.impls("bridge_register_channels"):
+                try:
+                    impl.function(register=register, bridge=self.bridge)
+                except Exception as exc:
+                    log.error("plugin %s: cannot offer its channels: %s", impl.plugin_name, exc)
+            self._channels = found
+        return self._channels
+
+    # --- the API ------------------------------------------------------------------------------
+    def enqueue(
+        self,
+        *,
+        event_id: int,
+        recipient_key: str,
+        channel: str,
+        recipient: str,
+        message: dict[str, Any],
+        client_id: int | None = None,
+        fallback: dict[str, Any] | None = None,
+        not_before: datetime | None = None,
+    ) -> int | None:
+        """Queue one message; ``None`` when (event, recipient_key, channel) is already queued.
+
+        :param message: the :class:`OutgoingMessage` fields except ``outbox_id``/``recipient``.
+        :param fallback: ``{"channel", "recipient", "message"}`` queued instead when the
+            recipient cannot be reached on ``channel`` (WhatsApp 131026, a blocked bot).
+        :param not_before: not sent before this time (naive = panel local time).
+        """
+        unknown_keys = set(message) - set(MESSAGE_FIELDS)
+        if unknown_keys:
+            raise ValueError(f"unknown message fields: {', '.join(sorted(unknown_keys))}")
+        if fallback is not None and not {"channel", "recipient", "message"} <= set(fallback):
+            raise ValueError("fallback needs channel, recipient and message")
+        if self.bridge.dry_run:
+            log.info(
+                "dry run: would queue %s message for event %s to %s (%s)",
+                channel,
+                event_id,
+                recipient_key,
+                message.get("event"),
+            )
+            return None
+        now = self.now()
+        due = self._panel_time(not_before) if not_before is not None else now
+        with self.bridge.panel.begin() as conn:
+            return self._insert(
+                conn,
+                event_id=event_id,
+                recipient_key=recipient_key,
+                channel=channel,
+                recipient=recipient,
+                client_id=client_id,
+                message=_encode(message),
+                fallback=_encode(fallback) if fallback is not None else None,
+                next_attempt_at=due,
+                now=now,
+            )
+
+    def deliver_due(
+        self, limit: int | None = None, time_budget: float | None = None
+    ) -> DeliveryReport:
+        """Send the messages that are due, paced; see :mod:`whmcs_bridge.outbox.worker`."""
+        from whmcs_bridge.outbox.worker import deliver
+
+        budget = self.settings.delivery_time_budget if time_budget is None else time_budget
+        return deliver(self, limit=limit, time_budget=budget)
+
+    def apply_status(self, update: StatusUpdate) -> bool:
+        """Apply one provider status (webhook); True when the row changed.
+
+        States only move forward (sent < delivered < read); repeats and late arrivals of an
+        earlier status change nothing.
+        """
+        from whmcs_bridge.outbox.status import apply_status
+
+        return apply_status(self, update)
+
+    def channel_health(self) -> dict[str, str | None]:
+        """Each channel with ``None`` when it may send, else why it does not."""
+        health: dict[str, str | None] = dict.fromkeys(self.channels)
+        with self.bridge.panel.connect() as conn:
+            blocks = store.channel_blocks(conn, self.now())
+        for name, block in blocks.items():
+            health[name] = describe_block(block)
+        return health
+
+    def resume_channel(self, name: str) -> bool:
+        """Let a stopped (broken, paused, throttled) channel send again; True if it was stopped."""
+        with self.bridge.panel.begin() as conn:
+            return store.clear_channel_state(conn, name)
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _panel_time(self, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            return value.astimezone(self.bridge.clock.timezone).replace(tzinfo=None)
+        return value
+
+    def _insert(self, conn: Connection, **values: Any) -> int | None:
+        o = outbox
+        key = (values["event_id"], values["recipient_key"], values["channel"])
+        exists = conn.execute(
+            select(o.c.id).where(
+                o.c.event_id == key[0], o.c.recipient_key == key[1], o.c.channel == key[2]
+            )
+        ).first()
+        if exists:
+            return None
+        now = values.pop("now")
+        try:
+            result = conn.execute(
+                o.insert().values(state=QUEUED, created_at=now, updated_at=now, **values)
+            )
+        except IntegrityError:
+            # A concurrent enqueue of the same message won the unique key.
+            return None
+        new_id = int(result.inserted_primary_key[0])
+        log.info("outbox %s: queued %s to %s", new_id, values["channel"], values["recipient_key"])
+        return new_id
+
+    def enqueue_fallback(self, conn: Connection, row: dict[str, Any]) -> int | None:
+        """Queue the row's fallback message (inside the caller's transaction), if it has one."""
+        if not row.get("fallback"):
+            return None
+        fallback = json.loads(row["fallback"])
+        now = self.now()
+        new_id = self._insert(
+            conn,
+            event_id=row["event_id"],
+            recipient_key=f"{row['recipient_key']}:fallback",
+            channel=str(fallback["channel"]),
+            recipient=str(fallback["recipient"]),
+            client_id=row["client_id"],
+            message=_encode(fallback["message"]),
+            fallback=None,
+            fallback_of=row["id"],
+            next_attempt_at=now,
+            now=now,
+        )
+        if new_id is not None:
+            log.info("outbox %s: unreachable on %s, fallback %s", row["id"], row["channel"], new_id)
+        return new_id
+
+
+def describe_block(block: dict[str, Any]) -> str:
+    """One line for an admin about a stopped channel."""
+    if block["state"] == "broken":
+        return f"stopped since {block['since_at']:%Y-%m-%d %H:%M}: {block['reason']}"
+    return f"{block['state']} until {block['until_at']:%Y-%m-%d %H:%M:%S}: {block['reason']}"

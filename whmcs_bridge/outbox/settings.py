@@ -1,0 +1,60 @@
+"""The outbox's settings, read from ``[plugins.alerts]`` (the plugin that owns the messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from whmcs_bridge.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """Delivery knobs; every one is a key of ``[plugins.alerts]`` with the same name."""
+
+    rate_per_second: float = 80.0  # Meta's default throughput per business number
+    min_interval_per_recipient: float = 6.0  # Meta's pair rate (messaging.md §1.7)
+    unknown_grace_seconds: float = 900.0
+    sending_stale_seconds: float = 300.0  # a send older than this belongs to a dead process
+    max_attempts: int = 8  # transient failures before a row is dead
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 3600.0
+    recipient_backoff_seconds: float = 30.0  # first wait after 131056, doubled each time
+    throttle_seconds: float = 60.0  # channel back-off after 130429 without retry_after
+    pause_seconds: float = 3600.0  # channel pause after 131048 / 368
+    unconfigured_retry_seconds: float = 3600.0  # rows for a channel no plugin offers
+    claim_window: int = 50  # due rows a claim looks at to find a free recipient
+    delivery_time_budget: float = 45.0  # one cron minute, minus the rest of the cycle
+    webhook_late_minutes: float = 10.0  # a status older than this is logged as late (and applied)
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], path: str | None = None) -> OutboxSettings:
+        """Read the known keys of the section; a wrong type or a negative value is a ConfigError."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in section:
+                continue
+            value = section[f.name]
+            want = int if f.type == "int" else float
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(
+                    f"expected a number of at least 0, got {value!r}",
+                    path=path,
+                    key=f"plugins.alerts.{f.name}",
+                )
+            values[f.name] = want(value)
+        settings = cls(**values)
+        if settings.rate_per_second <= 0:
+            raise ConfigError(
+                "expected messages per second above 0",
+                path=path,
+                key="plugins.alerts.rate_per_second",
+            )
+        return settings
+
+
+#: Keys of ``[plugins.alerts]`` the outbox and the channel registry read (the alerts plugin's
+#: own validation must accept them): the delivery knobs plus the channel sub-tables.
+OUTBOX_KEYS: frozenset[str] = frozenset(
+    {f.name for f in fields(OutboxSettings)} | {"whatsapp", "telegram"}
+)
