@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.events.store import unsettled
@@ -39,9 +39,9 @@ class DispatchReport:
 def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
     """Give every unsettled event to every enabled plugin that has not finished with it.
 
-    Each event's outcomes are committed as soon as its handlers return, so a crash re-runs at
-    most the handlers of the one event in flight. Marking events settled is bookkeeping done per
-    batch: outcomes alone decide what still has to run.
+    Each event's outcomes are written (one autocommitted statement) as soon as its handlers
+    return, so a crash re-runs at most the handlers of the one event in flight. Marking events
+    settled is bookkeeping done per batch: outcomes alone decide what still has to run.
     """
     report = DispatchReport()
     handlers = [
@@ -49,26 +49,24 @@ def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
     ]
     last_id = 0
     with bridge.panel.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
         while True:
-            with conn.begin():
-                chunk = unsettled(conn, last_id, batch)
-                known = _outcomes(conn, [e.id for e in chunk if e.id is not None])
+            chunk = unsettled(conn, last_id, batch)
             if not chunk:
                 return report
+            known = _outcomes(conn, [e.id for e in chunk if e.id is not None])
             last_id = chunk[-1].id or last_id
             settled: list[int] = []
             for event in chunk:
                 report.events += 1
-                with conn.begin():
-                    if _dispatch_one(bridge, conn, event, handlers, known, report):
-                        settled.append(event.id or 0)
+                if _dispatch_one(bridge, conn, event, handlers, known, report):
+                    settled.append(event.id or 0)
             if settled:
-                with conn.begin():
-                    conn.execute(
-                        update(events_t)
-                        .where(events_t.c.id.in_(settled))
-                        .values(settled_at=bridge.clock.panel_now())
-                    )
+                conn.execute(
+                    update(events_t)
+                    .where(events_t.c.id.in_(settled))
+                    .values(settled_at=bridge.clock.panel_now())
+                )
 
 
 def _outcomes(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[str, int]]:
@@ -82,6 +80,23 @@ def _outcomes(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[s
     return {(r.event_id, r.plugin): (r.status, r.tries) for r in rows}
 
 
+# Built once: the statement cache then skips compiling them for every event.
+_INSERT_OUTCOMES = insert(outcomes_t)
+_UPDATE_OUTCOME = (
+    update(outcomes_t)
+    .where(
+        outcomes_t.c.event_id == bindparam("b_event_id"),
+        outcomes_t.c.plugin == bindparam("b_plugin"),
+    )
+    .values(
+        status=bindparam("status"),
+        tries=bindparam("tries"),
+        detail=bindparam("detail"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
 def _dispatch_one(
     bridge: Bridge,
     conn: Connection,
@@ -93,6 +108,9 @@ def _dispatch_one(
     """Run the handlers still owed this event; True when no plugin needs it any more."""
     settled = True
     assert event.id is not None
+    new_rows: list[dict[str, object]] = []
+    retried: list[dict[str, object]] = []
+    now = bridge.clock.panel_now()
     for plugin, function in handlers:
         previous = known.get((event.id, plugin))
         if previous and previous[0] in FINAL:
@@ -121,26 +139,13 @@ def _dispatch_one(
             status = "skipped" if note == "skip" else "done"
             detail = "" if note in (None, "skip") else str(note)[:1000]
             report.done += 1
-        _save(conn, event.id, plugin, status, tries, detail, bridge.clock.panel_now(), previous)
+        values = {"status": status, "tries": tries, "detail": detail, "updated_at": now}
+        if previous is None:
+            new_rows.append({"event_id": event.id, "plugin": plugin, **values})
+        else:
+            retried.append({"b_event_id": event.id, "b_plugin": plugin, **values})
+    if new_rows:
+        conn.execute(_INSERT_OUTCOMES, new_rows)
+    if retried:
+        conn.execute(_UPDATE_OUTCOME, retried)
     return settled
-
-
-def _save(
-    conn: Connection,
-    event_id: int,
-    plugin: str,
-    status: str,
-    tries: int,
-    detail: str,
-    now: object,
-    previous: tuple[str, int] | None,
-) -> None:
-    values = {"status": status, "tries": tries, "detail": detail, "updated_at": now}
-    if previous is None:
-        conn.execute(insert(outcomes_t).values(event_id=event_id, plugin=plugin, **values))
-    else:
-        conn.execute(
-            update(outcomes_t)
-            .where(outcomes_t.c.event_id == event_id, outcomes_t.c.plugin == plugin)
-            .values(**values)
-        )
