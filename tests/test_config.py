@@ -161,3 +161,21 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("WHMCS_BRIDGE_CONFIG")
     with pytest.raises(ConfigError, match="--config"):
         load_config()
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """config/bridge.example.toml, with a database in place of whmcs_root, passes every check."""
+    import tomllib
+
+    from whmcs_bridge.config import parse_config
+    from whmcs_bridge.plugin_manager import get_plugin_manager
+
+    example = Path(__file__).resolve().parent.parent / "config" / "bridge.example.toml"
+    raw = tomllib.loads(example.read_text(encoding="utf-8"))
+    raw["panel"].pop("whmcs_root")
+    raw["panel"]["database_url"] = "sqlite:///example.sqlite"
+    monkeypatch.setenv("WHMCS_API_IDENTIFIER", "ident")
+    monkeypatch.setenv("WHMCS_API_SECRET", "secret")
+    config = parse_config(raw, example)
+    host = get_plugin_manager(config, load_entrypoints=False)
+    assert host.names() == ["alerts", "upgrades"]
