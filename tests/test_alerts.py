@@ -670,7 +670,6 @@ class StandInChannels:
 
 
 def test_through_the_real_outbox_meta_gets_this_exact_request(panel: str) -> None:
-    pytest.importorskip("whmcs_bridge.outbox.worker")
     from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 
     with WhatsAppStandIn() as server:
@@ -715,3 +714,44 @@ def test_through_the_real_outbox_meta_gets_this_exact_request(panel: str) -> Non
         "biz_opaque_callback_data": body["biz_opaque_callback_data"],
     }
     assert body["biz_opaque_callback_data"].isdigit()
+
+
+@pytest.mark.parametrize("event", list(CASES))
+def test_each_event_reaches_the_whatsapp_stand_in_exactly(panel: str, event: str) -> None:
+    """The panel change, a cycle, and the exact request Meta receives for each R-AL-2 event."""
+    from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
+
+    change, _key, to, template, params, suffix, _text = CASES[event]
+    with WhatsAppStandIn() as server:
+        server.registered_templates = {(template, "es_AR"): len(params)}
+        config = {"plugins": {"enabled": ["alerts"], "alerts": {"min_interval_per_recipient": 0}}}
+        bridge = make_bridge(
+            panel, config=config, now=NOW, plugins=[("wa", StandInChannels(server))]
+        )
+        run_cycle(bridge)
+        sql(bridge, change)
+        report = run_cycle(bridge)
+        assert report.ok, report.errors
+        run_cycle(bridge)  # nothing is sent twice
+        (request,) = server.requests
+    components: list[dict[str, Any]] = [
+        {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
+    ]
+    if suffix is not None:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": suffix}],
+            }
+        )
+    body = request["json"]
+    assert body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {"name": template, "language": {"code": "es_AR"}, "components": components},
+        "biz_opaque_callback_data": body["biz_opaque_callback_data"],
+    }
