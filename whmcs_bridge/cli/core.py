@@ -145,4 +145,40 @@ def db_upgrade(state: CliState, as_json: bool) -> None:
         click.echo(f"bridge tables upgraded from version {before} to {after}")
 
 
+@db.command("grants")
+@click.option(
+    "--user",
+    "account",
+    required=True,
+    metavar="'NAME'@'HOST'",
+    help="The bridge's MySQL account, e.g. 'whmcs_bridge'@'127.0.0.1'.",
+)
+@pass_state
+def db_grants(state: CliState, account: str) -> None:
+    """Print the least-privilege GRANT lines for the bridge's own database user.
+
+    Run `db upgrade` first (as a user that may CREATE), then apply these as an admin: SELECT on
+    the WHMCS tables, and writes only on the bridge's own tables.
+    """
+    from sqlalchemy import inspect
+
+    from whmcs_bridge.panel.database import Panel
+    from whmcs_bridge.store.tables import PREFIX
+
+    panel = Panel(state.config.database_url)
+    try:
+        with panel.connect() as conn:
+            names = sorted(n for n in inspect(conn).get_table_names() if n.startswith(PREFIX))
+    finally:
+        panel.dispose()
+    if not names:
+        raise BridgeError(
+            "the bridge's tables do not exist yet: run `whmcs-bridge db upgrade` first"
+        )
+    database = state.config.database_url.database
+    click.echo(f"GRANT SELECT ON `{database}`.* TO {account};")
+    for name in names:
+        click.echo(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{database}`.`{name}` TO {account};")
+
+
 COMMANDS = (doctor, run, plugins, db)
