@@ -80,3 +80,29 @@ def test_bridge_runs_with_select_only_on_whmcs_tables(tmp_path: Path, mariadb_84
         with root_engine.begin() as conn:
             conn.execute(text(f"DROP USER IF EXISTS {account}"))
         root_engine.dispose()
+
+
+def test_restricted_user_with_tables_behind_gets_a_clear_message(
+    tmp_path: Path, mariadb_84: str
+) -> None:
+    root_engine = create_engine(mariadb_84)
+    user, password = f"wbtest_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    account = f"'{user}'@'%'"
+    db = make_url(mariadb_84).database
+    with root_engine.begin() as conn:
+        conn.execute(text(f"CREATE USER {account} IDENTIFIED BY '{password}'"))
+        conn.execute(text(f"GRANT SELECT ON `{db}`.* TO {account}"))
+    try:
+        url = make_url(mariadb_84).set(username=user, password=password)
+        config = tmp_path / "bridge.toml"
+        config.write_text(
+            f'[panel]\ndatabase_url = "{url.render_as_string(hide_password=False)}"\n'
+        )
+        result = bridge(config, "run")
+        assert result.returncode == 1
+        assert "db upgrade" in result.stderr and "denied" in result.stderr
+        assert "Traceback" not in result.stderr and password not in result.stderr
+    finally:
+        with root_engine.begin() as conn:
+            conn.execute(text(f"DROP USER IF EXISTS {account}"))
+        root_engine.dispose()

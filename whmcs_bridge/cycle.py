@@ -7,10 +7,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.events.dispatch import dispatch
 from whmcs_bridge.intake import run_intake
 from whmcs_bridge.lock import cycle_lock
+from whmcs_bridge.panel.database import describe_db_error
 from whmcs_bridge.store.migrate import is_current, upgrade
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,14 @@ def run_cycle(bridge: Bridge) -> CycleReport:
     started = time.monotonic()
     with cycle_lock(bridge.panel):
         if not bridge.dry_run and not is_current(bridge.panel.engine):
-            before, after = upgrade(bridge.panel.engine)
+            try:
+                before, after = upgrade(bridge.panel.engine)
+            except DBAPIError as exc:
+                raise BridgeError(
+                    "the bridge's tables need `whmcs-bridge db upgrade`, and it failed with this "
+                    "database user (run it as one that may CREATE tables, then `db grants`): "
+                    + describe_db_error(bridge.panel.url, exc)
+                ) from None
             report.schema = f"bridge tables at version {after}" + (
                 f" (upgraded from {before})" if before != after else ""
             )

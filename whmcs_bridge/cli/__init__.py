@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge import __version__
 from whmcs_bridge.cli.context import CliState
@@ -67,6 +68,13 @@ def _register_plugin_commands(argv: list[str]) -> None:
     host.hook.bridge_register_commands(cli=cli)
 
 
+def _one_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", exc)
+    args = getattr(original, "args", ())
+    text = str(args[1]) if len(args) > 1 else str(original)
+    return "database error: " + " ".join(text.split())
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the console script."""
     args = sys.argv[1:] if argv is None else argv
@@ -82,6 +90,11 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except DBAPIError as exc:
+        # A database failing mid-command (server gone, a right missing): the driver's one line,
+        # which names the server's reason and never the password.
+        click.echo(f"error: {_one_line(exc)}", err=True)
+        sys.exit(1)
     except BridgeError as exc:
         if exc.exit_code == 0:
             click.echo(str(exc))
