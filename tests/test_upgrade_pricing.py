@@ -170,7 +170,7 @@ def test_currency_decimals() -> None:
     assert Currency(4, "jpy").decimals == 0
     assert Currency(5, "USD", format=4).decimals == 0  # format 4 has no decimals
     assert Currency(6, "EUR", format=3).decimals == 2
-    with pytest.raises(UpgradePricingError, match="format"):
+    with pytest.raises(ValueError, match="format"):
         Currency(7, "EUR", format=5)
 
 

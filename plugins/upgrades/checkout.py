@@ -18,8 +18,7 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from whmcs_bridge.serve.app import json_response
-from whmcs_bridge.serve.signing import verify
+from whmcs_bridge.serve.app import json_response, signature_problem
 
 from . import catalog
 from .cycles import parse_cycle
@@ -75,15 +74,8 @@ def policy_quote(
 
 def price_route(bridge: Bridge, request: Request) -> Response:
     """``POST /upgrades/price``: the policy's amount for the upgrade WHMCS is checking out."""
-    secret = bridge.config.serve.get("wake_secret")
-    reason = verify(
-        secret.reveal() if secret else "",
-        request.headers.get("x-bridge-timestamp"),
-        request.headers.get("x-bridge-signature"),
-        request.body,
-    )
+    reason = signature_problem(bridge, request)
     if reason:
-        log.warning("refused %s from %s: %s", PRICE_PATH, request.remote_addr, reason)
         return json_response(401, {"error": reason})
     try:
         data = json.loads(request.body or b"{}")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from whmcs_bridge.errors import BridgeError
+from whmcs_bridge.panel.money import Currency, round_money
 
 
 class UpgradePricingError(BridgeError, ValueError):
@@ -227,59 +228,6 @@ def _offered(row: Mapping[str, object], column: str) -> Decimal | None:
     return None if value < 0 else value  # -1.00: cycle disabled
 
 
-# Reference 1.10: currencies WHMCS handles without decimals in some calculations.
-ZERO_DECIMAL_CODES = frozenset(
-    {"BYR", "BIF", "CLP", "KMF", "DJF", "HUF", "ISK", "JPY", "MGA", "PYG", "RWF", "KRW", "VUV"}
-)
-
-
-@dataclass(frozen=True)
-class Currency:
-    """A ``tblcurrencies`` row: ``format`` 1 = 1234.56, 2 = 1,234.56, 3 = 1.234,56, 4 = 1,234."""
-
-    id: int
-    code: str
-    prefix: str = ""
-    suffix: str = ""
-    format: int = 1
-
-    def __post_init__(self) -> None:
-        if self.format not in (1, 2, 3, 4):
-            raise UpgradePricingError(
-                f"currency {self.code}: format must be 1, 2, 3 or 4, not {self.format!r}"
-            )
-
-    @property
-    def decimals(self) -> int:
-        """Decimals of an amount: 0 for format 4 and for zero-decimal ISO codes, else 2."""
-        if self.format == 4 or self.code.strip().upper() in ZERO_DECIMAL_CODES:
-            return 0
-        return 2
-
-    @property
-    def is_zero_decimal(self) -> bool:
-        """True when amounts in this currency are whole numbers."""
-        return self.decimals == 0
-
-
-def round_money(amount: Decimal, currency: Currency) -> Decimal:
-    """Round half-up (0.005 -> 0.01, never banker's rounding) to the currency's decimals."""
-    return amount.quantize(Decimal(1).scaleb(-currency.decimals), rounding=ROUND_HALF_UP)
-
-
 def format_money(amount: Decimal, currency: Currency) -> str:
-    """Write ``amount`` as WHMCS shows it: prefix, sign, separators per ``format``, suffix.
-
-    The sign sits after the prefix (``$-8.67 USD``), as WHMCS writes it; zero-decimal currencies
-    drop the decimals whatever their format.
-    """
-    rounded = round_money(amount, currency)
-    if rounded == 0:
-        rounded = abs(rounded)  # never "-0.00"
-    text = f"{abs(rounded):,.{currency.decimals}f}"
-    if currency.format == 1:
-        text = text.replace(",", "")
-    elif currency.format == 3:
-        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
-    sign = "-" if rounded < 0 else ""
-    return f"{currency.prefix}{sign}{text}{currency.suffix}"
+    """Write ``amount`` rounded to the currency's decimals, as WHMCS shows it (``$-8.67 USD``)."""
+    return currency.format_amount(round_money(amount, currency))

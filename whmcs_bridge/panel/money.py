@@ -29,6 +29,12 @@ class MoneyFormatError(BridgeError, ValueError):
     """A currency format WHMCS does not have, or a text that is not an amount in it."""
 
 
+# Reference 1.10: currencies WHMCS handles without decimals in some calculations.
+ZERO_DECIMAL_CODES = frozenset(
+    {"BYR", "BIF", "CLP", "KMF", "DJF", "HUF", "ISK", "JPY", "MGA", "PYG", "RWF", "KRW", "VUV"}
+)
+
+
 @dataclass(frozen=True)
 class Currency:
     """A ``tblcurrencies`` row: ``format`` 1 = 1234.56, 2 = 1,234.56, 3 = 1.234,56, 4 = 1,234."""
@@ -39,6 +45,24 @@ class Currency:
     suffix: str = ""
     format: int = 1
 
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise MoneyFormatError(
+                f"currency {self.code}: format must be 1, 2, 3 or 4, not {self.format!r}"
+            )
+
+    @property
+    def decimals(self) -> int:
+        """Decimals of an amount: 0 for format 4 and for zero-decimal ISO codes, else 2."""
+        if self.format == 4 or self.code.strip().upper() in ZERO_DECIMAL_CODES:
+            return 0
+        return 2
+
+    @property
+    def is_zero_decimal(self) -> bool:
+        """True when amounts in this currency are whole numbers."""
+        return self.decimals == 0
+
     def format_amount(self, amount: Decimal) -> str:
         """Write ``amount`` in this currency, as WHMCS shows it."""
         return format_money(amount, self.prefix, self.suffix, self.format)
@@ -46,6 +70,11 @@ class Currency:
     def parse_amount(self, text: str) -> Decimal:
         """Read an amount WHMCS wrote in this currency."""
         return parse_money(text, self.prefix, self.suffix, self.format)
+
+
+def round_money(amount: Decimal, currency: Currency) -> Decimal:
+    """Round half-up (0.005 -> 0.01, never banker's rounding) to the currency's decimals."""
+    return amount.quantize(Decimal(1).scaleb(-currency.decimals), rounding=ROUND_HALF_UP)
 
 
 def _spec(fmt: int) -> tuple[int, str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from whmcs_bridge.panel.money import Currency, format_money
+from whmcs_bridge.panel.money import ZERO_DECIMAL_CODES, Currency, format_money
 from whmcs_bridge.sandbox.actions_billing import create_invoice
 from whmcs_bridge.sandbox.actions_common import ActionError, Context, action, insert_row, update_row
 from whmcs_bridge.sandbox.actions_services import service_or_fail
@@ -31,8 +31,6 @@ CYCLES = {
     "biennially": ("Biennially", 24),
     "triennially": ("Triennially", 36),
 }
-ZERO_DECIMAL_CODES = {"BYR", "BIF", "CLP", "KMF", "DJF", "HUF", "ISK", "JPY", "MGA", "PYG", "RWF"}
-ZERO_DECIMAL_CODES |= {"KRW", "VUV"}
 
 
 def _system_cycle(name: str) -> str:

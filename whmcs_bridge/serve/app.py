@@ -62,6 +62,24 @@ class Request:
     remote_addr: str
 
 
+def signature_problem(bridge: Bridge, request: Request) -> str | None:
+    """Why a request signed by the hook file is refused (``None``: authentic and fresh).
+
+    Routes that WHMCS's hook file calls (``/wake``, ``/upgrades/price``) share this check; the
+    caller answers 401 with the reason.
+    """
+    secret = bridge.config.serve.get("wake_secret")
+    reason = verify(
+        secret.reveal() if secret else "",
+        request.headers.get("x-bridge-timestamp"),
+        request.headers.get("x-bridge-signature"),
+        request.body,
+    )
+    if reason:
+        log.warning("refused %s from %s: %s", request.path, request.remote_addr, reason)
+    return reason
+
+
 def json_response(status: int, data: Any) -> Response:
     return status, [("Content-Type", "application/json")], json.dumps(data).encode()
 
@@ -89,15 +107,8 @@ class BridgeApp:
         self.routes[key] = handler
 
     def _wake(self, bridge: Bridge, request: Request) -> Response:
-        secret = bridge.config.serve.get("wake_secret")
-        reason = verify(
-            secret.reveal() if secret else "",
-            request.headers.get("x-bridge-timestamp"),
-            request.headers.get("x-bridge-signature"),
-            request.body,
-        )
+        reason = signature_problem(bridge, request)
         if reason:
-            log.warning("refused /wake from %s: %s", request.remote_addr, reason)
             return json_response(401, {"error": reason})
         self.wake()
         return json_response(202, {"ok": True, "cycle": "soon"})
