@@ -4,7 +4,11 @@
 
 Prints the database URL it filled. Statuses and dates are spread over five years the way a real
 panel's are: most invoices paid, a few percent unpaid (mostly recent), some cancelled; most
-services active, some suspended, many terminated or cancelled over the years.
+services active, some suspended, many terminated or cancelled over the years. The activity log
+gets the lines WHMCS writes for that history (a payment or cancellation per invoice, a module
+command per suspended or ended service); ``--activity-only --url URL`` adds them to a panel
+generated before. The bridge starts reading the log at its newest line, so its length does not
+weigh on a cycle; it is there so that a panel looks like one that has run for years.
 """
 
 from __future__ import annotations
@@ -45,6 +49,62 @@ def insert_many(conn: pymysql.Connection, sql: str, rows: list[tuple[object, ...
 
 def weighted(rng: random.Random, choices: list[tuple[str, float]]) -> str:
     return rng.choices([c for c, _ in choices], [w for _, w in choices])[0]
+
+
+ACTIVITY_SQL = (
+    "INSERT INTO tblactivitylog (date, description, user, userid, user_id, admin_id, ipaddr)"
+    " VALUES (%s,%s,%s,%s,0,0,'')"
+)
+
+
+def generate_activity(url: str) -> int:
+    """The log lines of the history already in the panel; returns how many were written."""
+    conn = connect(url)
+    written = 0
+    commands = {
+        "Suspended": "Module Suspend Successful",
+        "Terminated": "Module Terminate Successful",
+        "Cancelled": "Module Terminate Successful",
+    }
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, userid, domainstatus, nextduedate FROM tblhosting"
+            " WHERE domainstatus IN ('Suspended','Terminated','Cancelled') ORDER BY id"
+        )
+        services = cur.fetchall()
+    rows = [
+        (f"{due} 00:05:00", f"{commands[status]} - Service ID: {sid}", "System", client)
+        for sid, client, status, due in services
+    ]
+    insert_many(conn, ACTIVITY_SQL, rows)
+    written += len(rows)
+    last = 0
+    while True:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT id, userid, status, date FROM tblinvoices WHERE id > %s"
+                " AND status IN ('Paid','Cancelled') ORDER BY id LIMIT 50000",
+                (last,),
+            )
+            invoices = cur.fetchall()
+        if not invoices:
+            break
+        rows = [
+            (
+                f"{day} 12:00:00",
+                f"Invoice Marked Paid - Invoice ID: {iid}"
+                if status == "Paid"
+                else f"Cancelled Invoice - Invoice ID: {iid}",
+                "System",
+                client,
+            )
+            for iid, client, status, day in invoices
+        ]
+        insert_many(conn, ACTIVITY_SQL, rows)
+        written += len(rows)
+        last = invoices[-1][0]
+    conn.close()
+    return written
 
 
 def generate(url: str, clients: int, services: int, invoices: int, seed: int = 7) -> None:
@@ -162,9 +222,18 @@ def main() -> None:
     parser.add_argument(
         "--url", help="an existing database with the 8.4 schema (default: a new one)"
     )
+    parser.add_argument(
+        "--activity-only",
+        action="store_true",
+        help="only add the activity log lines of the history already in --url",
+    )
     args = parser.parse_args()
     url = args.url or load_whmcs_schema("8.4")
-    generate(url, args.clients, args.services, args.invoices)
+    if not args.activity_only:
+        generate(url, args.clients, args.services, args.invoices)
+    t0 = time.monotonic()
+    lines = generate_activity(url)
+    print(f"activity log: {lines} lines in {time.monotonic() - t0:.1f} s", flush=True)
     print(url)
 
 

@@ -36,7 +36,8 @@ from whmcs_bridge.clock import Clock
 from whmcs_bridge.config import parse_config
 from whmcs_bridge.events.catalog import BY_NAME
 from whmcs_bridge.events.model import Event
-from whmcs_bridge.intake import IntakeReport, run_intake
+from whmcs_bridge.intake import IntakeReport, activity, run_intake
+from whmcs_bridge.intake.watcher import Dirty
 from whmcs_bridge.intake.watchers import base as watcher_base
 from whmcs_bridge.intake.watchers import core_watchers
 from whmcs_bridge.panel.tables import create_panel_schema
@@ -117,6 +118,17 @@ class Panel:
         with self.bridge.panel.begin() as conn:
             conn.execute(delete(table).where(table.c.id == row_id))
 
+    def log(self, description: str, client: int = 0) -> int:
+        """The ``tblactivitylog`` line WHMCS writes with a change (``userid`` = the client)."""
+        return self.insert(
+            "activitylog",
+            date=self.local_now,
+            description=description,
+            user="System",
+            userid=client,
+            ipaddr="",
+        )
+
     def hook(self, hook: str, **payload: object) -> None:
         """The row ``hooks/whmcs_bridge.php`` writes for a hook call."""
         with self.bridge.panel.begin() as conn:
@@ -148,7 +160,7 @@ class Panel:
 # What a test writes: emptied before each test, so one database per backend serves them all.
 WRITTEN = (
     "clients", "users", "users_clients", "contacts", "hosting", "domains", "invoices", "quotes",
-    "upgrades", "tickets", "ticketreplies", "cancelrequests",
+    "upgrades", "tickets", "ticketreplies", "cancelrequests", "activitylog",
 )  # fmt: skip
 
 
@@ -311,28 +323,76 @@ def _cancellation(p: Panel, ids: dict[str, int]) -> tuple[int, int]:
     return ids["s_active"], ids["c1"]
 
 
+def _logs(change: Change, line: str, client: bool = True) -> Change:
+    """``change`` with the activity log line WHMCS writes for it: ``{s}`` is the subject, ``{c}``
+    the client, other names the seeded ids; ``userid`` is the client, or 0 (``client=False``)."""
+
+    def logged(p: Panel, ids: dict[str, int]) -> tuple[int, int]:
+        subject, client_id = change(p, ids)
+        p.log(line.format(s=subject, c=client_id, **ids), client_id if client else 0)
+        return subject, client_id
+
+    return logged
+
+
 CHANGES: dict[str, Change] = {
     "client.added": _client_added,
     "client.password_changed": _password,
-    "invoice.created": _new("invoices", "c2", userid="c2", status="Unpaid"),
-    "client.details_changed": _set("clients", "c1", "c1", address1="Avenida 9"),
-    "invoice.cancelled": _set("invoices", "i_unpaid", "c1", status="Cancelled"),
-    "invoice.paid": _set("invoices", "i_unpaid", "c1", status="Paid"),
-    "service.suspended": _set("hosting", "s_active", "c1", domainstatus="Suspended"),
-    "service.reactivated": _set("hosting", "s_susp", "c1", domainstatus="Active"),
-    "service.terminated": _set("hosting", "s_active", "c1", domainstatus="Terminated"),
-    "quote.available": _set("quotes", "q_draft", "c1", stage="Delivered"),
-    "domain.deleted": _gone("domains", "d1", "c1"),
-    "cancellation.requested": _cancellation,
-    "upgrade.ordered": _new("upgrades", "c1", userid="c1", relid="s_active", status="Pending"),
-    "upgrade.completed": _set("upgrades", "up_pending", "c1", status="Completed"),
+    "invoice.created": _logs(
+        _new("invoices", "c2", userid="c2", status="Unpaid"), "Created Invoice - Invoice ID: {s}"
+    ),
+    "client.details_changed": _logs(
+        _set("clients", "c1", "c1", address1="Avenida 9"), "Client Profile Modified - User ID: {c}"
+    ),
+    "invoice.cancelled": _logs(
+        _set("invoices", "i_unpaid", "c1", status="Cancelled"),
+        "Cancelled Invoice - Invoice ID: {s}",
+    ),
+    "invoice.paid": _logs(
+        _set("invoices", "i_unpaid", "c1", status="Paid"), "Invoice Marked Paid - Invoice ID: {s}"
+    ),
+    "service.suspended": _logs(
+        _set("hosting", "s_active", "c1", domainstatus="Suspended"),
+        "Module Suspend Successful - Service ID: {s}",
+    ),
+    "service.reactivated": _logs(
+        _set("hosting", "s_susp", "c1", domainstatus="Active"),
+        "Module Unsuspend Successful - Service ID: {s}",
+    ),
+    "service.terminated": _logs(
+        _set("hosting", "s_active", "c1", domainstatus="Terminated"),
+        "Module Terminate Successful - Service ID: {s}",
+    ),
+    "quote.available": _logs(
+        _set("quotes", "q_draft", "c1", stage="Delivered"), "Quote Delivered - Quote ID: {s}"
+    ),
+    "domain.deleted": _logs(_gone("domains", "d1", "c1"), "Domain Deleted - Domain ID: {s}"),
+    "cancellation.requested": _logs(
+        _cancellation, "Cancellation Request Submitted - Service ID: {s}"
+    ),
+    "upgrade.ordered": _logs(
+        _new("upgrades", "c1", userid="c1", relid="s_active", status="Pending"),
+        "Upgrade Order Placed - Service ID: {s_active}",
+    ),
+    "upgrade.completed": _logs(
+        _set("upgrades", "up_pending", "c1", status="Completed"),
+        "Upgrade Completed - Service ID: {s_active}",
+    ),
     "contact.added": _new("contacts", "c2", userid="c2", firstname="Luz"),
-    "contact.changed": _set("contacts", "k1", "c1", email="eva.new@example.com"),
+    "contact.changed": _logs(
+        _set("contacts", "k1", "c1", email="eva.new@example.com"),
+        "Contact Modified - User ID: {c} - Contact ID: {s}",
+    ),
     "contact.removed": _gone("contacts", "k1", "c1"),
     "user.permissions_changed": _permissions,
     "ticket.opened": _new("tickets", "c2", userid="c2", did=1, title="Down?"),
     "ticket.replied": _new("ticketreplies", "c1", tid="t1", admin="Staff", message="Done"),
-    "service.moved": _set("hosting", "s_active2", "c1", userid="c1"),
+    # Logged by an admin with no client attached: the ids in the text are what tells.
+    "service.moved": _logs(
+        _set("hosting", "s_active2", "c1", userid="c1"),
+        "Moved Service ID: {s} from User ID: {c2} to User ID: {c}",
+        client=False,
+    ),
 }
 
 
@@ -548,12 +608,14 @@ def test_an_idle_cycle_reads_a_few_indexed_rows(panel: Panel) -> None:
         event.remove(engine, "before_cursor_execute", record)
     panel_reads = [s for s in statements if " tbl" in s and s.startswith("SELECT")]
     assert all(" WHERE " in s for s in panel_reads), panel_reads
-    # The watchers' own reads: per watcher 1 (new rows) + 1 (open-set join) or 2 (sweep slice
-    # and its remembered states), the services 5; cursors come in the framework's one query.
+    # The watchers' own reads: the activity log's new lines (1); per watcher 1 (new rows), plus
+    # 2 for a sweep (its slice joined with the remembered states, a count of the remembered ids
+    # that tells whether a row was deleted) or 2 for an open set (where its slice ends, the
+    # slice's join); the services 6. Cursors come in the framework's one query.
     own = [s for s in statements if " tbl" in s or "_seen" in s]
-    assert len(own) == (29 if panel.whmcs8 else 23), "\n".join(own)
+    assert len(own) == (34 if panel.whmcs8 else 28), "\n".join(own)
     watchers = len(core_watchers(panel.tables))
-    assert len(statements) <= 2 * watchers + 10, "\n".join(statements)
+    assert len(statements) <= 3 * watchers + 4, "\n".join(statements)
 
 
 def test_a_row_committed_late_is_not_lost(panel: Panel) -> None:
@@ -570,3 +632,145 @@ def test_a_row_committed_late_is_not_lost(panel: Panel) -> None:
         ("ticket.opened", top + 1, ids["c2"])
     ]
     assert panel.intake() == []
+
+
+# -- the activity log as a change feed -----------------------------------------------------------
+
+BACKLOG = 3
+
+
+def open_backlog(p: Panel, ids: dict[str, int]) -> dict[str, int]:
+    """Open rows in every open set after the seeded ones, then the subjects the tests change: with
+    one id per slice, a slice reaches those only after a few cycles."""
+    c2 = ids["c2"]
+    for _ in range(BACKLOG):
+        p.insert("invoices", userid=c2, status="Unpaid")
+        p.insert("hosting", userid=c2, domainstatus="Suspended", domain="pad.test")
+        p.insert("quotes", userid=c2, stage="Draft", subject="Pad")
+        p.insert("upgrades", userid=c2, relid=ids["s_active"], status="Pending")
+    ids["i_last"] = p.insert("invoices", userid=c2, status="Unpaid")
+    ids["s_last"] = p.insert("hosting", userid=c2, domainstatus="Suspended", domain="z.test")
+    ids["s_act_last"] = p.insert("hosting", userid=c2, domainstatus="Active", domain="y.test")
+    ids["q_last"] = p.insert("quotes", userid=c2, stage="Draft", subject="Last")
+    ids["up_last"] = p.insert("upgrades", userid=c2, relid=ids["s_act_last"], status="Pending")
+    return ids
+
+
+# event -> (table, subject, new values, the line WHMCS logs, logged with the client or with 0)
+LATE: dict[str, tuple[str, str, dict[str, object], str, bool]] = {
+    "invoice.paid": (
+        "invoices", "i_last", {"status": "Paid"}, "Invoice Marked Paid - Invoice ID: {s}", True
+    ),
+    "invoice.cancelled": (
+        "invoices", "i_last", {"status": "Cancelled"}, "Cancelled Invoice - Invoice ID: {s}", False
+    ),
+    "service.suspended": (
+        "hosting", "s_act_last", {"domainstatus": "Suspended"},
+        "Module Suspend Successful - Service ID: {s}", True,
+    ),
+    "service.reactivated": (
+        "hosting", "s_last", {"domainstatus": "Active"},
+        "Module Unsuspend Successful - Service ID: {s}", False,
+    ),
+    "quote.available": (
+        "quotes", "q_last", {"stage": "Delivered"}, "Quote Delivered - Quote ID: {s}", False
+    ),
+    "upgrade.completed": (
+        "upgrades", "up_last", {"status": "Completed"},
+        "Upgrade Completed - Service ID: {s_act_last}", True,
+    ),
+}  # fmt: skip
+NAMESPACE = {"invoice": "invoices", "service": "services", "quote": "quotes", "upgrade": "upgrades"}
+
+
+@pytest.fixture
+def thin_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One remembered id per open-set slice and one row per sweep slice."""
+    monkeypatch.setattr(watcher_base, "OPEN_SLICE", 1)
+    monkeypatch.setattr(watcher_base, "SWEEP_SLICE", 1)
+
+
+def _late_change(p: Panel, ids: dict[str, int], name: str, logged: bool) -> int:
+    table, subject, values, line, with_client = LATE[name]
+    p.update(table, ids[subject], **values)
+    if logged:
+        p.log(line.format(s=ids[subject], **ids), ids["c2"] if with_client else 0)
+    return ids[subject]
+
+
+@pytest.mark.parametrize("name", list(LATE))
+def test_a_logged_change_is_found_next_cycle(panel: Panel, thin_slices: None, name: str) -> None:
+    ids = open_backlog(panel, seed(panel))
+    assert panel.intake() == []
+    assert panel.intake() == []  # the slices start their rounds
+    subject = _late_change(panel, ids, name, logged=True)
+
+    found = panel.intake()
+
+    assert [(e.name, e.subject_id, e.client_id) for e in found] == [(name, subject, ids["c2"])]
+    assert panel.intake() == []
+
+
+@pytest.mark.parametrize("name", list(LATE))
+def test_a_change_nobody_logged_is_found_within_the_slice_rounds(
+    panel: Panel, thin_slices: None, name: str
+) -> None:
+    ids = open_backlog(panel, seed(panel))
+    assert panel.intake() == []
+    assert panel.intake() == []
+    subject = _late_change(panel, ids, name, logged=False)
+    with panel.bridge.panel.connect() as conn:
+        namespace = NAMESPACE[name.partition(".")[0]]
+        open_set = conn.execute(
+            select(func.count()).where(seen_t.c.watcher == namespace)
+        ).scalar_one()
+
+    assert panel.intake() == []  # no log line, no hook: the slice has not come round yet
+    found: list[Event] = []
+    for _ in range(math.ceil(open_set / watcher_base.OPEN_SLICE) + 1):
+        found.extend(panel.intake())
+
+    assert [(e.name, e.subject_id, e.client_id) for e in found] == [(name, subject, ids["c2"])]
+
+
+def test_a_line_logged_before_its_change_commits_is_looked_at_again(
+    panel: Panel, thin_slices: None
+) -> None:
+    ids = open_backlog(panel, seed(panel))
+    assert panel.intake() == []
+    assert panel.intake() == []
+    panel.log(f"Invoice Marked Paid - Invoice ID: {ids['i_last']}", ids["c2"])
+    assert panel.intake() == []  # the line is in, the invoice not paid yet
+    panel.update("invoices", ids["i_last"], status="Paid")
+
+    assert [(e.name, e.subject_id) for e in panel.intake()] == [("invoice.paid", ids["i_last"])]
+
+
+def test_a_burst_of_log_lines_compares_the_whole_open_sets(
+    panel: Panel, thin_slices: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(activity, "ACTIVITY_BATCH", 2)
+    ids = open_backlog(panel, seed(panel))
+    assert panel.intake() == []
+    assert panel.intake() == []
+    for n in range(3):
+        panel.log(f"Cron Job: SUCCESS: task {n}")
+    panel.update("invoices", ids["i_last"], status="Paid")  # not logged
+
+    assert [(e.name, e.subject_id) for e in panel.intake()] == [("invoice.paid", ids["i_last"])]
+    assert panel.intake() == []
+
+
+def test_activity_lines_name_clients_and_subjects() -> None:
+    dirty = Dirty()
+    activity.note_line(dirty, 7, "Invoice Marked Paid - Invoice ID: 4")
+    activity.note_line(dirty, 0, "Moved Service ID: 12 from User ID: 3 to User ID: 5")
+    activity.note_line(dirty, "0", "Quote Delivered - Quote ID: #9 (Client ID: 8)")
+    activity.note_line(dirty, None, "Cron Job: SUCCESS: Invoices Created: 0")
+    assert (dirty.clients, dirty.services, dirty.invoices, dirty.quotes) == (
+        {3, 5, 7, 8},
+        {12},
+        {4},
+        {9},
+    )
+    assert not dirty.everything

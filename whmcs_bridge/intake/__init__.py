@@ -1,4 +1,8 @@
-"""Intake: drain the hook inbox, run the watchers, store every change as an event once."""
+"""Intake: drain the hook inbox, run the watchers, store every change as an event once.
+
+Before the watchers poll, the panel's activity log is read as a change feed (``activity.py``):
+the watchers of open sets look at once at what it names and sweep the rest in bounded slices.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.events.store import record_events
+from whmcs_bridge.intake.activity import read_activity
 from whmcs_bridge.intake.inbox import drain_inbox
 from whmcs_bridge.intake.watcher import WatchContext, Watcher
 
@@ -46,6 +51,7 @@ def run_intake(bridge: Bridge, inbox_limit: int = 5000) -> IntakeReport:
         transaction = conn.begin()
         try:
             ctx = WatchContext(conn, bridge.panel.tables, bridge.clock, bridge.clock.panel_now())
+            ctx.dirty = read_activity(ctx)
             drained = drain_inbox(ctx, inbox_limit)
             report.inbox_rows, report.quarantined = drained.rows, drained.quarantined
             found = list(drained.events)

@@ -4,12 +4,16 @@ A watcher turns database changes into events where no hook reports them. It read
 changed since its cursor, or the small set of rows still "open", through indexes. Its first run
 records a baseline and emits nothing, so installing the bridge never floods customers with old
 news.
+
+Before the watchers poll, the intake reads the panel's activity log (``activity.py``) and tells
+them in :attr:`WatchContext.dirty` which clients, services, invoices and quotes something was
+logged about, so the watchers of open sets can look at those at once and only sweep the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
@@ -23,6 +27,38 @@ from whmcs_bridge.store.tables import seen as seen_t
 
 
 @dataclass
+class Dirty:
+    """What the activity log named since the last cycle: look at these subjects now.
+
+    ``everything`` means the feed cannot narrow it down (no activity log, the first cycle, or more
+    entries than one read takes): compare the whole open sets, as if every subject were named.
+    """
+
+    everything: bool = False
+    clients: set[int] = field(default_factory=set)
+    services: set[int] = field(default_factory=set)
+    invoices: set[int] = field(default_factory=set)
+    quotes: set[int] = field(default_factory=set)
+
+    KINDS = ("clients", "services", "invoices", "quotes")
+
+    @classmethod
+    def all(cls) -> Dirty:
+        return cls(everything=True)
+
+    def of(self, kind: str) -> set[int]:
+        """The ids of one kind (``clients``, ``services``, ``invoices``, ``quotes``)."""
+        return getattr(self, kind) if kind in self.KINDS else set()
+
+    def add(self, kind: str, subject_id: int) -> None:
+        if kind in self.KINDS and subject_id > 0:
+            getattr(self, kind).add(subject_id)
+
+    def size(self) -> int:
+        return sum(len(self.of(kind)) for kind in self.KINDS)
+
+
+@dataclass
 class WatchContext:
     """What a watcher works with during one intake: one connection, one transaction."""
 
@@ -30,6 +66,8 @@ class WatchContext:
     tables: PanelTables
     clock: Clock
     now: datetime
+    #: Set by the intake from the activity log before the watchers poll; by default everything.
+    dirty: Dirty = field(default_factory=Dirty.all)
 
     @property
     def today(self) -> date:

@@ -12,10 +12,10 @@ contacts           contact.added/changed/removed,                   new rows + s
                    user.permissions_changed (7.x sub-accounts)
 user_links         user.permissions_changed (8.x)                   new rows + sweep
 domains            domain.deleted                                   new rows + sweep
-services           service.suspended/reactivated/terminated/moved   open set + anti-join + sweep
-invoices           invoice.created/paid/cancelled                   new rows + open set
-quotes             quote.available                                  new rows + open set
-upgrades           upgrade.ordered, upgrade.completed               new rows + open set
+services           service.suspended/reactivated/terminated/moved   feed + open slice + sweep
+invoices           invoice.created/paid/cancelled                   new rows + feed + open slice
+quotes             quote.available                                  new rows + feed + open slice
+upgrades           upgrade.ordered, upgrade.completed               new rows + feed + open slice
 tickets            ticket.opened                                    new rows
 ticket_replies     ticket.replied                                   new rows
 cancellations      cancellation.requested                           new rows
@@ -23,7 +23,21 @@ cancellations      cancellation.requested                           new rows
 
 A sweep compares :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows per cycle, so a
 change no hook reports is found within ``ceil(rows / SWEEP_SLICE)`` cycles (100,000 clients at one
-cycle a minute: 50 minutes at worst). Everything else is found in the next cycle.
+cycle a minute: 50 minutes at worst).
+
+"feed": the panel's activity log, read before the watchers poll (``intake/activity.py``), names
+the clients, services, invoices and quotes something happened to; the watchers of open sets
+compare those at once, so a change WHMCS logs (payments, cancellations, module commands, the
+cron's suspensions, admins' edits) is found in the next cycle, like one a hook reports. "open
+slice": the rest of an open set is compared :data:`~whmcs_bridge.intake.watchers.base.OPEN_SLICE`
+remembered ids per cycle, round-robin, so a direct database edit that neither logs nor calls a
+hook is found within ``ceil(open set / OPEN_SLICE)`` cycles (24,000 pending or suspended services
+at one cycle a minute: 48 minutes at worst, less than the sweep's 150 for the other 276,000;
+every cycle while the open set fits in one slice).
+When the feed cannot narrow things down (no activity log table, the first cycle, a burst of more
+than ``ACTIVITY_BATCH`` lines) the whole open sets are compared in that cycle.
+
+Everything else (new rows) is found in the next cycle.
 """
 
 from __future__ import annotations

@@ -41,8 +41,50 @@ def field_columns(table: Any, names: tuple[str, ...]) -> list[ColumnElement[Any]
     ]
 
 
-def fields_digest(row: Row[Any], names: tuple[str, ...]) -> str:
-    return digest(getattr(row, f"f_{name}") for name in names)
+def field_positions(columns: list[ColumnElement[Any]], names: tuple[str, ...]) -> tuple[int, ...]:
+    """Where :func:`field_columns`' labels sit in a select list (for :func:`fields_digest`)."""
+    keys = [column.key for column in columns]
+    return tuple(keys.index(f"f_{name}") for name in names)
+
+
+def fields_digest(
+    row: Row[Any], names: tuple[str, ...], positions: tuple[int, ...] | None = None
+) -> str:
+    """The digest of the watched fields; by ``positions`` when given (a sweep digests thousands
+    of rows, and a Row's attribute access by name is several times slower than indexing)."""
+    if positions is None:
+        return digest(getattr(row, f"f_{name}") for name in names)
+    return digest([row[i] for i in positions])
+
+
+#: Joins the client's fields in one column (a control character no form lets through).
+PACK = "\x1f"
+
+
+def packed_fields(table: Any, names: tuple[str, ...]) -> ColumnElement[Any]:
+    """The fields joined by :data:`PACK` in SQL: one column to read instead of twelve.
+
+    A sweep reads thousands of clients a cycle and the driver's cost is per column. The fields
+    are ``NOT NULL`` text, so splitting the joined text gives back the very values, and their
+    digest is the one of the fields read one by one.
+    """
+    parts: list[ColumnElement[Any]] = []
+    for name in names:
+        if parts:
+            parts.append(literal(PACK))
+        parts.append(table.c[name] if name in table.c else literal(""))
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.concat(part)
+    return joined.label("f_packed")
+
+
+def packed_digest(packed: object, names: tuple[str, ...]) -> str:
+    values = str(packed).split(PACK) if packed is not None else []
+    if len(values) != len(names):
+        # A NULL (the schema forbids it) or the separator in a value: still a stable state.
+        return digest(["\x00packed", None if packed is None else str(packed)])
+    return digest(values)
 
 
 class ClientWatcher(SweepWatcher):
@@ -60,11 +102,11 @@ class ClientWatcher(SweepWatcher):
 
     def columns(self) -> list[ColumnElement[Any]]:
         extra = [self.table.c.password] if self.password_here else []
-        return [self.table.c.id, *field_columns(self.table, CLIENT_FIELDS), *extra]
+        return [self.table.c.id, packed_fields(self.table, CLIENT_FIELDS), *extra]
 
     def state_of(self, row: Row[Any]) -> str:
         password = digest([row.password]) if self.password_here else ""
-        return f"{fields_digest(row, CLIENT_FIELDS)}|{password}"
+        return f"{packed_digest(row[1], CLIENT_FIELDS)}|{password}"
 
     def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
         return [make_event(ctx, "client.added", row.id, row.id)]

@@ -11,6 +11,9 @@ Two ways of reading stay bounded however old the panel is:
 * a sweep: for tables where any row may change (clients, contacts, domains, services), each cycle
   compares one slice of :data:`SWEEP_SLICE` ids with what was remembered, round-robin. A change
   that no hook reports is therefore seen within ``ceil(rows / SWEEP_SLICE)`` cycles.
+* an open set (unpaid invoices, pending or suspended services...): the subjects the activity log
+  named (:attr:`WatchContext.dirty`) at once, and one slice of :data:`OPEN_SLICE` remembered ids,
+  round-robin (:func:`open_slice_end`), for the changes nobody logged.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ from whmcs_bridge.store.tables import seen as seen_t
 
 #: Subject ids one sweeping watcher compares per cycle.
 SWEEP_SLICE = 2000
+#: Remembered open subjects (unpaid invoices, suspended services, ...) one open-set watcher
+#: compares per cycle besides those the activity log named (see ``billing.py``). Only changes
+#: nobody logged wait for it, so it is smaller than a sweep's: on a 1M-invoice panel (24,000 open
+#: services, 7,000 open invoices) a round takes 48 and 14 cycles, and an idle cycle stays within
+#: 1.5x of a 10k-invoice panel's (bench/idle_cycle.py).
+OPEN_SLICE = 500
 #: New rows read per query, and how many such batches one cycle reads at most.
 NEW_ROWS_BATCH = 1000
 NEW_ROWS_MAX_BATCHES = 5
@@ -139,6 +148,29 @@ def seen_states(
     if upto is not None:
         query = query.where(seen_t.c.subject_id <= upto)
     return {int(row.subject_id): str(row.state) for row in ctx.conn.execute(query)}
+
+
+def open_slice_end(ctx: WatchContext, namespace: str, position: int) -> int | None:
+    """Where the slice of :data:`OPEN_SLICE` remembered ids after ``position`` ends.
+
+    ``None``: fewer remain, the slice runs to the end and the next one starts again at 0. One
+    index-only read of ``seen``; the caller then compares the range (position, end] with one
+    join that returns only the rows that changed.
+    """
+    return ctx.conn.execute(
+        select(seen_t.c.subject_id)
+        .where(seen_t.c.watcher == namespace, seen_t.c.subject_id > position)
+        .order_by(seen_t.c.subject_id)
+        .limit(1)
+        .offset(max(OPEN_SLICE, 1) - 1)
+    ).scalar()
+
+
+def chunks(ids: Iterable[int], size: int = 1000) -> Iterator[list[int]]:
+    """Sorted ids in lists of at most ``size`` (for ``IN`` lists)."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 @dataclass

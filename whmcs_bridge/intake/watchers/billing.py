@@ -1,9 +1,25 @@
 """Watchers of billing rows that stay open for a while: invoices, quotes and upgrades.
 
-Each remembers its OPEN rows in ``seen`` (state = the row's status) and finds the ones that
-moved on with one join: ``seen LEFT JOIN tblX ON id WHERE status <> seen.state OR deleted``. The
-open set is what is still unpaid, undelivered or pending, never history, so an idle cycle costs
-two queries each (the new rows, the join).
+Each remembers its OPEN rows in ``seen`` (state = the row's status): what is still unpaid,
+undelivered or pending, never history. A remembered row that moved on is found by a join,
+``seen LEFT JOIN tblX ON id WHERE status <> seen.state OR deleted``, that returns only the rows
+that changed, over three parts of the open set:
+
+* the rows of the clients and the ids the activity log named since the last cycle
+  (:attr:`WatchContext.dirty`, read by ``intake/activity.py``): through ``tblinvoices.userid``'s
+  index, or the open set itself for the small ones (quotes, upgrades); nothing when nothing was
+  logged;
+* one slice of :data:`~whmcs_bridge.intake.watchers.base.OPEN_SLICE` remembered ids, round-robin
+  (an index-only read finds where it ends, then the join over that id range), for changes nobody
+  logged;
+* the whole open set when the feed says everything is dirty (no activity log, the bridge's first
+  cycle on it, or a burst of more lines than one read takes).
+
+Detection latency: a change WHMCS logs (a payment, a cancellation, an admin's edit) or a hook
+reports is found in the next cycle; a direct database edit that neither logs nor calls a hook is
+found within ``ceil(open set / OPEN_SLICE)`` cycles (all in the next cycle while the open set is
+no larger than one slice). An idle cycle costs three queries each (new rows, where the slice ends,
+the slice's join) whatever the size of the history or of the open set.
 """
 
 from __future__ import annotations
@@ -11,19 +27,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
-from whmcs_bridge.intake.watchers.base import CoreWatcher, make_event, pages
+from whmcs_bridge.intake.watchers.base import (
+    CoreWatcher,
+    chunks,
+    make_event,
+    open_slice_end,
+    pages,
+)
 from whmcs_bridge.store.tables import seen as seen_t
 
 
 class OpenSetWatcher(CoreWatcher):
-    """Rows above the cursor are new; remembered open rows are compared with one join."""
+    """Rows above the cursor are new; remembered open rows are compared as the module says."""
 
     status_column = "status"
     open_states: tuple[str, ...] = ()
+    #: The kind of :class:`~whmcs_bridge.intake.watcher.Dirty` ids that are this table's ids.
+    dirty_kind: str | None = None
+    #: The table has an index on ``userid``: a logged client's rows are read through it.
+    #: Without one, the (small) open set is joined and filtered on ``userid``.
+    client_index = False
+    #: A column holding a service id (``tblupgrades.relid``), matched with the logged services.
+    service_column: str | None = None
 
     def columns(self) -> list[ColumnElement[Any]]:
         c = self.table.c
@@ -51,14 +80,66 @@ class OpenSetWatcher(CoreWatcher):
         return found
 
     def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
+        if ctx.dirty.everything:
+            return self._apply(ctx, self._changed())
+        return [*self._logged(ctx), *self._slice(ctx, cursor)]
+
+    def _changed(self, *where: ColumnElement[bool]) -> Select[Any]:
+        """Remembered open rows (filtered by ``where``) whose status moved on, or deleted."""
         table, status = self.table, self.table.c[self.status_column]
-        query = (
+        return (
             select(seen_t.c.subject_id, seen_t.c.state, *self.columns())
             .select_from(seen_t.outerjoin(table, table.c.id == seen_t.c.subject_id))
             .where(
-                seen_t.c.watcher == self.name, or_(table.c.id.is_(None), status != seen_t.c.state)
+                seen_t.c.watcher == self.name,
+                or_(table.c.id.is_(None), status != seen_t.c.state),
+                *where,
             )
         )
+
+    def _logged(self, ctx: WatchContext) -> list[Event]:
+        """The open rows of what the activity log named: no query when it named nothing."""
+        dirty, table = ctx.dirty, self.table
+        found: list[Event] = []
+        if dirty.clients and self.client_index:
+            status = table.c[self.status_column]
+            for chunk in chunks(dirty.clients):
+                query = (
+                    select(seen_t.c.subject_id, seen_t.c.state, *self.columns())
+                    .select_from(
+                        table.join(
+                            seen_t,
+                            and_(seen_t.c.watcher == self.name, seen_t.c.subject_id == table.c.id),
+                        )
+                    )
+                    .where(table.c.userid.in_(chunk), status != seen_t.c.state)
+                )
+                found.extend(self._apply(ctx, query))
+        named: list[ColumnElement[bool]] = []
+        if self.dirty_kind:
+            named += [seen_t.c.subject_id.in_(c) for c in chunks(dirty.of(self.dirty_kind))]
+        if dirty.clients and not self.client_index:
+            named += [table.c.userid.in_(c) for c in chunks(dirty.clients)]
+        if self.service_column and dirty.services:
+            column = table.c[self.service_column]
+            named += [column.in_(c) for c in chunks(dirty.services)]
+        if named:
+            found.extend(self._apply(ctx, self._changed(or_(*named))))
+        return found
+
+    def _slice(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
+        """One round-robin slice of the open set, for the changes nobody logged."""
+        position = int(cursor.get("open", 0))
+        end = open_slice_end(ctx, self.name, position)
+        where = [seen_t.c.subject_id > position]
+        if end is not None:
+            where.append(seen_t.c.subject_id <= end)
+        found = self._apply(ctx, self._changed(*where))
+        if end is not None or position:
+            cursor["open"] = end or 0
+        return found
+
+    def _apply(self, ctx: WatchContext, query: Select[Any]) -> list[Event]:
         found: list[Event] = []
         still_open: dict[int, str] = {}
         closed: list[int] = []
@@ -85,6 +166,8 @@ class InvoiceWatcher(OpenSetWatcher):
     name = "invoices"
     table_name = "invoices"
     open_states = INVOICE_OPEN
+    dirty_kind = "invoices"
+    client_index = True
 
     def _outcome(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
         if row.status == "Paid":
@@ -129,6 +212,7 @@ class QuoteWatcher(OpenSetWatcher):
     table_name = "quotes"
     status_column = "stage"
     open_states = ("Draft", "On Hold")
+    dirty_kind = "quotes"
 
     def new_events(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
         return self.moved_on(ctx, row, "")
@@ -149,6 +233,7 @@ class UpgradeWatcher(OpenSetWatcher):
     name = "upgrades"
     table_name = "upgrades"
     open_states = ("Pending",)
+    service_column = "relid"
 
     def columns(self) -> list[ColumnElement[Any]]:
         c = self.table.c

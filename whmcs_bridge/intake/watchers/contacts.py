@@ -14,7 +14,12 @@ from sqlalchemy import ColumnElement, Row
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
-from whmcs_bridge.intake.watchers.accounts import CLIENT_FIELDS, field_columns, fields_digest
+from whmcs_bridge.intake.watchers.accounts import (
+    CLIENT_FIELDS,
+    field_columns,
+    field_positions,
+    fields_digest,
+)
 from whmcs_bridge.intake.watchers.base import digest, make_event, seen_states
 from whmcs_bridge.intake.watchers.sweep import SweepWatcher
 from whmcs_bridge.panel.tables import PanelTables
@@ -58,6 +63,7 @@ class ContactWatcher(SweepWatcher):
         super().__init__(tables, sweep_size)
         c = self.table.c
         self.logins_here = tables.get("users") is None and "permissions" in c and "subaccount" in c
+        self.positions = field_positions(self.columns(), CONTACT_FIELDS)
 
     def columns(self) -> list[ColumnElement[Any]]:
         c = self.table.c
@@ -68,7 +74,7 @@ class ContactWatcher(SweepWatcher):
         access = NOT_A_LOGIN
         if self.logins_here and row.subaccount:
             access = permissions_text(row.permissions)
-        return f"{row.userid}|{fields_digest(row, CONTACT_FIELDS)}|{access}"
+        return f"{row.userid}|{fields_digest(row, CONTACT_FIELDS, self.positions)}|{access}"
 
     def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
         return [make_event(ctx, "contact.added", row.id, row.userid)]

@@ -3,15 +3,30 @@
 ``tblhosting`` holds every service ever sold, so the watcher splits what it remembers (state
 ``<domainstatus>|<userid>``) in two namespaces of ``seen``:
 
-* ``services``: the OPEN services, Pending or Suspended (a small set). One join per cycle finds
-  those whose status or client changed, or that were deleted.
+* ``services``: the OPEN services, Pending or Suspended;
 * ``services.sweep``: all the others, compared one slice per cycle (see ``sweep.py``).
 
-Active -> Suspended is found at once although Active services are only swept: the Suspended
-services are read through the ``domainstatus`` index and anti-joined with the open set. So only
-Active -> Terminated/Cancelled and moves of services that are not open wait for the sweep, unless a
-hook reports them first. An idle cycle costs five queries (new rows, open join, anti-join, sweep
-slice, remembered states of the slice).
+Each cycle it compares:
+
+* every service of the clients, and every service, the activity log named since the last cycle
+  (:attr:`WatchContext.dirty`; WHMCS logs module commands, the cron's suspensions, admins'
+  edits and moves with the client): one query through the ``userid`` index, none when nothing
+  was logged. Any change of those, open or not, is found in the next cycle;
+* one round-robin slice of :data:`~whmcs_bridge.intake.watchers.base.OPEN_SLICE` open services
+  (an index-only read of ``seen`` finds where it ends): those whose status or client changed or
+  that were deleted, and, over the same id range, the Suspended services not remembered as open
+  (through the ``domainstatus`` index), i.e. the Active -> Suspended nobody logged;
+* one slice of the sweep (everything else, for changes of services that are not open).
+
+When the feed says everything is dirty (no activity log, the first cycle, a burst of lines) the
+whole open set is compared and all Suspended services are anti-joined with it, as one query each.
+
+Detection latency: a change logged by WHMCS or reported by a hook, next cycle; a direct database
+edit nobody logged, within ``ceil(open services / OPEN_SLICE)`` cycles for a change of an open
+service or a new suspension, within ``ceil(services / SWEEP_SLICE)`` cycles for the others (an
+Active service terminated or moved). An idle cycle costs six queries whatever the size of the
+panel: new rows; where the open slice ends, its join, its suspended anti-join; where the sweep
+slice ends, its services that changed or were deleted (compared in SQL, only those return).
 """
 
 from __future__ import annotations
@@ -19,11 +34,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, literal, or_, select
+from sqlalchemy import ColumnElement, Row, and_, literal, null, or_, select, union_all
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
-from whmcs_bridge.intake.watchers.base import make_event, pages, seen_states, sweep_slice
+from whmcs_bridge.intake.watchers.base import (
+    chunks,
+    make_event,
+    open_slice_end,
+    pages,
+    seen_states,
+)
 from whmcs_bridge.intake.watchers.sweep import SweepWatcher
 from whmcs_bridge.store.tables import seen as seen_t
 
@@ -93,7 +114,18 @@ class ServiceWatcher(SweepWatcher):
         return []
 
     def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
-        return [*self._open_set(ctx), *self._newly_suspended(ctx), *self._sweep(ctx, cursor)]
+        if ctx.dirty.everything:
+            found = [*self._open_set(ctx), *self._newly_suspended(ctx)]
+        else:
+            found = self._logged(ctx)
+            position = int(cursor.get("open", 0))
+            end = open_slice_end(ctx, self.name, position)
+            found.extend(self._open_set(ctx, position, end))
+            found.extend(self._newly_suspended(ctx, position, end))
+            if end is not None or position:
+                cursor["open"] = end or 0
+        found.extend(self._sweep(ctx, cursor))
+        return found
 
     def hinted(self, ctx: WatchContext, hints: list[tuple[str, dict[str, Any]]]) -> list[Event]:
         """Check at once the services an admin edited (``ServiceEdit``, ``AdminServiceEdit``,
@@ -115,11 +147,55 @@ class ServiceWatcher(SweepWatcher):
         self._place(ctx, states)
         return found
 
-    def _open_set(self, ctx: WatchContext) -> list[Event]:
-        hosting = self.table
+    def _current(self) -> ColumnElement[str]:
+        """A service's state computed in SQL, to compare with the remembered one."""
+        c = self.table.c
         # No CAST: a cast string takes the connection's collation, which MySQL refuses to mix
         # with the column's; concat() converts the number with the column's own.
-        current = hosting.c.domainstatus.concat(literal("|")).concat(hosting.c.userid)
+        return c.domainstatus.concat(literal("|")).concat(c.userid)
+
+    def _logged(self, ctx: WatchContext) -> list[Event]:
+        """Every service of what the activity log named, compared with both namespaces."""
+        dirty, hosting = ctx.dirty, self.table
+        named = [hosting.c.userid.in_(c) for c in chunks(dirty.clients)]
+        named += [hosting.c.id.in_(c) for c in chunks(dirty.services)]
+        if not named:
+            return []
+        opened, swept = seen_t.alias("opened"), seen_t.alias("swept")
+        query = (
+            select(
+                *self.columns(),
+                opened.c.state.label("open_state"),
+                swept.c.state.label("swept_state"),
+            )
+            .select_from(
+                hosting.outerjoin(
+                    opened, and_(opened.c.watcher == self.name, opened.c.subject_id == hosting.c.id)
+                ).outerjoin(
+                    swept, and_(swept.c.watcher == SWEPT, swept.c.subject_id == hosting.c.id)
+                )
+            )
+            .where(or_(*named))
+        )
+        found: list[Event] = []
+        states: dict[int, str] = {}
+        for row in ctx.conn.execute(query).all():
+            new = self.state_of(row)
+            old = row.open_state if row.open_state is not None else row.swept_state
+            if old == new:
+                continue
+            if old is not None:
+                found.extend(self.transition(ctx, row.id, old, new))
+            states[row.id] = new
+        self._place(ctx, states)
+        return found
+
+    def _open_set(
+        self, ctx: WatchContext, above: int | None = None, upto: int | None = None
+    ) -> list[Event]:
+        """Open services (all, or those remembered in the id range (above, upto]) that changed."""
+        hosting = self.table
+        current = self._current()
         query = (
             select(seen_t.c.subject_id, seen_t.c.state, *self.columns())
             .select_from(seen_t.outerjoin(hosting, hosting.c.id == seen_t.c.subject_id))
@@ -128,6 +204,10 @@ class ServiceWatcher(SweepWatcher):
                 or_(hosting.c.id.is_(None), current != seen_t.c.state),
             )
         )
+        if above is not None:
+            query = query.where(seen_t.c.subject_id > above)
+        if upto is not None:
+            query = query.where(seen_t.c.subject_id <= upto)
         found: list[Event] = []
         states: dict[int, str] = {}
         deleted: list[int] = []
@@ -141,7 +221,10 @@ class ServiceWatcher(SweepWatcher):
         self._place(ctx, states)
         return found
 
-    def _newly_suspended(self, ctx: WatchContext) -> list[Event]:
+    def _newly_suspended(
+        self, ctx: WatchContext, above: int | None = None, upto: int | None = None
+    ) -> list[Event]:
+        """Suspended services (all, or in the id range (above, upto]) not remembered as open."""
         hosting = self.table
         query = (
             select(*self.columns())
@@ -153,6 +236,10 @@ class ServiceWatcher(SweepWatcher):
             )
             .where(hosting.c.domainstatus == "Suspended", seen_t.c.subject_id.is_(None))
         )
+        if above is not None:
+            query = query.where(hosting.c.id > above)
+        if upto is not None:
+            query = query.where(hosting.c.id <= upto)
         rows = ctx.conn.execute(query).all()
         if not rows:
             return []
@@ -165,32 +252,68 @@ class ServiceWatcher(SweepWatcher):
         return found
 
     def _sweep(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
-        part = sweep_slice(
-            ctx, select(*self.columns()), self.table, cursor.get("sweep", 0), self.sweep_size
+        """One slice of the services that are not open, compared in SQL: only changes return.
+
+        Where the slice ends is an index-only read; then one statement returns the services of
+        the slice whose status or client differ from what ``services.sweep`` remembers (or that
+        it never remembered), and the remembered ones of the slice that were deleted.
+        """
+        hosting = self.table
+        position = int(cursor.get("sweep", 0))
+        end = ctx.conn.execute(
+            select(hosting.c.id)
+            .where(hosting.c.id > position)
+            .order_by(hosting.c.id)
+            .limit(1)
+            .offset(max(self.sweep_size, 1) - 1)
+        ).scalar()
+
+        def in_slice(column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+            return [column > position] + ([column <= end] if end is not None else [])
+
+        opened, swept = seen_t.alias("opened"), seen_t.alias("swept")
+        changed = (
+            select(*self.columns(), swept.c.state.label("old"))
+            .select_from(
+                hosting.outerjoin(
+                    opened, and_(opened.c.watcher == self.name, opened.c.subject_id == hosting.c.id)
+                ).outerjoin(
+                    swept, and_(swept.c.watcher == SWEPT, swept.c.subject_id == hosting.c.id)
+                )
+            )
+            .where(
+                *in_slice(hosting.c.id),
+                opened.c.subject_id.is_(None),  # the open set is compared on its own
+                or_(swept.c.state.is_(None), self._current() != swept.c.state),
+            )
         )
-        query = select(seen_t.c.watcher, seen_t.c.subject_id, seen_t.c.state).where(
-            seen_t.c.watcher.in_((self.name, SWEPT)), seen_t.c.subject_id > part.above
+        gone = (
+            select(
+                seen_t.c.subject_id.label("id"),
+                null().label("userid"),
+                null().label("status"),
+                seen_t.c.state.label("old"),
+            )
+            .select_from(seen_t.outerjoin(hosting, hosting.c.id == seen_t.c.subject_id))
+            .where(
+                seen_t.c.watcher == SWEPT, *in_slice(seen_t.c.subject_id), hosting.c.id.is_(None)
+            )
         )
-        if part.upto is not None:
-            query = query.where(seen_t.c.subject_id <= part.upto)
-        known: dict[str, dict[int, str]] = {self.name: {}, SWEPT: {}}
-        for seen_row in ctx.conn.execute(query):
-            known[seen_row.watcher][int(seen_row.subject_id)] = seen_row.state
-        opened, swept = known[self.name], known[SWEPT]
         found: list[Event] = []
         states: dict[int, str] = {}
-        for row in part.rows:
+        deleted: list[int] = []
+        for row in ctx.conn.execute(union_all(changed, gone)).all():
+            if row.status is None:
+                deleted.append(int(row.id))
+                continue
             new = self.state_of(row)
-            old = swept.pop(row.id, None)
-            if row.id in opened:
-                continue  # the open-set join has compared it already
-            if old != new:
-                if old is not None:
-                    found.extend(self.transition(ctx, row.id, old, new))
-                states[row.id] = new
-        ctx.forget(SWEPT, swept)  # remembered services that were deleted
+            if row.old is not None:
+                found.extend(self.transition(ctx, row.id, row.old, new))
+            # A row never remembered (written in the instant between two reads) is learnt quietly.
+            states[row.id] = new
+        ctx.forget(SWEPT, deleted)
         self._place(ctx, states)
-        cursor["sweep"] = part.next_position
+        cursor["sweep"] = end or 0
         return found
 
     def observe(self, ctx: WatchContext, event: Event) -> None:

@@ -3,10 +3,11 @@
 Clients, contacts, domains and login links are never "closed", and WHMCS's ``updated_at``
 columns have no index, so there is no cheap way to ask what changed. Instead each cycle compares
 one slice of :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows, by primary-key range,
-with the states remembered in ``seen``, round-robin: two queries per cycle (plus one for new
-rows) whatever the size of the table. A change no hook reports is found within
-``ceil(rows / SWEEP_SLICE)`` cycles; a change a hook reports is taken from the hook at once
-(:meth:`SweepWatcher.refresh`).
+with the states remembered in ``seen``, round-robin: two queries per cycle (the slice joined with
+its remembered states, and a count of the remembered ids of the range that tells whether any
+row was deleted; plus one for new rows) whatever the size of the table. A change no hook reports
+is found within ``ceil(rows / SWEEP_SLICE)`` cycles; a change a hook reports is taken from the
+hook at once (:meth:`SweepWatcher.refresh`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, Row, and_, func, select
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
@@ -22,9 +23,9 @@ from whmcs_bridge.intake.watchers.base import (
     CoreWatcher,
     make_event,
     pages,
-    seen_states,
     sweep_slice,
 )
+from whmcs_bridge.store.tables import seen as seen_t
 
 
 class SweepWatcher(CoreWatcher):
@@ -58,25 +59,47 @@ class SweepWatcher(CoreWatcher):
         return found
 
     def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
-        part = sweep_slice(
-            ctx, select(*self.columns()), self.table, cursor.get("sweep", 0), self.sweep_size
+        table, namespace = self.table, self.namespace
+        known = seen_t.alias("known")
+        # The slice's rows come with what was remembered of each (one join, one row each).
+        query = select(*self.columns(), known.c.state.label("remembered")).select_from(
+            table.outerjoin(
+                known, and_(known.c.watcher == namespace, known.c.subject_id == table.c.id)
+            )
         )
-        known = seen_states(ctx, self.namespace, above=part.above, upto=part.upto)
+        part = sweep_slice(ctx, query, table, cursor.get("sweep", 0), self.sweep_size)
         found: list[Event] = []
         fresh: dict[int, str] = {}
+        matched = 0
         for row in part.rows:
+            old = row.remembered
+            if old is not None:
+                matched += 1
             new = self.state_of(row)
-            old = known.pop(row.id, None)
             if old == new:
                 continue
             if old is not None:
                 found.extend(self.changed(ctx, row, old, new))
             # A row never remembered (written in the instant between two reads) is learnt quietly.
             fresh[row.id] = new
-        for subject_id, old in known.items():
+        in_range = [seen_t.c.watcher == namespace, seen_t.c.subject_id > part.above]
+        if part.upto is not None:
+            in_range.append(seen_t.c.subject_id <= part.upto)
+        remembered = ctx.conn.execute(select(func.count()).where(*in_range)).scalar_one()
+        gone: dict[int, str] = {}
+        if remembered != matched:  # some remembered rows of the range were deleted
+            gone = {
+                int(row.subject_id): str(row.state)
+                for row in ctx.conn.execute(
+                    select(seen_t.c.subject_id, seen_t.c.state)
+                    .select_from(seen_t.outerjoin(table, table.c.id == seen_t.c.subject_id))
+                    .where(*in_range, table.c.id.is_(None))
+                )
+            }
+        for subject_id, old in gone.items():
             found.extend(self.gone(ctx, subject_id, old))
-        ctx.remember(self.namespace, fresh)
-        ctx.forget(self.namespace, known)
+        ctx.remember(namespace, fresh)
+        ctx.forget(namespace, gone)
         cursor["sweep"] = part.next_position
         return found
 
