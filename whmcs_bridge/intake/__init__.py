@@ -56,8 +56,11 @@ def run_intake(bridge: Bridge, inbox_limit: int = 5000) -> IntakeReport:
             report.inbox_rows, report.quarantined = drained.rows, drained.quarantined
             found = list(drained.events)
             for watcher in watchers:
-                for event in drained.events:
-                    watcher.observe(ctx, event)
+                if hasattr(watcher, "observe_many"):
+                    watcher.observe_many(ctx, drained.events)
+                else:
+                    for event in drained.events:
+                        watcher.observe(ctx, event)
                 if drained.hints and hasattr(watcher, "hinted"):
                     found.extend(watcher.hinted(ctx, drained.hints))
             for watcher in watchers:

@@ -37,6 +37,7 @@ from whmcs_bridge.intake.watchers.base import (
     make_event,
     open_slice_end,
     pages,
+    seen_states,
 )
 from whmcs_bridge.store.tables import seen as seen_t
 
@@ -193,16 +194,18 @@ class InvoiceWatcher(OpenSetWatcher):
         return []
 
     def observe(self, ctx: WatchContext, event: Event) -> None:
-        if event.name in ("invoice.paid", "invoice.cancelled"):
-            ctx.forget(self.name, [event.subject_id])
-        elif event.name == "invoice.created":
-            known = ctx.conn.execute(
-                select(seen_t.c.state).where(
-                    seen_t.c.watcher == self.name, seen_t.c.subject_id == event.subject_id
-                )
-            ).scalar()
-            if known == "Draft":
-                ctx.remember(self.name, {event.subject_id: "Unpaid"})
+        self.observe_many(ctx, [event])
+
+    def observe_many(self, ctx: WatchContext, events: list[Event]) -> None:
+        """A batch of hook reports in a few queries (a cron run creates thousands at once)."""
+        ctx.forget(
+            self.name,
+            [e.subject_id for e in events if e.name in ("invoice.paid", "invoice.cancelled")],
+        )
+        created = [e.subject_id for e in events if e.name == "invoice.created"]
+        if created:
+            drafts = seen_states(ctx, self.name, created)
+            ctx.remember(self.name, {i: "Unpaid" for i, s in drafts.items() if s == "Draft"})
 
 
 class QuoteWatcher(OpenSetWatcher):
