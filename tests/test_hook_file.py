@@ -699,6 +699,8 @@ def test_a_listener_that_never_answers_costs_at_most_the_timeout(panel: Panel) -
         fired = panel.fire(("InvoicePaid", {"invoiceid": 1203}))
 
     assert (fired.returncode, fired.stderr) == (0, "")
-    assert fired.summary["elapsed_us"] < 1000
+    # The ping runs at shutdown, after the page: the hook itself never waits on it. One sample on
+    # a loaded CI machine can pass a millisecond, so the bound is far under curl's 200 ms instead.
+    assert fired.summary["elapsed_us"] < 50_000
     assert len(panel.raw_rows()) == 1
     assert fired.seconds < 0.4, f"the script took {fired.seconds:.3f} s"

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.exc import OperationalError
 
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.doctor import plugin_checks
@@ -397,6 +398,13 @@ def test_kill_9_during_delivery_loses_nothing_and_marks_the_in_flight_message(
         while not sends_to(wa, recipients[2]) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert sends_to(wa, recipients[2]), "the child never reached the slow send"
+        # Sends overlap: let the others (answered at once) be recorded, so that the held one is
+        # the only message in flight when the process dies.
+        others = [i for n, i in enumerate(ids) if n != 2]
+        while time.monotonic() < deadline and any(
+            row(bridge, i)["state"] != "sent" for i in others
+        ):
+            time.sleep(0.02)
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
         assert row(bridge, ids[2])["state"] == "sending"  # the evidence a crash leaves
@@ -464,6 +472,126 @@ def test_spacing_waits_only_within_the_time_budget(
     report = bridge.outbox.deliver_due(time_budget=2)
     assert time.monotonic() - started < 2
     assert report.sent == 1 and report.stopped == "next message waits for recipient spacing"
+
+
+def test_sends_overlap_while_the_rate_still_holds(
+    bridges: Callable[..., Bridge], wa: WhatsAppStandIn
+) -> None:
+    rate, latency, count = 25, 0.2, 10
+    bridge = bridges(rate_per_second=rate, send_concurrency=5)
+    wa.delay(latency)
+    for i in range(1, count + 1):
+        queue(bridge, i, f"+549110000{i:04d}")
+    started = time.monotonic()
+    report = bridge.outbox.deliver_due()
+    elapsed = time.monotonic() - started
+    assert report.sent == count and report.stopped == "nothing due"
+    assert elapsed < 0.7 * count * latency  # one at a time would take 2 s
+    times = sorted(r["time"] for r in wa.requests)
+    # Several requests were waiting for their answer at once (the stand-in holds each 0.2 s).
+    overlap = max(sum(1 for t in times if s <= t < s + latency) for s in times)
+    assert overlap >= 3, [round(b - a, 4) for a, b in pairwise(times)]
+    slack = 0.01  # network jitter between our start and the stand-in's clock
+    gaps = [round(b - a, 4) for a, b in pairwise(times)]
+    assert all(gap >= 1 / rate - slack for gap in gaps), gaps
+    assert {r["state"] for r in rows(bridge)} == {"sent"}
+
+
+def test_threads_share_one_rate_limit() -> None:
+    rate, per_thread, threads = 100, 20, 8
+    seen = threading.local()  # each thread's last clock reading: the start it was let through at
+
+    def clock() -> float:
+        seen.now = time.monotonic()
+        return seen.now
+
+    bucket = TokenBucket(rate, clock=clock)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(per_thread):
+            bucket.acquire()
+            with lock:
+                stamps.append(seen.now)
+
+    workers = [threading.Thread(target=take) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    stamps.sort()
+    assert len(stamps) == per_thread * threads
+    assert all(stamps[i + rate] - stamps[i] >= 1 for i in range(len(stamps) - rate))
+    # Slots are handed out 1/rate apart (no burst): the whole run cannot be quicker than that.
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / rate - 0.01
+
+
+def _lock_error(code: int) -> OperationalError:
+    text = "Deadlock found when trying to get lock" if code == 1213 else "Lock wait timeout"
+    return OperationalError("SELECT ... FOR UPDATE SKIP LOCKED", {}, Exception(code, text))
+
+
+def test_a_deadlock_in_a_claim_is_nothing_claimed_not_an_error(
+    bridges: Callable[..., Bridge], wa: WhatsAppStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from whmcs_bridge.outbox import store
+
+    bridge = bridges()
+    ids = [queue(bridge, i, to) for i, to in enumerate((A, B, C), 1)]
+    real = store.claim_due
+    failures = [_lock_error(1213), _lock_error(1205), _lock_error(1213)]
+
+    def claim_due(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop(0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim_due", claim_due)
+    report = bridge.outbox.deliver_due()
+    assert report.sent == 3 and report.stopped == "nothing due"
+    assert [row(bridge, i)["state"] for i in ids] == ["sent"] * 3
+    assert len(wa.requests) == 3
+
+    # Always contended: the delivery gives up for now, quietly, and the rows stay queued.
+    queue(bridge, 9, A)
+    monkeypatch.setattr(
+        store, "claim_due", lambda *a, **k: (_ for _ in ()).throw(_lock_error(1213))
+    )
+    report = bridge.outbox.deliver_due()
+    assert report.sent == 0 and report.stopped == "claims contended"
+    assert rows(bridge)[-1]["state"] == "queued"
+
+
+def test_claim_index_migration_is_idempotent(panel_url: str) -> None:
+    from whmcs_bridge.outbox.tables import DUE_INDEX, OLD_DUE_INDEX
+    from whmcs_bridge.store import migrate
+
+    engine = create_engine(panel_url)
+    migrate.upgrade(engine)
+
+    def indexes() -> set[str]:
+        with engine.connect() as conn:
+            return {i["name"] for i in inspect(conn).get_indexes(outbox.name)}
+
+    assert DUE_INDEX in indexes() and OLD_DUE_INDEX not in indexes()
+    # A panel at version 4: the old (state, next_attempt_at) index, not the new one.
+    mysql = engine.dialect.name in ("mysql", "mariadb")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP INDEX {DUE_INDEX}" + (f" ON {outbox.name}" if mysql else ""))
+        conn.exec_driver_sql(
+            f"CREATE INDEX {OLD_DUE_INDEX} ON {outbox.name} (state, next_attempt_at)"
+        )
+        conn.exec_driver_sql(
+            "UPDATE mod_whmcs_bridge_meta SET value = '4' WHERE name = 'schema_version'"
+        )
+    assert migrate.upgrade(engine) == (4, 5)
+    assert DUE_INDEX in indexes() and OLD_DUE_INDEX not in indexes()
+    for _version, _description, step in migrate.MIGRATIONS:  # every step again: no error
+        with engine.begin() as conn:
+            step(conn)
+    assert DUE_INDEX in indexes() and OLD_DUE_INDEX not in indexes()
+    engine.dispose()
 
 
 # --- several workers, and the CLI ----------------------------------------------------------------

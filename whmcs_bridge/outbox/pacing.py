@@ -1,20 +1,32 @@
 """Local pacing: a global messages-per-second limit and a gap between sends to one recipient.
 
-Both use the monotonic clock, so a wall-clock jump can neither burst nor stall delivery.
+Both use the monotonic clock, so a wall-clock jump can neither burst nor stall delivery, and both
+are shared by the sending threads of one process (every method is thread-safe).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 
 class TokenBucket:
-    """At most ``rate`` acquisitions per second, never more, whatever the window.
+    """At most ``rate`` request starts per second, never more, whatever the window.
 
-    The capacity is one token: a larger bucket would allow a burst on top of the steady rate,
-    and a burst of 2x the rate inside one second is exactly what provokes 130429.
+    Two rules, both on the moment a caller is let through (just before its request starts):
+
+    * consecutive starts are at least ``1 / rate`` apart (a bucket of one token: a burst of 2x
+      the rate inside one second is exactly what provokes 130429);
+    * at most ``floor(rate)`` starts in any ``window + margin`` seconds, counted on the times the
+      callers really went (after their sleep), so a thread that woke late cannot make the next
+      ones bunch up. ``margin`` covers the few milliseconds between our start and the provider's
+      clock (thread switches, building the request).
+
+    Callers reserve their slot under a lock and sleep outside it, in the order they came, so
+    any number of threads share one bucket fairly.
     """
 
     def __init__(
@@ -23,32 +35,45 @@ class TokenBucket:
         capacity: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        window: float = 1.0,
+        margin: float = 0.0,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be above 0")
         self.rate = rate
-        self.capacity = capacity
+        self.capacity = capacity  # kept for callers; the bucket never holds more than one token
+        self.window = window
+        self.margin = margin
+        self._interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
-        self._tokens = capacity
-        self._stamp = clock()
+        self._next = -math.inf  # the earliest slot the next caller may reserve
+        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate * window)))
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Take one token, sleeping until there is one; returns the seconds waited."""
+        """Wait for this caller's turn; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
         waited = 0.0
+        if slot > now:
+            self._sleep(slot - now)
+            waited += slot - now
+        span = self.window + self.margin
         while True:
             with self._lock:
                 now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                # Rounding must not leave a token at 0.9999999 and the loop sleeping 1e-17 s.
-                if self._tokens >= 1.0 - 1e-9:
-                    self._tokens = max(0.0, self._tokens - 1.0)
+                starts = self._starts
+                free_at = starts[0] + span if len(starts) == starts.maxlen else now
+                if now >= free_at:
+                    starts.append(now)
+                    # Nobody may go sooner than one interval after this real start.
+                    self._next = max(self._next, now + self._interval)
                     return waited
-                need = (1.0 - self._tokens) / self.rate
-            self._sleep(need)
-            waited += need
+            self._sleep(free_at - now)
+            waited += free_at - now
 
 
 class RecipientSpacing:
@@ -58,14 +83,17 @@ class RecipientSpacing:
         self.interval = interval
         self._clock = clock
         self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
 
     def wait_for(self, channel: str, recipient: str) -> float:
         """Seconds to wait before the next send to this recipient may start (0 when free)."""
-        last = self._last.get((channel, recipient))
+        with self._lock:
+            last = self._last.get((channel, recipient))
         if last is None:
             return 0.0
         return max(0.0, last + self.interval - self._clock())
 
     def mark(self, channel: str, recipient: str) -> None:
         """A send to this recipient starts now."""
-        self._last[(channel, recipient)] = self._clock()
+        with self._lock:
+            self._last[(channel, recipient)] = self._clock()

@@ -61,7 +61,10 @@ class Outbox:
         self.settings = OutboxSettings.from_config(
             bridge.plugin_config("alerts"), bridge.config.path
         )
-        self.bucket = TokenBucket(self.settings.rate_per_second)
+        # One bucket for every sending thread of this process: the limit holds for all of them.
+        self.bucket = TokenBucket(
+            self.settings.rate_per_second, margin=self.settings.rate_margin_seconds
+        )
         self.spacing = RecipientSpacing(self.settings.min_interval_per_recipient)
         self._channels: dict[str, Channel] | None = None
         self._skip_locked: bool | None = None

@@ -8,11 +8,29 @@ SQLite (or an old MySQL) two claimers can never both win the same row.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge.outbox.policy import ChannelAction, Decision
 from whmcs_bridge.outbox.tables import (
@@ -68,54 +86,45 @@ def claim_due(
     skip_locked: bool,
     is_mysql: bool,
     window: int = 50,
+    busy: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+    channel_room: Mapping[str, int] | None = None,
+    default_room: int | None = None,
 ) -> tuple[list[Claimed], datetime | None]:
     """Mark up to ``limit`` due rows ``sending`` (one per recipient) and return them.
 
     A row whose recipient got a send less than ``spacing`` seconds ago stays where it is; the
-    second value is the earliest time such a held row may go. ``window`` due rows are looked at
-    (and locked for the claim's transaction) to find ones whose recipient is free.
+    second value is the earliest time such a held row may go. A row whose recipient is in
+    ``busy`` (a send to it is in flight in this process) or already taken by this claim waits for
+    a later claim, so one recipient's messages never overtake each other. ``channel_room`` caps
+    the rows taken per channel; a channel missing from it gets ``default_room`` (None: no cap).
+    Rows of a channel in ``blocked`` or stopped in ``channel_states`` are left alone.
+
+    The due rows are read per due state, each part walking the ``(state, next_attempt_at, id)``
+    index in order and stopping after a page of rows (MySQL: the parts in one ``UNION ALL``):
+    a claim reads and locks O(page) rows however long the queue is, where an ``IN`` on the state
+    made the server read, sort and lock every due row. The page starts at twice ``limit`` and
+    grows up to ``window`` only when held or busy recipients leave the batch short.
     """
-    query = (
-        select(o)
-        .where(o.c.state.in_(DUE_STATES), o.c.next_attempt_at <= now)
-        .order_by(o.c.next_attempt_at, o.c.id)
-        .limit(max(limit, window))
-    )
-    if blocked:
-        query = query.where(o.c.channel.notin_(sorted(blocked)))
-    if is_mysql:
-        query = query.with_for_update(skip_locked=skip_locked)
-    candidates = [dict(r._mapping) for r in conn.execute(query)]
-    if not candidates:
-        return [], None
-    keys = {(r["channel"], r["recipient"]) for r in candidates}
-    last_send = {
-        (channel, recipient): last
-        for channel, recipient, last in conn.execute(
-            select(o.c.channel, o.c.recipient, func.max(o.c.claimed_at))
-            .where(tuple_(o.c.channel, o.c.recipient).in_(sorted(keys)))
-            .group_by(o.c.channel, o.c.recipient)
+    size = max(limit, window)
+    page = min(size, max(2 * limit, 8))
+    while True:
+        candidates, full_page = _candidates(conn, now, page, blocked, skip_locked, is_mysql)
+        taken, held_until = _choose(
+            candidates, now, limit, spacing, busy, channel_room, default_room
         )
-    }
-    taken: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    held_until: datetime | None = None
-    gap = timedelta(seconds=spacing)
-    for row in candidates:
-        key = (row["channel"], row["recipient"])
-        last = last_send.get(key)
-        free_at = now + gap if key in seen else (last + gap if last else now)
-        seen.add(key)
-        if free_at > now:
-            held_until = free_at if held_until is None else min(held_until, free_at)
+        if len(taken) >= limit or not full_page or page >= size:
+            break
+        page = min(size, page * 4)
+    if not taken:
+        return [], held_until
+    won: set[int] = set()
+    for state in DUE_STATES:
+        ids = [r["id"] for r in taken if r["state"] == state]
+        if not ids:
             continue
-        if len(taken) < limit:
-            taken.append(row)
-    claimed = []
-    for row in taken:
-        result = conn.execute(
+        changed = conn.execute(
             update(o)
-            .where(o.c.id == row["id"], o.c.state == row["state"])
+            .where(o.c.id.in_(ids), o.c.state == state)
             .values(
                 state=SENDING,
                 claimed_at=now,
@@ -123,10 +132,138 @@ def claim_due(
                 attempts=o.c.attempts + 1,
                 updated_at=now,
             )
-        )
-        if result.rowcount == 1:
-            claimed.append(Claimed(row, token, row["state"], row["claimed_at"]))
+        ).rowcount
+        if changed == len(ids):
+            won.update(ids)
+        elif changed:
+            # Another claimer (SQLite: no row locks) took some meanwhile; ours carry our token.
+            won.update(
+                conn.execute(
+                    select(o.c.id).where(
+                        o.c.id.in_(ids), o.c.claim_token == token, o.c.state == SENDING
+                    )
+                ).scalars()
+            )
+    claimed = [
+        Claimed(row, token, row["state"], row["claimed_at"]) for row in taken if row["id"] in won
+    ]
     return claimed, held_until
+
+
+_LAST_SEND = "_last_send"
+
+
+@cache
+def _due_query(n: int) -> Select[Any]:
+    """The first ``:page`` due rows of state ``:state_<n>``, in order, with their recipient's
+    last send; built once (a statement this size costs more to build than to run)."""
+    earlier = o.alias("earlier")
+    last_send = (
+        select(func.max(earlier.c.claimed_at))
+        .where(earlier.c.channel == o.c.channel, earlier.c.recipient == o.c.recipient)
+        .scalar_subquery()
+        .label(_LAST_SEND)
+    )
+    now = bindparam("now", type_=o.c.next_attempt_at.type)
+    stopped = select(channel_states.c.channel).where(
+        or_(channel_states.c.until_at.is_(None), channel_states.c.until_at > now)
+    )
+    return (
+        select(o, last_send)
+        .where(
+            o.c.state == bindparam(f"state_{n}", type_=o.c.state.type),
+            o.c.next_attempt_at <= now,
+            o.c.channel.notin_(stopped),
+            o.c.channel.notin_(bindparam("blocked", expanding=True, type_=o.c.channel.type)),
+        )
+        .order_by(o.c.next_attempt_at, o.c.id)
+        .limit(bindparam("page", type_=Integer))
+    )
+
+
+@cache
+def _due_union(skip_locked: bool) -> CompoundSelect:
+    """MySQL: the due queries of every state in one statement, each part with its own lock."""
+    parts = [_due_query(n).with_for_update(skip_locked=skip_locked) for n in range(len(DUE_STATES))]
+    return union_all(*parts)
+
+
+def _candidates(
+    conn: Connection,
+    now: datetime,
+    page: int,
+    blocked: set[str],
+    skip_locked: bool,
+    is_mysql: bool,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The first ``page`` due rows in order, and whether a state had more than that."""
+    params: dict[str, Any] = {"now": now, "page": page, "blocked": sorted(blocked)}
+    params.update({f"state_{n}": state for n, state in enumerate(DUE_STATES)})
+    if is_mysql:
+        # One statement: each part is parenthesized with its own ORDER BY, LIMIT and lock.
+        results = [conn.execute(_due_union(skip_locked), params).mappings().all()]
+    else:
+        # SQLite cannot order and limit the parts of a compound select: one query per state.
+        results = [
+            conn.execute(_due_query(n), params).mappings().all() for n in range(len(DUE_STATES))
+        ]
+    rows = [dict(r) for result in results for r in result]
+    counts = Counter(r["state"] for r in rows)
+    rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+    return rows[:page], any(n >= page for n in counts.values())
+
+
+def _choose(
+    candidates: list[dict[str, Any]],
+    now: datetime,
+    limit: int,
+    spacing: float,
+    busy: set[tuple[str, str]] | frozenset[tuple[str, str]],
+    channel_room: Mapping[str, int] | None,
+    default_room: int | None,
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The candidates to claim, in order, and when the earliest held one may go."""
+    room: dict[str, int | None] = dict(channel_room or {})
+    taken: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    held_until: datetime | None = None
+    gap = timedelta(seconds=spacing)
+    for row in candidates:
+        if len(taken) >= limit:
+            break
+        last = row.pop(_LAST_SEND, None)
+        key = (row["channel"], row["recipient"])
+        if key in seen or key in busy:
+            seen.add(key)
+            continue  # taken by this claim or in flight: free again once that send is done
+        seen.add(key)
+        free_at = last + gap if last else now
+        if free_at > now:
+            held_until = free_at if held_until is None else min(held_until, free_at)
+            continue
+        left = room.get(row["channel"], default_room)
+        if left is not None:
+            if left <= 0:
+                continue
+            room[row["channel"]] = left - 1
+        taken.append(row)
+    return taken, held_until
+
+
+def is_contention(exc: BaseException) -> bool:
+    """A deadlock or a lock wait timeout (MySQL 1213/1205, SQLite "locked"/"busy").
+
+    The server rolled back (or will) the statement; nothing was changed, so the transaction can
+    simply be tried again later.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    if args and args[0] in (1205, 1213):
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def record_sent(

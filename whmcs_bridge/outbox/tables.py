@@ -40,6 +40,10 @@ DUE_STATES = (QUEUED, FAILED, UNKNOWN)
 # Provider progress; a status webhook only ever moves a row up this ladder.
 PROGRESS = {SENT: 1, DELIVERED: 2, READ: 3}
 
+# The claim's index (migration 5; it replaced OLD_DUE_INDEX, which lacked the id).
+DUE_INDEX = f"{PREFIX}outbox_due_order"
+OLD_DUE_INDEX = f"{PREFIX}outbox_due"
+
 # MySQL's DATETIME drops fractions of a second unless asked (fsp); SQLite keeps them as text.
 PreciseTime = (
     DateTime()
@@ -81,7 +85,8 @@ outbox = Table(
     Column("created_at", PreciseTime, nullable=False),
     Column("updated_at", PreciseTime, nullable=False),
     UniqueConstraint("event_id", "recipient_key", "channel", name=f"{PREFIX}outbox_unique"),
-    Index(f"{PREFIX}outbox_due", "state", "next_attempt_at"),
+    # A claim walks this index in order, one due state at a time, and stops after a few rows.
+    Index(DUE_INDEX, "state", "next_attempt_at", "id"),
     Index(f"{PREFIX}outbox_recipient", "channel", "recipient", "claimed_at"),
     Index(f"{PREFIX}outbox_provider_id", "provider_message_id"),
 )

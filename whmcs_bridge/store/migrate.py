@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge.store import tables as t
@@ -45,6 +45,22 @@ def _alert_prefs(conn: Connection) -> None:
     alert_prefs.create(conn, checkfirst=True)
 
 
+def _outbox_due_order(conn: Connection) -> None:
+    """The claim's ``(state, next_attempt_at, id)`` index, created only when missing.
+
+    It gives a claim its rows in order per state (no sort of every due row); the old
+    ``(state, next_attempt_at)`` index is a prefix of it and goes.
+    """
+    from whmcs_bridge.outbox.tables import DUE_INDEX, OLD_DUE_INDEX, outbox
+
+    names = {index["name"] for index in inspect(conn).get_indexes(outbox.name)}
+    if DUE_INDEX not in names:
+        next(i for i in outbox.indexes if i.name == DUE_INDEX).create(conn)
+    if OLD_DUE_INDEX in names:
+        on = f" ON {outbox.name}" if conn.dialect.name in ("mysql", "mariadb") else ""
+        conn.execute(text(f"DROP INDEX {OLD_DUE_INDEX}{on}"))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (
         1,
@@ -54,6 +70,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (2, "outbox, channel states", _outbox),
     (3, "alert preferences (alerts plugin: opt-outs, WhatsApp opt-ins)", _alert_prefs),
     (4, "upgrade requests (upgrades plugin, manual path)", _upgrade_requests),
+    (5, "outbox claim index (state, next_attempt_at, id)", _outbox_due_order),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
