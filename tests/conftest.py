@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from whmcs_bridge.testing.bridges import sqlite_panel
-from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema, mariadb_available
+from whmcs_bridge.testing.mariadb import SchemaPool
 
 PANEL_KINDS = [
     "sqlite",
@@ -21,39 +21,47 @@ PANEL_KINDS = [
 ]
 
 
-def _mariadb_schema(version: str) -> str:
-    reason = mariadb_available()
-    if reason is not None:
-        pytest.fail(f"MariaDB is needed for this test and is not reachable: {reason}")
-    return load_whmcs_schema(version)
+@pytest.fixture(scope="session")
+def whmcs_databases() -> Iterator[SchemaPool]:
+    """The suite's stock-schema databases, each built while the previous test runs.
+
+    ``take`` raises when MariaDB is unreachable, so those tests fail, never skip.
+    """
+    pool = SchemaPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @pytest.fixture
-def mariadb_84() -> Iterator[str]:
+def mariadb_84(whmcs_databases: SchemaPool) -> Iterator[str]:
     """A fresh MariaDB database holding the stock WHMCS 8.4 schema."""
-    url = _mariadb_schema("8.4")
+    url = whmcs_databases.take("8.4")
     yield url
-    drop_database(url)
+    whmcs_databases.give_back(url)
 
 
 @pytest.fixture
-def mariadb_78() -> Iterator[str]:
+def mariadb_78(whmcs_databases: SchemaPool) -> Iterator[str]:
     """A fresh MariaDB database holding the stock WHMCS 7.8 schema."""
-    url = _mariadb_schema("7.8")
+    url = whmcs_databases.take("7.8")
     yield url
-    drop_database(url)
+    whmcs_databases.give_back(url)
 
 
 @pytest.fixture(params=PANEL_KINDS)
-def empty_panel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def empty_panel(
+    request: pytest.FixtureRequest, tmp_path: Path, whmcs_databases: SchemaPool
+) -> Iterator[tuple[str, str]]:
     """(kind, url) of a panel with the WHMCS tables and no client data."""
     kind = request.param
     if kind == "sqlite":
         yield kind, sqlite_panel(tmp_path / "panel.sqlite", seed=False)
         return
-    url = _mariadb_schema(kind)
+    url = whmcs_databases.take(kind)
     yield kind, url
-    drop_database(url)
+    whmcs_databases.give_back(url)
 
 
 @pytest.fixture

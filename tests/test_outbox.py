@@ -32,7 +32,7 @@ from whmcs_bridge.sandbox.actions_common import insert_row
 from whmcs_bridge.sandbox.api_server import SandboxPanel
 from whmcs_bridge.sandbox.whatsapp_standin import Json, WhatsAppStandIn
 from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
-from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema, mariadb_available
+from whmcs_bridge.testing.mariadb import SchemaPool
 
 ROOT = Path(__file__).resolve().parent.parent
 WA_TOKEN = "EAAGoutboxSECRETtoken0123456789"
@@ -57,22 +57,21 @@ def message(event: str = "invoice.created", **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(params=BACKENDS)
-def panel_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def panel_url(
+    request: pytest.FixtureRequest, tmp_path: Path, whmcs_databases: SchemaPool
+) -> Iterator[str]:
     """A panel with the sample company (client 1 exists), on SQLite or MariaDB + WHMCS 8.4."""
     if request.param == "sqlite":
         yield sqlite_panel(tmp_path / "panel.sqlite", TODAY)
         return
-    reason = mariadb_available()
-    if reason is not None:
-        pytest.fail(f"MariaDB is needed for this test and is not reachable: {reason}")
-    url = load_whmcs_schema(request.param)
+    url = whmcs_databases.take(request.param)
     engine = create_engine(url)
     with engine.begin() as conn:
         clients = PanelTables.from_database(conn).clients
         insert_row(conn, clients, {"id": 1, "firstname": "Ana", "email": "ana@example.com"})
     engine.dispose()
     yield url
-    drop_database(url)
+    whmcs_databases.give_back(url)
 
 
 @pytest.fixture

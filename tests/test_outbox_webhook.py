@@ -24,7 +24,7 @@ from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn, build_status_webhook, sign
 from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
-from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema, mariadb_available
+from whmcs_bridge.testing.mariadb import SchemaPool
 
 WA_TOKEN = "EAAGwebhookSECRETtoken0123456789"
 APP_SECRET = "webhook-app-secret"
@@ -45,16 +45,15 @@ class Request:
 
 
 @pytest.fixture(params=BACKENDS)
-def panel_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def panel_url(
+    request: pytest.FixtureRequest, tmp_path: Path, whmcs_databases: SchemaPool
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield sqlite_panel(tmp_path / "panel.sqlite", date(2026, 11, 26), seed=False)
         return
-    reason = mariadb_available()
-    if reason is not None:
-        pytest.fail(f"MariaDB is needed for this test and is not reachable: {reason}")
-    url = load_whmcs_schema(request.param)
+    url = whmcs_databases.take(request.param)
     yield url
-    drop_database(url)
+    whmcs_databases.give_back(url)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from whmcs_bridge.errors import SchemaError
 from whmcs_bridge.panel import tables as panel
 from whmcs_bridge.panel import types as panel_types
 from whmcs_bridge.panel.tables import PANEL_TABLES, PanelTables, create_panel_schema
-from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema, mariadb_available
+from whmcs_bridge.testing.mariadb import SchemaPool
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BACKENDS = [
@@ -50,7 +50,9 @@ def fixture_columns(version: str) -> dict[str, list[tuple[str, str]]]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    whmcs_databases: SchemaPool,
 ) -> Iterator[tuple[str, Engine]]:
     """An engine on SQLite (our schema) or on a fresh MariaDB database (a stock schema)."""
     name: str = request.param
@@ -61,16 +63,13 @@ def backend(
         yield name, engine
         engine.dispose()
         return
-    reason = mariadb_available()
-    if reason:
-        pytest.fail(reason)
-    url = load_whmcs_schema(name)
+    url = whmcs_databases.take(name)
     engine = create_engine(url)
     try:
         yield name, engine
     finally:
         engine.dispose()
-        drop_database(url)
+        whmcs_databases.give_back(url)
 
 
 @pytest.fixture(scope="module")

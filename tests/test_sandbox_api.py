@@ -34,12 +34,7 @@ from whmcs_bridge.sandbox.api_server import SandboxPanel, parse_php_form
 from whmcs_bridge.sandbox.hook_rows import write_hook_row
 from whmcs_bridge.store.tables import inbox
 from whmcs_bridge.store.tables import metadata as store_metadata
-from whmcs_bridge.testing.mariadb import (
-    STOCK_SETTINGS,
-    drop_database,
-    load_whmcs_schema,
-    mariadb_available,
-)
+from whmcs_bridge.testing.mariadb import STOCK_SETTINGS, SchemaPool
 
 IDENT, SECRET = "sandbox-ident-Q7", "sandbox-secret-Z9"
 NOW = dt.datetime(2024, 7, 5, 10, 0, 0)
@@ -110,17 +105,16 @@ def _sqlite_engine(path: Path) -> Engine:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def panel(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    whmcs_databases: SchemaPool,
 ) -> Iterator[Panel]:
     kind = request.param
     url = None
     if kind == "sqlite":
         engine = _sqlite_engine(tmp_path_factory.mktemp("panel") / "panel.sqlite")
     else:
-        reason = mariadb_available()
-        if reason is not None:
-            pytest.fail(f"MariaDB is needed and not reachable: {reason}")
-        url = load_whmcs_schema(kind)
+        url = whmcs_databases.take(kind)
         engine = create_engine(url)
     store_metadata.create_all(engine, tables=[inbox])
     sandbox = SandboxPanel(engine, IDENT, SECRET, clock=lambda: NOW).start()
@@ -131,7 +125,7 @@ def panel(
         sandbox.stop()
         engine.dispose()
         if url:
-            drop_database(url)
+            whmcs_databases.give_back(url)
 
 
 @dataclass

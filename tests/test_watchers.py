@@ -48,7 +48,7 @@ from whmcs_bridge.store.migrate import upgrade
 from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import inbox as inbox_t
 from whmcs_bridge.store.tables import seen as seen_t
-from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema, mariadb_available
+from whmcs_bridge.testing.mariadb import SchemaPool
 
 TIMEZONE = "America/Argentina/Buenos_Aires"
 START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -166,7 +166,9 @@ WRITTEN = (
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    whmcs_databases: SchemaPool,
 ) -> Iterator[tuple[str, str]]:
     backend = request.param
     if backend == "sqlite":
@@ -175,15 +177,12 @@ def database(
         create_panel_schema(engine)
         engine.dispose()
     else:
-        reason = mariadb_available()
-        if reason:
-            pytest.fail(reason)
-        url = load_whmcs_schema(backend)
+        url = whmcs_databases.take(backend)
     try:
         yield backend, url
     finally:
         if backend != "sqlite":
-            drop_database(url)
+            whmcs_databases.give_back(url)
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ Shared by the bridge's own tests and by authors of third-party plugins::
     finally:
         drop_database(url)
 
+A suite that takes a database per test can use :class:`SchemaPool` instead, which builds the next
+one in the background while a test runs.
+
 The schemas are the stock ``tests/fixtures/whmcs-<version>-schema.sql`` files (plain mysqldump
 output, no rows); the loaded database gets the few rows a fresh install has (its ``Version``
 setting, some stock settings, the default currency). The server is taken from ``url_base``, or the
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, text
@@ -32,6 +37,8 @@ __all__ = [
     "DEFAULT_URL_BASE",
     "STOCK_SETTINGS",
     "SUPPORTED_VERSIONS",
+    "MariaDBUnavailable",
+    "SchemaPool",
     "drop_database",
     "fixtures_dir",
     "load_whmcs_schema",
@@ -195,3 +202,59 @@ def drop_database(url: str) -> None:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
     finally:
         engine.dispose()
+
+
+class MariaDBUnavailable(RuntimeError):
+    """The server a test needs does not answer; the message says which and why."""
+
+
+class SchemaPool:
+    """Fresh stock-schema databases, the next one built while the current one is in use.
+
+    Loading a schema is about half a second of DDL on the server, mostly waiting on disk; a test
+    suite that takes one database per test gets that time back by building the next database of
+    each version on a background thread. :meth:`take` hands out a database nobody else has seen
+    (made ahead, or made on the spot if the background build is not there or failed, so a real
+    error surfaces in the test that asked); :meth:`give_back` drops it in the background;
+    :meth:`close` waits for the background work and drops what was made ahead and not used.
+    """
+
+    def __init__(self, url_base: str | None = None) -> None:
+        self._url_base = url_base
+        self._lock = threading.Lock()
+        self._ahead: dict[str, Future[str]] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schema-pool")
+
+    def take(self, version: str) -> str:
+        """A database holding the stock ``version`` schema; give it back when done.
+
+        Raises :class:`MariaDBUnavailable`, saying why, when the server cannot be used.
+        """
+        reason = mariadb_available(self._url_base)
+        if reason is not None:
+            raise MariaDBUnavailable(f"MariaDB is needed and is not reachable: {reason}")
+        with self._lock:
+            made_ahead = self._ahead.pop(version, None)
+            self._ahead[version] = self._worker.submit(load_whmcs_schema, version, self._url_base)
+        if made_ahead is not None:
+            try:
+                return made_ahead.result()
+            except Exception:  # build it here instead, so its error is raised where it is used
+                pass
+        return load_whmcs_schema(version, self._url_base)
+
+    def give_back(self, url: str) -> None:
+        """Drop a database :meth:`take` handed out, without waiting for it."""
+        self._worker.submit(drop_database, url)
+
+    def close(self) -> None:
+        """Finish the background work and drop the databases made ahead."""
+        with self._lock:
+            ahead, self._ahead = list(self._ahead.values()), {}
+        for future in ahead:
+            try:
+                url = future.result()
+            except Exception:  # nothing was made, so nothing to drop
+                continue
+            self._worker.submit(drop_database, url)
+        self._worker.shutdown(wait=True)
