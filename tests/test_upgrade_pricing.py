@@ -601,12 +601,17 @@ def test_no_negative_charge_and_credit_only_when_chosen(
     )
     assert q.amount_due >= 0
     assert q.credit >= 0
-    crediting = downgrade == "credit" or (policy == "full" and full_unused == "credit")
-    if not crediting:
-        assert q.credit == 0
     for amount in (q.amount_due, q.credit, q.net_amount, q.new_charge, q.unused_value):
         assert amount.as_tuple().exponent == -currency.decimals  # whole numbers in CLP
     assert q.is_downgrade == (q.net_amount < 0)
-    if not (policy == "full" and full_unused == "credit"):
-        assert q.amount_due - q.credit == (q.net_amount if crediting else max(q.net_amount, 0))
+    if q.is_downgrade and downgrade == "credit":
+        # R-UP-4 with credit: nothing due, and never more back than the downgrade is worth.
+        assert q.amount_due == 0
+        assert q.credit <= -q.net_amount
+    elif policy == "full" and full_unused == "credit" and not q.is_downgrade:
+        assert q.amount_due == q.new_charge
+        assert q.credit == q.unused_value
+    else:
+        assert q.credit == 0  # R-UP-4: a downgrade gives nothing back unless the admin chose so
+        assert q.amount_due == max(q.net_amount, 0)
     assert q.explanation.endswith(".")

@@ -23,6 +23,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, insert, select
 from whmcs_bridge.plugins.upgrades import bridge_on_event
+from whmcs_bridge.plugins.upgrades.tables import upgrade_followups
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.panel.api import WhmcsApi
@@ -349,3 +350,86 @@ def test_other_events_are_skipped(panel_url: str) -> None:
         source="hook",
     )
     assert bridge_on_event(bridge=bridge, event=other) == "skip"
+
+
+# -- what the checkout amount cannot carry, kept on upgrade.completed ------------------------------
+
+
+def completed_event(upgrade_id: int) -> Event:
+    return Event(
+        key=f"upgrade.completed:{upgrade_id}",
+        name="upgrade.completed",
+        subject_type="upgrade",
+        subject_id=upgrade_id,
+        occurred_at=datetime.now(),
+        source="hook",
+        client_id=1,
+    )
+
+
+def service_and_credit(url: str) -> tuple[date, Decimal, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        due = conn.execute(select(T["tblhosting"].c.nextduedate).where(T["tblhosting"].c.id == 1))
+        balance = conn.execute(select(T["tblclients"].c.credit).where(T["tblclients"].c.id == 1))
+        lines = conn.execute(select(T["tblcredit"].c.id).where(T["tblcredit"].c.clientid == 1))
+        found = (due.scalar(), D(str(balance.scalar())), len(lines.all()))
+    engine.dispose()
+    return found
+
+
+def test_full_policy_restarts_the_cycle_and_grants_the_credit_once(panel_url: str) -> None:
+    """Policy ``full`` with ``full_unused = "credit"``: the checkout charges the new year in full;
+    when the upgrade completes the due date moves a year from the order day (WHMCS keeps the old
+    one) and the unused part of the old plan becomes account credit, exactly once."""
+    due_before, credit_before, lines_before = service_and_credit(panel_url)
+    status, _, answer = app(panel_url, policy="full", full_unused="credit").handle(environ(body()))
+    assert status == 200
+    assert json.loads(answer)["amount"] == "150.00"
+
+    with SandboxPanel(create_engine(panel_url), identifier="ident", secret="api-s3cret") as sandbox:
+        bridge = make_bridge(
+            panel_url,
+            config={
+                "plugins": {"enabled": ["upgrades"], "upgrades": {"policy": "full"}},
+                "api": {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"},
+            },
+        )
+        note = bridge_on_event(bridge=bridge, event=completed_event(900))
+        again = bridge_on_event(bridge=bridge, event=completed_event(900))
+        calls = list(sandbox.calls)
+
+    due, credit, lines = service_and_credit(panel_url)
+    order_day = make_bridge(panel_url).clock.today()  # the panel's day, not this machine's
+    assert due == order_day.replace(year=order_day.year + 1) != due_before
+    granted = credit - credit_before
+    assert D("0") < granted < D("100")  # the unused share of the 100/year plan
+    assert lines == lines_before + 1
+    assert note is not None and "next due date" in note and f"credit {granted}" in note
+    assert again is not None and "already kept" in again
+    assert calls.count("AddCredit") == 1 and calls.count("UpdateClientProduct") == 1
+
+
+def test_a_credit_in_doubt_is_never_sent_twice(panel_url: str) -> None:
+    app(panel_url, policy="full", full_unused="credit").handle(environ(body()))
+    engine = create_engine(panel_url)
+    with engine.begin() as conn:  # a run stopped after sending AddCredit, before its answer
+        conn.execute(upgrade_followups.update().values(status="crediting"))
+    engine.dispose()
+    with SandboxPanel(create_engine(panel_url), identifier="ident", secret="api-s3cret") as sandbox:
+        bridge = make_bridge(
+            panel_url,
+            config={
+                "plugins": {"enabled": ["upgrades"]},
+                "api": {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"},
+            },
+        )
+        note = bridge_on_event(bridge=bridge, event=completed_event(900))
+        assert "AddCredit" not in sandbox.calls
+    assert note is not None and "check the client's credit log" in note
+
+
+def test_same_cycle_difference_promises_nothing_more(panel_url: str) -> None:
+    app(panel_url).handle(environ(body()))  # difference, annually -> annually
+    bridge = make_bridge(panel_url, config={"plugins": {"enabled": ["upgrades"]}})
+    assert bridge_on_event(bridge=bridge, event=completed_event(900)) == "skip"

@@ -61,14 +61,19 @@ def bridge_upgrade_price(
 @hookimpl
 def bridge_on_event(bridge: Bridge, event: Event) -> str | None:
     """Fires per stored event; on ``upgrade.ordered`` checks the upgrade invoice against the
-    policy's price (reports, corrects when ``correct_invoices``) and returns a note; ``"skip"``
-    for every other event.
+    policy's price (reports, corrects when ``correct_invoices``); on ``upgrade.completed`` keeps
+    what the checkout price promised (cycle restart, credit). Returns a note; ``"skip"`` for
+    every other event and for upgrades the checkout promised nothing more for.
     """
-    if event.name != "upgrade.ordered":
-        return "skip"
-    from .checkout import check_ordered_upgrade
+    if event.name == "upgrade.ordered":
+        from .checkout import check_ordered_upgrade
 
-    return check_ordered_upgrade(bridge, event)
+        return check_ordered_upgrade(bridge, event)
+    if event.name == "upgrade.completed":
+        from .followup import keep_promise
+
+        return keep_promise(bridge, event.subject_id)
+    return "skip"
 
 
 @hookimpl

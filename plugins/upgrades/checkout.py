@@ -6,6 +6,9 @@ discount}`` signed like ``/wake`` and waits at most 1 s. The answer is ``200 {"a
 ...}`` with the policy's price, ``204`` (no body) to abstain, or ``401``/``400``; on anything but
 a 200 with an amount the hook keeps WHMCS's own price.
 
+What the amount cannot say (the cycle restarting today, credit for the unused part) is recorded
+by :mod:`.followup` and carried out on ``upgrade.completed``.
+
 The ``upgrade.ordered`` check runs later, from the event: it compares the upgrade invoice's line
 with the policy's price, reports a difference, and corrects it when ``correct_invoices`` is on.
 It compares before writing, so running it again changes nothing.
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.serve.app import json_response, signature_problem
 
-from . import catalog
+from . import catalog, followup
 from .cycles import parse_cycle
 from .eligibility import price
 from .pricing import UpgradePricingError, UpgradeQuote, format_money
@@ -101,6 +104,8 @@ def price_route(bridge: Bridge, request: Request) -> Response:
     if quote is None:
         return 204, [], b""
     amount = charge(quote)
+    # A restarted cycle or a credit is not in the amount: kept when the upgrade completes.
+    followup.record(bridge, upgrade, quote)
     log.info(
         "upgrade %s of service %s: %s price %s (WHMCS asked %s)",
         upgrade_id,

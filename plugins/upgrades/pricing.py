@@ -136,6 +136,9 @@ class _Figures:
     total_days: int
     how: str
     restarted: bool
+    # What a downgrade may give back as credit when the admin chose ``downgrade = "credit"``;
+    # None: the whole negative net (the unused value is already in it).
+    downgrade_credit: Decimal | None = None
 
 
 def _money(req: UpgradeRequest, amount: Decimal) -> str:
@@ -191,6 +194,10 @@ def _difference(req: UpgradeRequest) -> _Figures:
         return _restart(req, "Difference with a change of cycle")
     _, remaining, total = _current_cycle_unused(req)
     net = round_money(req.new_price - req.current_price, req.currency)
+    # R-UP-4 with credit: only the unused share of the price difference comes back; the part of
+    # the cycle already used on the dearer plan was had, so crediting it all would pay for it.
+    left = min(remaining, total)  # a cycle paid further ahead still credits one cycle at most
+    share = round_money((req.current_price - req.new_price) * left / total, req.currency)
     cycle = req.current_cycle.display_name
     how = (
         f"Difference (R-UP-1): the new {cycle} price {_money(req, req.new_price)} minus the "
@@ -199,7 +206,15 @@ def _difference(req: UpgradeRequest) -> _Figures:
         f"{req.next_due_date}."
     )
     return _Figures(
-        req.new_price, req.current_price, net, req.next_due_date, remaining, total, how, False
+        req.new_price,
+        req.current_price,
+        net,
+        req.next_due_date,
+        remaining,
+        total,
+        how,
+        restarted=False,
+        downgrade_credit=share if net < 0 else None,
     )
 
 
@@ -234,8 +249,10 @@ def _finish(policy: str, req: UpgradeRequest, fig: _Figures) -> UpgradeQuote:
     zero = round_money(Decimal(0), req.currency)
     amount_due, credit = max(fig.net, zero), zero
     how = fig.how
-    if policy == "full" and req.full_unused == "credit":
+    if policy == "full" and req.full_unused == "credit" and fig.net >= 0:
         # The unused value is granted as account credit instead of being deducted (reference 7).
+        # Only on an upgrade: a downgrade follows ``downgrade`` below (R-UP-4), so "none" never
+        # turns into money back.
         amount_due = round_money(fig.new_charge, req.currency)
         credit = round_money(fig.unused_value, req.currency)
         how += (
@@ -243,8 +260,17 @@ def _finish(policy: str, req: UpgradeRequest, fig: _Figures) -> UpgradeQuote:
             f"{_money(req, amount_due)} is due."
         )
     elif fig.net < 0 and req.downgrade == "credit":
-        credit = -fig.net  # R-UP-4: account credit, never a negative charge
-        how += f" Downgrade: nothing is due and {_money(req, credit)} is given as account credit."
+        # R-UP-4: account credit, never a negative charge.
+        credit = -fig.net if fig.downgrade_credit is None else fig.downgrade_credit
+        how += (
+            f" Downgrade: nothing is due and {_money(req, credit)} is given as account credit"
+            + (
+                f" (the difference for the {min(fig.days_remaining, fig.total_days)} of"
+                f" {fig.total_days} days left)."
+                if fig.downgrade_credit is not None
+                else "."
+            )
+        )
     elif fig.net < 0:
         how += " Downgrade: nothing is charged and nothing is refunded (R-UP-4)."
     return UpgradeQuote(
@@ -273,7 +299,9 @@ def quote_difference(request: UpgradeRequest) -> UpgradeQuote:
     Same recurring cycle: the new product's price for that cycle minus the service's recurring
     amount; the next due date is kept. Change of cycle: the new product's price for the new cycle
     minus the unused value of the current cycle (recurring amount x days left / days in cycle),
-    and the new cycle starts today. Free and One Time sources: reference 4.2 step 10.
+    and the new cycle starts today. Free and One Time sources: reference 4.2 step 10. A
+    same-cycle downgrade with ``downgrade="credit"`` credits the price difference for the days
+    left, not for the whole cycle.
     """
     return _finish("difference", request, _difference(request))
 
@@ -294,7 +322,7 @@ def quote_full(request: UpgradeRequest) -> UpgradeQuote:
 
     ``full_unused="deduct"`` (default) deducts the unused value of the current cycle and floors
     the result at 0; ``full_unused="credit"`` makes the full price due and grants the unused
-    value as account credit.
+    value as account credit (an upgrade only; a downgrade follows ``downgrade``).
     """
     return _finish("full", request, _restart(request, "Full cycle"))
 
@@ -325,7 +353,7 @@ def quote_upgrade(
     :param current_price: the service's recurring amount (``tblhosting.amount``); the one-time
         payment for a One Time service.
     :param next_due_date: the service's next due date; None (zero date) only for Free/One Time.
-    :param downgrade: ``none`` (R-UP-4 default) or ``credit`` (the difference as account credit).
+    :param downgrade: ``none`` (R-UP-4 default) or ``credit`` (the unused difference as credit).
     :param full_unused: ``full`` policy only: ``deduct`` the unused value, or grant it as
         account ``credit``.
     :raises CycleNotOffered: the new product has no price for ``new_cycle``.

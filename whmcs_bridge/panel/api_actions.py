@@ -381,6 +381,19 @@ class ApiActions:
             read=False,
         )
 
+    def add_credit(
+        self, client_id: int, amount: Decimal, description: str, date: dt.date | None = None
+    ) -> Decimal | None:
+        """AddCredit (write): account credit for the client; returns the new balance."""
+        if amount <= 0:
+            raise ValueError("AddCredit takes a positive amount")
+        data = self.call(
+            "AddCredit",
+            {"clientid": client_id, "amount": amount, "description": description, "date": date},
+            read=False,
+        )
+        return to_decimal(data.get("newbalance"), None)
+
     def log_activity(self, description: str, client_id: int | None = None) -> None:
         """LogActivity (write) to the panel's activity log."""
         # 8.x reads ``clientid``, 7.x ``userid``; each ignores the other, so send both.

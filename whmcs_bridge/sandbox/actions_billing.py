@@ -304,3 +304,30 @@ def get_currencies(ctx: Context) -> dict[str, Any]:
         for r in ctx.conn.execute(select(t).order_by(t.c.id))
     ]
     return {"totalresults": len(rows), "currencies": {"currency": rows}}
+
+
+@action("AddCredit")
+def add_credit(ctx: Context) -> dict[str, Any]:
+    """Add account credit: a ``tblcredit`` line and the client's balance; returns the balance."""
+    client = ctx.row(ctx.tables.clients, ctx.int_param("clientid"))
+    if client is None:
+        raise ActionError("Client ID Not Found")
+    try:
+        amount = Decimal(str(ctx.param("amount", "0")))
+    except ArithmeticError:
+        amount = Decimal(0)
+    if amount <= 0:
+        raise ActionError("Amount must be greater than zero")
+    insert_row(
+        ctx.conn,
+        ctx.tables.credit,
+        {
+            "clientid": client.id,
+            "date": ctx.param("date") or ctx.today,
+            "description": str(ctx.param("description", "")),
+            "amount": amount,
+        },
+    )
+    balance = Decimal(str(client.credit or 0)) + amount
+    update_row(ctx.conn, ctx.tables.clients, client.id, {"credit": balance})
+    return {"newbalance": money(balance)}

@@ -32,6 +32,12 @@ def _upgrade_requests(conn: Connection) -> None:
     upgrade_requests.create(conn, checkfirst=True)
 
 
+def _upgrade_followups(conn: Connection) -> None:
+    from whmcs_bridge.plugins.upgrades.tables import upgrade_followups
+
+    upgrade_followups.create(conn, checkfirst=True)
+
+
 def _outbox(conn: Connection) -> None:
     from whmcs_bridge.outbox.tables import channel_states, outbox
 
@@ -71,6 +77,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "alert preferences (alerts plugin: opt-outs, WhatsApp opt-ins)", _alert_prefs),
     (4, "upgrade requests (upgrades plugin, manual path)", _upgrade_requests),
     (5, "outbox claim index (state, next_attempt_at, id)", _outbox_due_order),
+    (6, "upgrade follow-ups (upgrades plugin: cycle restart, credit)", _upgrade_followups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
