@@ -21,7 +21,7 @@ from whmcs_bridge.plugins.upgrades.settings import parse_settings
 from whmcs_bridge.plugins.upgrades.tables import upgrade_requests
 
 from whmcs_bridge.doctor import plugin_checks
-from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.errors import BridgeError, ConfigError
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.panel.tables import metadata
 from whmcs_bridge.sandbox.api_server import SandboxPanel
@@ -178,6 +178,15 @@ def test_refused_when_the_service_is_not_active(panel_url: str) -> None:
 def test_refused_when_the_target_is_not_an_upgrade_path(panel_url: str) -> None:
     assert codes(panel_url, 1, target_id=4) == {"not_an_upgrade_path"}
     assert codes(panel_url, 1, target_id=2) == set()
+
+
+def test_not_priced_when_the_service_has_configurable_options(panel_url: str) -> None:
+    # tblhosting.amount includes the options; the product price alone would undercharge.
+    run_sql(
+        panel_url,
+        insert(T["tblhostingconfigoptions"]).values(relid=1, configid=1, optionid=1, qty=0),
+    )
+    assert codes(panel_url, 1, target_id=2) == {"not_priced"}
 
 
 def test_refused_with_an_unpaid_renewal_invoice(panel_url: str) -> None:
@@ -375,3 +384,61 @@ def test_doctor_checks_the_manual_department(panel_url: str) -> None:
     )
     [check] = [c for c in plugin_checks(bad) if "manual department" in c.name]
     assert not check.ok
+
+
+def _stale_claim(url: str, bridge: Any, **values: Any) -> None:
+    stale = bridge.clock.panel_now() - timedelta(minutes=20)
+    run_sql(
+        url,
+        update(upgrade_requests).values(
+            status="claimed", ticket_id=None, ticket_tid=None, claimed_at=stale, **values
+        ),
+    )
+
+
+def test_a_run_that_died_before_its_ticket_does_not_block_the_manual_path(
+    vps: str, sandbox: SandboxPanel
+) -> None:
+    bridge = manual_bridge(vps, sandbox)
+    first = request_manual_upgrade(bridge, 5, 5)
+    # As if that run had died holding its claim, before OpenTicket reached WHMCS.
+    run_sql(vps, T["tbltickets"].delete().where(T["tbltickets"].c.id == first.ticket_id))
+    _stale_claim(vps, bridge)
+    retried = request_manual_upgrade(bridge, 5, 5)
+    assert (retried.status, retried.created) == ("opened", True)
+    assert [t.id for t in tickets(vps)] == [retried.ticket_id]
+
+
+def test_a_run_that_died_after_its_ticket_gets_that_ticket_not_a_second(
+    vps: str, sandbox: SandboxPanel
+) -> None:
+    bridge = manual_bridge(vps, sandbox)
+    first = request_manual_upgrade(bridge, 5, 5)
+    _stale_claim(vps, bridge)  # died after OpenTicket, before recording the ticket
+    found = request_manual_upgrade(bridge, 5, 5)
+    assert (found.status, found.created, found.ticket_id) == ("opened", False, first.ticket_id)
+    assert len(tickets(vps)) == 1 and sandbox.calls.count("OpenTicket") == 1
+
+
+def test_a_lost_answer_blocks_until_the_admin_says_again(vps: str, sandbox: SandboxPanel) -> None:
+    bridge = manual_bridge(vps, sandbox)
+    run_sql(
+        vps,
+        insert(upgrade_requests).values(
+            service_id=5,
+            product_id=5,
+            client_id=1,
+            billing_cycle="monthly",
+            amount="90.00",
+            status="unknown",
+            note="read timed out",
+            claimed_at=bridge.clock.panel_now(),
+            updated_at=bridge.clock.panel_now(),
+        ),
+    )
+    with pytest.raises(BridgeError, match="--again"):
+        request_manual_upgrade(bridge, 5, 5)
+    assert tickets(vps) == []
+    opened = request_manual_upgrade(bridge, 5, 5, again=True)
+    assert (opened.status, opened.created) == ("opened", True)
+    assert len(tickets(vps)) == 1

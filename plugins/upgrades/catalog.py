@@ -149,6 +149,28 @@ def product_prices(
     return ProductPrices.from_pricing_row(row._mapping, product.paytype)
 
 
+def has_config_options(conn: Connection, panel: Panel, service_id: int) -> bool:
+    """Whether the service has configurable option choices (``tblhostingconfigoptions``)."""
+    t = panel.tables.get("tblhostingconfigoptions")
+    if t is None:
+        return False
+    return conn.execute(select(t.c.id).where(t.c.relid == service_id).limit(1)).first() is not None
+
+
+def ticket_since(
+    conn: Connection, panel: Panel, client_id: int, title: str, since: dt.datetime
+) -> tuple[int, str] | None:
+    """(id, tid) of the client's ticket titled ``title`` opened at or after ``since``."""
+    t = panel.tables.tickets
+    row = conn.execute(
+        select(t.c.id, t.c.tid)
+        .where(t.c.userid == client_id, t.c.title == title, t.c.date >= since)
+        .order_by(t.c.id)
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row.id), str(row.tid))
+
+
 def upgrade_targets(conn: Connection, panel: Panel, product_id: int) -> list[int]:
     """The products a client may move this product to (``tblproduct_upgrade_products``)."""
     t = panel.tables.product_upgrade_products

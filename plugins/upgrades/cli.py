@@ -179,6 +179,11 @@ def quote(
 @click.option("--to", "target_id", type=int, required=True, help="Target product id.")
 @click.option("--cycle", help="Billing cycle of the target (default: the service's).")
 @click.option("--dry-run", is_flag=True, help="Show the ticket; open nothing.")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="An earlier OpenTicket lost its answer and the panel has no such ticket: open it now.",
+)
 @json_option
 @pass_state
 def request(
@@ -187,10 +192,13 @@ def request(
     target_id: int,
     cycle: str | None,
     dry_run: bool,
+    again: bool,
     as_json: bool,
 ) -> None:
     """Take the manual path (R-UP-3): one ticket with the quote, however often it runs."""
-    result = request_manual_upgrade(state.bridge(dry_run=dry_run), service_id, target_id, cycle)
+    result = request_manual_upgrade(
+        state.bridge(dry_run=dry_run), service_id, target_id, cycle, again=again
+    )
     if as_json:
         emit_json(
             {

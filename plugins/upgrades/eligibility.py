@@ -153,7 +153,15 @@ def price(
     :param policy: overrides the configured one (global, or the target product's group's).
     :raises CycleNotOffered: the target has no price for the cycle (``-1.00``) or no pricing
         row in the client's currency.
+    :raises UpgradePricingError: the service has configurable options (not priced here).
     """
+    if catalog.has_config_options(conn, panel, service.id):
+        # tblhosting.amount includes the options' prices and tblpricing's product price does not,
+        # so a difference would charge too little or credit what was never a downgrade.
+        raise UpgradePricingError(
+            f"service #{service.id} has configurable options, which the policies do not price; "
+            "WHMCS prices this upgrade itself"
+        )
     currency = catalog.client_currency(conn, panel, service.client_id)
     prices = catalog.product_prices(conn, panel, target, currency.id)
     if prices is None:

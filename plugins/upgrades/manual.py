@@ -9,6 +9,7 @@ ticket is ever opened for it: staff check the panel.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from whmcs_bridge.bridge import Bridge
 
 WAIT_SECONDS = 10.0  # how long a second process waits for the first one's ticket
+# A claim this old belongs to a run that died: OpenTicket answers in seconds, not minutes.
+STALE_CLAIM = dt.timedelta(minutes=10)
 HARD_REFUSALS = {"service_not_active", "unknown_product", "cycle_not_offered", "not_priced"}
 CYCLES_ES = {
     "free": "Gratis",
@@ -140,9 +143,19 @@ def _department(bridge: Bridge, settings: UpgradeSettings) -> int:
 
 
 def request_manual_upgrade(
-    bridge: Bridge, service_id: int, target_id: int, cycle: str | None = None
+    bridge: Bridge,
+    service_id: int,
+    target_id: int,
+    cycle: str | None = None,
+    *,
+    again: bool = False,
 ) -> ManualRequest:
     """Open (once) the manual-path ticket for moving the service to the product.
+
+    A claim left by a run that died (older than :data:`STALE_CLAIM`) is settled: the ticket it
+    opened is found in ``tbltickets`` by client and subject, or, when there is none, the claim is
+    taken over. ``again`` clears a request whose OpenTicket answer was lost, after an admin
+    checked that no ticket exists.
 
     :raises UpgradeNotPossible: the service is not Active, or the target cannot be priced.
     :raises ConfigError: no ``manual_department``, or no ``[api]`` to open tickets with.
@@ -152,6 +165,11 @@ def request_manual_upgrade(
     option = _option(bridge, settings, service_id, target_id, cycle)
     subject, message = ticket_text(option, bridge.clock.today().isoformat())
     existing = _find(bridge, service_id, target_id)
+    if existing is not None and existing.status == "claimed" and not bridge.dry_run:
+        existing = _settle_stale_claim(bridge, existing, subject)
+    if existing is not None and existing.status == "unknown" and again and not bridge.dry_run:
+        _release(bridge, existing)
+        existing = None
     if existing is not None and existing.status == "opened":
         return _done(existing, created=False)
     if bridge.dry_run:
@@ -215,6 +233,45 @@ def _claim(bridge: Bridge, option: UpgradeOption) -> bool:
     return True
 
 
+def _release(bridge: Bridge, row: Any) -> bool:
+    """Delete the request row if it is still as read (another run may have moved it on)."""
+    with bridge.panel.begin() as conn:
+        gone = conn.execute(
+            delete(req_t).where(
+                _key(row.service_id, row.product_id),
+                req_t.c.status == row.status,
+                req_t.c.updated_at == row.updated_at,
+            )
+        )
+    return gone.rowcount == 1
+
+
+def _settle_stale_claim(bridge: Bridge, row: Any, subject: str) -> Any:
+    """A stale claim: the ticket it opened, if WHMCS has one; else the claim is released.
+
+    Returns the row as it now stands (None once released), fresh claims unchanged.
+    """
+    if bridge.clock.panel_now() - row.claimed_at < STALE_CLAIM:
+        return row
+    with bridge.panel.connect() as conn:
+        ticket = catalog.ticket_since(
+            conn, bridge.panel, int(row.client_id), subject, row.claimed_at
+        )
+    if ticket is not None:
+        _set(
+            bridge,
+            row.service_id,
+            row.product_id,
+            status="opened",
+            ticket_id=ticket[0],
+            ticket_tid=ticket[1],
+            note="found in tbltickets after the run that opened it stopped",
+        )
+        return _find(bridge, row.service_id, row.product_id)
+    _release(bridge, row)
+    return _find(bridge, row.service_id, row.product_id)
+
+
 def _set(bridge: Bridge, service_id: int, target_id: int, **values: Any) -> None:
     with bridge.panel.begin() as conn:
         conn.execute(
@@ -248,6 +305,7 @@ def _wait_for_other(bridge: Bridge, service_id: int, target_id: int) -> ManualRe
     if row.status == "unknown":
         raise BridgeError(
             f"an earlier OpenTicket for service #{service_id} to product #{target_id} lost its "
-            f"answer ({row.note}); check the panel's tickets: no second ticket is opened"
+            f"answer ({row.note}); check the panel's tickets: no second ticket is opened. If "
+            "there is none, run `upgrade request` again with --again"
         )
     return _done(row, created=False)

@@ -24,6 +24,7 @@ __all__ = [
     "domains",
     "hosting",
     "hostingaddons",
+    "hostingconfigoptions",
     "pricing",
     "product_upgrade_products",
     "productgroups",
@@ -353,4 +354,17 @@ cancelrequests = Table(
     Column("created_at", PanelDateTime(), nullable=False, server_default="0000-00-00 00:00:00"),
     Column("updated_at", PanelDateTime(), nullable=False, server_default="0000-00-00 00:00:00"),
     Index("tblcancelrequests_serviceid", "relid"),
+)
+
+
+# A service's configurable option choices (their prices are in tblpricing, type configoptions).
+hostingconfigoptions = Table(
+    "tblhostingconfigoptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("relid", Integer, nullable=False),
+    Column("configid", Integer, nullable=False),
+    Column("optionid", Integer, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Index("tblhostingconfigoptions_relid_configid", "relid", "configid"),
 )
