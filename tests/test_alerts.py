@@ -403,6 +403,45 @@ def test_contact_with_invoice_emails_gets_invoices_not_services(panel: str) -> N
     assert sofia["message"]["params"] == ["Sofía", "A-00002", "$150,00 ARS"]
 
 
+def _invoice_paid_for_client_2(bridge: Bridge) -> None:
+    with bridge.panel.begin() as conn:
+        write_hook_row(conn, "InvoicePaid", {"invoiceid": 2}, bridge.clock.panel_now())
+    run_cycle(bridge)
+
+
+def test_contact_sharing_the_clients_phone_gets_one_whatsapp(panel: str) -> None:
+    bridge = alerts_bridge(panel)
+    box = recording(bridge)
+    run_cycle(bridge)
+    with bridge.panel.connect() as conn:
+        clients = bridge.panel.tables.clients
+        phone, country = conn.execute(
+            select(clients.c.phonenumber, clients.c.country).where(clients.c.id == 2)
+        ).one()
+    sql(bridge, _set("contacts", 1, phonenumber=phone, country=country))
+    _invoice_paid_for_client_2(bridge)
+    whatsapp = [c for c in box.of("invoice.paid") if c["channel"] == "whatsapp"]
+    assert [c["recipient_key"] for c in whatsapp] == ["client:2"]
+    notes = {name: detail for name, _status, detail in outcome_statuses(bridge)}
+    assert "contact:1: same phone as client:2" in notes["invoice.paid"]
+
+
+def test_require_opt_in_gives_contacts_no_whatsapp_on_the_clients_opt_in(panel: str) -> None:
+    from whmcs_bridge.plugins.alerts.preferences import OPT_IN, record
+
+    bridge = alerts_bridge(panel, {"require_opt_in": True})
+    box = recording(bridge)
+    run_cycle(bridge)
+    with bridge.panel.begin() as conn:
+        record(conn, 2, OPT_IN, None, "test", bridge.clock.panel_now())
+    _invoice_paid_for_client_2(bridge)
+    assert [(c["recipient_key"], c["channel"]) for c in box.of("invoice.paid")] == [
+        ("client:2", "whatsapp")
+    ]
+    notes = {name: detail for name, _status, detail in outcome_statuses(bridge)}
+    assert "contact:1: contacts have no WhatsApp opt-in of their own" in notes["invoice.paid"]
+
+
 def test_contacts_can_be_turned_off(panel: str) -> None:
     bridge = alerts_bridge(panel, {"contacts": False})
     box = recording(bridge)

@@ -58,6 +58,13 @@ class FakePanel:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
                     return
+                if kind == "redirect":
+                    status, location = arg
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if kind == "sleep":
                     time.sleep(arg)
                     arg = (200, {"result": "success"})
@@ -223,6 +230,24 @@ def test_read_gives_up_after_attempts(panel: FakePanel) -> None:
     with pytest.raises(ApiTransportError):
         make_api(panel.url).call("GetInvoice", {"invoiceid": 1})
     assert len(panel.requests) == 3
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+@pytest.mark.parametrize("action", ["AddInvoicePayment", "GetInvoice"])
+def test_redirect_is_not_followed_and_names_the_new_address(
+    panel: FakePanel, status: int, action: str
+) -> None:
+    panel.script.append(("redirect", (status, "https://panel.example.com/includes/api.php")))
+    with pytest.raises(ApiTransportError) as caught:
+        make_api(panel.url).call(action, {"invoiceid": 1, "transid": "t"})
+    assert not isinstance(caught.value, ApiOutcomeUnknown)
+    assert caught.value.retryable is False
+    assert str(caught.value) == (
+        f"WHMCS API {action}: the panel redirects to "
+        "https://panel.example.com/includes/api.php; set [api] url to it"
+    )
+    assert SECRET not in str(caught.value)
+    assert len(panel.requests) == 1  # sent once, never re-sent as a GET or elsewhere
 
 
 def _free_port() -> int:

@@ -158,3 +158,66 @@ def test_demo_runs_end_to_end_without_a_server(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "first cycle" in result.stdout and "second cycle" in result.stdout
     assert (tmp_path / "demo" / "panel.sqlite").exists()
+
+
+BROKEN_PLUGINS = {
+    "misspelled hook": (
+        "from whmcs_bridge import hookimpl\n"
+        "@hookimpl\ndef bridge_on_events(bridge, event):\n    pass\n",
+        ["unknown hook 'bridge_on_events'", "did you mean 'bridge_on_event'"],
+    ),
+    "extra argument": (
+        "from whmcs_bridge import hookimpl\n"
+        "@hookimpl\ndef bridge_on_event(bridge, event, extra):\n    pass\n",
+        ["hook does not match its spec", "bridge_on_event(bridge, event, extra)"],
+    ),
+    "validate raises": (
+        "from whmcs_bridge import hookimpl\n"
+        "@hookimpl\ndef bridge_validate_config(config):\n"
+        "    config.plugin_config('bad')['threshold']\n",
+        ["failed checking [plugins.bad]", "KeyError: 'threshold'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_PLUGINS))
+def test_broken_dropped_plugin_is_named_in_one_line(
+    tmp_path: Path, demo_panel: str, case: str
+) -> None:
+    source, expected = BROKEN_PLUGINS[case]
+    (tmp_path / "plugins").mkdir()
+    plugin_file = tmp_path / "plugins" / "bad.py"
+    plugin_file.write_text(source)
+    config = write_config(
+        tmp_path, demo_panel, '[plugins]\nenabled = ["bad"]\nplugins_dir = "plugins"\n'
+    )
+    helped = bridge("--help", config=config)
+    assert helped.returncode == 0 and "Traceback" not in helped.stderr, helped.stderr
+    assert "run" in helped.stdout
+    result = bridge("run", config=config)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: plugin 'bad'") and str(plugin_file) in lines[0]
+    for text in expected:
+        assert text in lines[0]
+
+
+def test_config_that_is_not_utf8_exits_2_naming_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "bridge.toml"
+    config.write_bytes('[panel]\n# Zürich\ndatabase_url = "sqlite:///p.sqlite"\n'.encode("latin-1"))
+    result = bridge("doctor", config=config)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {config}: not UTF-8 text (byte 0xfc at offset 11); save the file as UTF-8"
+    )
+
+
+def test_database_url_with_a_bad_port_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "mysql+pymysql://u:Hunter2-pw@h:abc/db")
+    result = bridge("doctor", config=config)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and str(config) in line and "key 'panel.database_url'" in line
+    assert "port is not a number" in line and "Hunter2-pw" not in line

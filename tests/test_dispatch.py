@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,10 +15,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy.engine import make_url
 
 from whmcs_bridge import hookimpl
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.events.store import list_events, retry_event
+from whmcs_bridge.lock import cycle_lock, server_lock_name
+from whmcs_bridge.panel.database import Panel
 from whmcs_bridge.store.migrate import upgrade
 from whmcs_bridge.store.tables import events, inbox, quarantine
 from whmcs_bridge.testing.bridges import make_bridge
@@ -216,3 +220,41 @@ def test_admin_service_edit_is_checked_at_once(
     hook_rows(demo_panel, [("AdminServiceEdit", {"serviceid": 6, "client_id": 5})])
     run_cycle(bridge)
     assert recorder.seen == [("service.terminated", 6)]
+
+
+class CycleFailed(RuntimeError):
+    """What a cycle raised; the lock's release must not replace it."""
+
+
+def _kill_lock_holder(url: str, lock_name: str) -> None:
+    """End, from another session, the session holding ``lock_name`` (as a server restart or a
+    wait_timeout would)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        holder = conn.exec_driver_sql("SELECT IS_USED_LOCK(%s)", (lock_name,)).scalar()
+        assert holder is not None
+        conn.exec_driver_sql(f"KILL {int(holder)}")
+    engine.dispose()
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("fails", [False, True], ids=["returns", "raises"])
+def test_a_lost_lock_connection_does_not_hide_the_cycle_result(
+    mariadb_84: str, fails: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    panel = Panel(make_url(mariadb_84))
+    lock_name = server_lock_name(panel)
+    try:
+        with caplog.at_level(logging.WARNING, logger="whmcs_bridge.lock"):
+            if fails:
+                with pytest.raises(CycleFailed), cycle_lock(panel):
+                    _kill_lock_holder(mariadb_84, lock_name)
+                    raise CycleFailed("the cycle's own error")
+            else:
+                with cycle_lock(panel):
+                    _kill_lock_holder(mariadb_84, lock_name)
+        assert "could not release lock" in caplog.text
+        with cycle_lock(panel):  # the server freed the lock with the session
+            pass
+    finally:
+        panel.dispose()

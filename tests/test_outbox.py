@@ -584,7 +584,7 @@ def test_claim_index_migration_is_idempotent(panel_url: str) -> None:
         conn.exec_driver_sql(
             "UPDATE mod_whmcs_bridge_meta SET value = '4' WHERE name = 'schema_version'"
         )
-    assert migrate.upgrade(engine) == (4, 5)
+    assert migrate.upgrade(engine) == (4, migrate.SCHEMA_VERSION)
     assert DUE_INDEX in indexes() and OLD_DUE_INDEX not in indexes()
     for _version, _description, step in migrate.MIGRATIONS:  # every step again: no error
         with engine.begin() as conn:
@@ -611,6 +611,43 @@ def test_two_workers_share_the_rows_without_sending_twice(
     sent_ids = [m.outbox_id for m in console.SENT]
     assert sorted(sent_ids) == ids  # every message once, none twice
     assert {r["state"] for r in rows(first)} == {"sent"}
+
+
+def test_two_threads_stopping_the_same_channel_at_once_do_not_collide(
+    bridges: Callable[..., Bridge],
+) -> None:
+    from whmcs_bridge.outbox import store
+    from whmcs_bridge.outbox.policy import ChannelAction
+    from whmcs_bridge.outbox.tables import channel_states
+
+    bridge = bridges()
+    now = bridge.outbox.now()
+    actions = [
+        ChannelAction("throttled", "130429 (first)", now + timedelta(seconds=30)),
+        ChannelAction("throttled", "130429 (second)", now + timedelta(seconds=60)),
+    ]
+    # Both read "no state yet" before either writes: the insert race of two failing sends.
+    both_read = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def report(action: ChannelAction) -> None:
+        try:
+            with bridge.panel.begin() as conn:
+                assert conn.execute(select(channel_states)).first() is None
+                both_read.wait()
+                store.set_channel_state(conn, "whatsapp", action, now)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=report, args=(a,)) for a in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with bridge.panel.connect() as conn:
+        states = [dict(r._mapping) for r in conn.execute(select(channel_states))]
+    assert len(states) == 1 and states[0]["until_at"] == actions[1].until  # the longer stop wins
 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

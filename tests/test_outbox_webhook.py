@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from requests.structures import CaseInsensitiveDict
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from whmcs_bridge.plugins.channels import registry
 from whmcs_bridge.plugins.channels.webhook import receive_status, verify_subscription
 
@@ -101,11 +101,17 @@ def state(bridge: Bridge, row_id: int) -> dict[str, Any]:
 
 
 def post(
-    bridge: Bridge, wa: WhatsAppStandIn, row_id: int, status: str, signature: Any = True, **kw: Any
+    bridge: Bridge,
+    wa: WhatsAppStandIn,
+    row_id: int,
+    status: str,
+    signature: Any = True,
+    wamid: str | None = None,
+    **kw: Any,
 ) -> tuple[int, bytes]:
-    row = state(bridge, row_id)
+    """Post a signed status for ``row_id``, about its current wamid unless ``wamid`` is given."""
     body = build_status_webhook(
-        wamid=row["provider_message_id"],
+        wamid=wamid or state(bridge, row_id)["provider_message_id"],
         status=status,
         recipient_id=A.lstrip("+"),
         phone_number_id=wa.phone_number_id,
@@ -207,6 +213,60 @@ def test_failed_transient_webhook_schedules_a_retry(bridge: Bridge, wa: WhatsApp
     post(bridge, wa, row_id, "failed", error_code=131000)
     row = state(bridge, row_id)
     assert row["state"] == "failed" and row["next_attempt_at"] > bridge.outbox.now()
+
+
+def applied(answer: tuple[int, bytes]) -> int:
+    assert answer[0] == 200
+    return int(json.loads(answer[1])["applied"])
+
+
+def test_old_wamids_failed_repeated_after_the_retry_is_ignored(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    row_id = send_one(bridge, wa)
+    first = state(bridge, row_id)["provider_message_id"]
+    assert applied(post(bridge, wa, row_id, "failed", error_code=131000)) == 1
+    with bridge.panel.begin() as conn:  # the retry's time has come
+        conn.execute(
+            update(outbox).where(outbox.c.id == row_id).values(next_attempt_at=bridge.outbox.now())
+        )
+    assert applied(post(bridge, wa, row_id, "failed", error_code=131000, wamid=first)) == 0
+    assert bridge.outbox.deliver_due().sent == 1
+    second = state(bridge, row_id)["provider_message_id"]
+    assert second and second != first
+    # Meta repeats the first message's failure: the retried, sent row must not fail again.
+    assert applied(post(bridge, wa, row_id, "failed", error_code=131000, wamid=first)) == 0
+    assert applied(post(bridge, wa, row_id, "delivered", wamid=first)) == 0
+    row = state(bridge, row_id)
+    assert row["state"] == "sent" and row["provider_message_id"] == second
+    assert bridge.outbox.deliver_due().sent == 0
+    assert len(wa.requests) == 2  # no third send
+    assert applied(post(bridge, wa, row_id, "delivered")) == 1  # the current message still counts
+
+
+def test_late_status_of_a_purged_row_leaves_the_row_that_reused_its_id(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    old_id = send_one(bridge, wa)
+    old_wamid = state(bridge, old_id)["provider_message_id"]
+    new_id = bridge.outbox.enqueue(
+        event_id=2,
+        recipient_key="client:1",
+        channel="whatsapp",
+        recipient=A,
+        message={"event": "invoice.paid", "language": "en", "text": "Paid", "template": "paid"},
+    )
+    assert new_id is not None
+    with bridge.panel.begin() as conn:  # purged, and its id handed out again
+        conn.execute(delete(outbox).where(outbox.c.id == old_id))
+        conn.execute(update(outbox).where(outbox.c.id == new_id).values(id=old_id))
+    assert applied(post(bridge, wa, old_id, "read", wamid=old_wamid)) == 0
+    queued = state(bridge, old_id)
+    assert queued["state"] == "queued" and queued["provider_message_id"] is None
+    assert bridge.outbox.deliver_due().sent == 1
+    assert applied(post(bridge, wa, old_id, "read", wamid=old_wamid)) == 0
+    assert applied(post(bridge, wa, old_id, "failed", wamid=old_wamid)) == 0
+    assert state(bridge, old_id)["state"] == "sent"
 
 
 def test_garbage_and_statuses_for_no_row(bridge: Bridge, wa: WhatsAppStandIn) -> None:

@@ -76,8 +76,41 @@ def test_plugin_with_unknown_hook_fails_check_pending(tmp_path: Path) -> None:
         "@hookimpl\ndef bridge_on_evnet(bridge, event):\n    pass\n"
     )
     config = config_for(tmp_path, enabled=["typo"], plugins_dir=str(tmp_path))
-    with pytest.raises(Exception, match="bridge_on_evnet"):
+    with pytest.raises(PluginError) as caught:
         get_plugin_manager(config, load_entrypoints=False)
+    message = str(caught.value)
+    assert message.startswith(f"plugin 'typo' ({tmp_path / 'typo.py'})")
+    assert "unknown hook 'bridge_on_evnet'; did you mean 'bridge_on_event'?" in message
+
+
+def test_plugin_hook_with_an_argument_the_spec_lacks_is_named(tmp_path: Path) -> None:
+    (tmp_path / "extra.py").write_text(
+        "from whmcs_bridge import hookimpl\n"
+        "@hookimpl\ndef bridge_run_tasks(bridge, when):\n    pass\n"
+    )
+    config = config_for(tmp_path, enabled=["extra"], plugins_dir=str(tmp_path))
+    with pytest.raises(PluginError) as caught:
+        get_plugin_manager(config, load_entrypoints=False)
+    message = str(caught.value)
+    assert message.startswith(f"plugin 'extra' ({tmp_path / 'extra.py'})")
+    assert "bridge_run_tasks(bridge, when)" in message and "\n" not in message
+
+
+class RaisingValidator:
+    @hookimpl
+    def bridge_validate_config(self, config: Any) -> list[str]:
+        return [config.plugin_config("fragile")["threshold"]]
+
+
+def test_plugin_whose_validation_raises_is_named(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    with pytest.raises(PluginError) as caught:
+        get_plugin_manager(
+            config, load_entrypoints=False, plugins=[("fragile", RaisingValidator())]
+        )
+    message = str(caught.value)
+    assert message.startswith("plugin 'fragile' (test) failed checking [plugins.fragile]")
+    assert str(tmp_path / "bridge.toml") in message and "KeyError: 'threshold'" in message
 
 
 class Validating:

@@ -81,6 +81,17 @@ def test_wake_with_valid_signature(app: tuple[BridgeApp, list[str]]) -> None:
         (signed(secret="wrong"), "bad signature"),
         (signed(timestamp=int(time.time()) - 400), "stale"),
         ({"X-Bridge-Timestamp": "yesterday", "X-Bridge-Signature": "sha256=00"}, "unix time"),
+        # Once a TypeError (compare_digest on non-ASCII) and an OverflowError: 500s.
+        (
+            {"X-Bridge-Timestamp": str(int(time.time())), "X-Bridge-Signature": "sha256=é" * 9},
+            "malformed X-Bridge-Signature",
+        ),
+        ({"X-Bridge-Timestamp": "9" * 4000, "X-Bridge-Signature": "sha256=00"}, "unix time"),
+        ({"X-Bridge-Timestamp": "١٧٠٠٠٠٠٠٠٠", "X-Bridge-Signature": "sha256=00"}, "unix time"),
+        (
+            {"X-Bridge-Timestamp": str(int(time.time())), "X-Bridge-Signature": "sha256=00"},
+            "malformed X-Bridge-Signature",
+        ),
     ],
 )
 def test_wake_refused_with_401(
@@ -95,6 +106,12 @@ def test_signature_covers_the_body() -> None:
     ts = int(time.time())
     assert verify(SECRET, str(ts), sign(SECRET, ts, b"{}"), b"{}") is None
     assert verify(SECRET, str(ts), sign(SECRET, ts, b"{}"), b"{ }") == "bad signature"
+
+
+def test_a_valid_signature_in_upper_case_hex_is_accepted() -> None:
+    ts = int(time.time())
+    prefix, _, digest = sign(SECRET, ts, b"{}").partition("=")
+    assert verify(SECRET, str(ts), f"{prefix}={digest.upper()}", b"{}") is None
 
 
 def test_plugin_routes_and_unknown_paths(app: tuple[BridgeApp, list[str]]) -> None:

@@ -36,7 +36,7 @@ from whmcs_bridge.clock import Clock
 from whmcs_bridge.config import parse_config
 from whmcs_bridge.events.catalog import BY_NAME
 from whmcs_bridge.events.model import Event
-from whmcs_bridge.intake import IntakeReport, activity, run_intake
+from whmcs_bridge.intake import IntakeReport, activity, inbox, run_intake
 from whmcs_bridge.intake.watcher import Dirty
 from whmcs_bridge.intake.watchers import base as watcher_base
 from whmcs_bridge.intake.watchers import core_watchers
@@ -47,6 +47,7 @@ from whmcs_bridge.store import tables as bridge_tables
 from whmcs_bridge.store.migrate import upgrade
 from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import inbox as inbox_t
+from whmcs_bridge.store.tables import quarantine as quarantine_t
 from whmcs_bridge.store.tables import seen as seen_t
 from whmcs_bridge.testing.mariadb import SchemaPool
 
@@ -773,3 +774,96 @@ def test_activity_lines_name_clients_and_subjects() -> None:
         {9},
     )
     assert not dirty.everything
+
+
+# -- review fixes: the inbox drain, hook payloads, services never provisioned ---------------------
+
+
+def _inbox_rows(p: Panel, ids: list[int]) -> None:
+    with p.bridge.panel.begin() as conn:
+        conn.execute(
+            insert(inbox_t),
+            [
+                {
+                    "id": i,
+                    "hook": "ClientEdit",
+                    "payload": json.dumps({"client_id": i}),
+                    "origin": "admin",
+                    "created_at": p.local_now,
+                }
+                for i in ids
+            ],
+        )
+
+
+def test_the_drain_deletes_only_the_rows_it_read(panel: Panel) -> None:
+    # The even ids stand for rows that committed after the drain read the odd ones (InnoDB
+    # hands out ids at insert, rows show at commit); more ids than one DELETE chunk holds.
+    read = list(range(1, 2 * inbox.DELETE_CHUNK + 2, 2))
+    late = [i + 1 for i in read[:-1]]
+    _inbox_rows(panel, sorted(read + late))
+
+    with panel.bridge.panel.begin() as conn:
+        inbox.delete_rows(conn, read)
+
+    with panel.bridge.panel.connect() as conn:
+        assert list(conn.execute(select(inbox_t.c.id).order_by(inbox_t.c.id)).scalars()) == late
+
+
+def test_a_row_with_a_bad_client_id_is_quarantined_and_the_next_ones_go_on(panel: Panel) -> None:
+    ids = seed(panel)
+    assert panel.intake() == []
+    panel.hook("ContactEdit", contactid=ids["k1"], client_id="n/a")
+    panel.hook("InvoicePaid", invoiceid=ids["i_unpaid"], client_id=str(ids["c1"]))
+
+    found = panel.intake()
+
+    assert [(e.name, e.subject_id, e.client_id) for e in found] == [
+        ("invoice.paid", ids["i_unpaid"], ids["c1"])
+    ]
+    assert (panel.report.inbox_rows, panel.report.quarantined) == (2, 1)
+    with panel.bridge.panel.connect() as conn:
+        quarantined = conn.execute(select(quarantine_t.c.hook, quarantine_t.c.reason)).all()
+        assert conn.execute(select(func.count()).select_from(inbox_t)).scalar_one() == 0
+    assert [(q.hook, q.reason) for q in quarantined] == [
+        ("ContactEdit", "payload 'client_id' is not a number: 'n/a'")
+    ]
+    assert panel.intake() == []
+
+
+@pytest.mark.parametrize("payload", [{"domain": None}, {}], ids=["null", "absent"])
+def test_domain_delete_without_a_name_takes_the_remembered_one(
+    panel: Panel, payload: dict[str, object]
+) -> None:
+    ids = seed(panel)
+    assert panel.intake() == []
+    panel.delete("domains", ids["d1"])
+    panel.hook("DomainDelete", domainid=ids["d1"], client_id=ids["c1"], **payload)
+
+    found = panel.intake()
+
+    assert [(e.name, e.subject_id, e.source, e.data.get("domain")) for e in found] == [
+        ("domain.deleted", ids["d1"], "hook", "example.com")
+    ]
+    assert panel.intake() == []
+
+
+@pytest.mark.parametrize("logged", [False, True], ids=["unlogged", "logged"])
+def test_a_service_never_provisioned_is_not_terminated(panel: Panel, logged: bool) -> None:
+    ids = seed(panel)
+    pending = panel.insert(
+        "hosting", userid=ids["c1"], domainstatus="Pending", regdate=panel.local_now.date()
+    )
+    assert panel.intake() == []
+    panel.update("hosting", ids["s_pend"], domainstatus="Cancelled")  # order cancelled
+    panel.update("hosting", pending, domainstatus="Terminated")
+    if logged:
+        panel.log(f"Service ID: {pending} - Status changed to Terminated", ids["c1"])
+
+    assert panel.intake() == []
+    assert panel.intake() == []  # remembered as ended: nothing later either
+    # A provisioned service ending is still news.
+    panel.update("hosting", ids["s_active"], domainstatus="Cancelled")
+    assert [(e.name, e.subject_id) for e in panel.intake()] == [
+        ("service.terminated", ids["s_active"])
+    ]

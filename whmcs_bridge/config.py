@@ -115,6 +115,12 @@ def load_config(explicit: str | None = None) -> BridgeConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8",
+            path=str(path),
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from None
     return parse_config(raw, path)
@@ -199,6 +205,12 @@ def _database_url(panel: _Reader, php: dict[str, str], base_dir: Path) -> URL:
     if text:
         try:
             url = make_url(text)
+        except ValueError:  # a port that is not a number; the text may hold a password
+            raise panel.fail(
+                "database_url",
+                "the port is not a number; expected a URL like "
+                "mysql+pymysql://user@host:3306/whmcs or sqlite:///panel.sqlite",
+            ) from None
         except ArgumentError:
             raise panel.fail(
                 "database_url",

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
 from whmcs_bridge.errors import LockHeld
 from whmcs_bridge.panel.database import Panel
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -24,8 +30,7 @@ def cycle_lock(panel: Panel, name: str = "cycle") -> Iterator[None]:
         with _file_lock(f"{panel.url.database}.{name}.lock"):
             yield
         return
-    digest = hashlib.sha1(str(panel.url.database).encode()).hexdigest()[:16]
-    lock_name = f"whmcs_bridge:{name}:{digest}"
+    lock_name = server_lock_name(panel, name)
     with panel.connect() as conn:
         got = conn.exec_driver_sql("SELECT GET_LOCK(%s, 0)", (lock_name,)).scalar()
         if got != 1:
@@ -35,7 +40,24 @@ def cycle_lock(panel: Panel, name: str = "cycle") -> Iterator[None]:
         try:
             yield
         finally:
-            conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (lock_name,))
+            _release(conn, lock_name)
+
+
+def server_lock_name(panel: Panel, name: str = "cycle") -> str:
+    """The ``GET_LOCK`` name of lock ``name`` on this panel's database."""
+    digest = hashlib.sha1(str(panel.url.database).encode()).hexdigest()[:16]
+    return f"whmcs_bridge:{name}:{digest}"
+
+
+def _release(conn: Connection, lock_name: str) -> None:
+    """Release the lock; a failure is only logged, so it never hides the cycle's own result.
+
+    A connection that died holds no lock any more: the server released it with the session.
+    """
+    try:
+        conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (lock_name,))
+    except SQLAlchemyError as exc:
+        log.warning("could not release lock %s (connection lost?): %s", lock_name, exc)
 
 
 @contextmanager

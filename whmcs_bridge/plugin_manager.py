@@ -8,6 +8,7 @@ Plugins come from three places, looked up in this order for each enabled name:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -194,16 +195,70 @@ def get_plugin_manager(
                     f"entrypoint:{dist.name if dist else ep.value}",
                     True,
                 )
-            pm.register(module, name=name)
+            _register(pm, module, info)
             loaded.append(info)
             log.info("plugin %s %s %s", info.name, info.version, info.source)
     for name, plugin in plugins:
-        pm.register(plugin, name=name)
-        loaded.append(PluginInfo(name, "-", "test", True))
-    pm.check_pending()
+        info = PluginInfo(name, "-", "test", True)
+        _register(pm, plugin, info)
+        loaded.append(info)
+    _check_pending(pm, loaded)
     if config is not None:
-        _validate(pm, config)
+        _validate(pm, config, loaded)
     return PluginHost(pm, loaded)
+
+
+def _where(name: str, loaded: Iterable[PluginInfo]) -> str:
+    """``plugin 'name' (its file or origin)``, for a message naming a plugin."""
+    for info in loaded:
+        if info.name == name:
+            origin = info.source.removeprefix("plugins_dir:")
+            return f"plugin '{name}' ({origin})"
+    return f"plugin '{name}'"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, info: PluginInfo) -> None:
+    """``pm.register``, with a hook pluggy refuses (e.g. an argument the spec lacks) named."""
+    try:
+        pm.register(plugin, name=info.name)
+    except pluggy.PluginValidationError as exc:
+        # pluggy's text: "Plugin .. for hook ..", "hookimpl definition: f(a, b)", the reason.
+        lines = str(exc).splitlines()
+        detail = [line.removeprefix("hookimpl definition: ") for line in lines[1:]] or lines
+        raise PluginError(
+            f"{_where(info.name, [info])}: hook does not match its spec: "
+            f"{_one_line(': '.join(detail))}"
+        ) from None
+    except ValueError as exc:  # the same name or module registered twice
+        raise PluginError(
+            f"{_where(info.name, [info])} cannot be registered: {_one_line(str(exc))}"
+        ) from None
+
+
+def _check_pending(pm: pluggy.PluginManager, loaded: list[PluginInfo]) -> None:
+    """Every ``@hookimpl`` must name a hook of :mod:`hookspecs` (a typo never runs silently)."""
+    specs = sorted(name for name in dir(hookspecs) if name.startswith("bridge_"))
+    for hook_name in sorted(pm.hook.__dict__):
+        caller = getattr(pm.hook, hook_name)
+        if hook_name.startswith("_") or caller.spec is not None:
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            close = difflib.get_close_matches(hook_name, specs, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise PluginError(
+                f"{_where(impl.plugin_name, loaded)}: unknown hook '{hook_name}'{hint}"
+            )
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:  # anything the loop above did not foresee
+        name = pm.get_name(exc.plugin) or "?"
+        raise PluginError(f"{_where(name, loaded)}: {_one_line(str(exc))}") from None
 
 
 def _unknown_plugin(name: str, config: BridgeConfig, load_entrypoints: bool) -> PluginError:
@@ -217,9 +272,18 @@ def _unknown_plugin(name: str, config: BridgeConfig, load_entrypoints: bool) -> 
     )
 
 
-def _validate(pm: pluggy.PluginManager, config: BridgeConfig) -> None:
+def _validate(pm: pluggy.PluginManager, config: BridgeConfig, loaded: list[PluginInfo]) -> None:
     for impl in pm.hook.bridge_validate_config.get_hookimpls():
-        problems = impl.function(config=config) or []
+        try:
+            problems = impl.function(config=config) or []
+        except Exception as exc:
+            section = f"[plugins.{impl.plugin_name}]"
+            raise PluginError(
+                f"{_where(impl.plugin_name, loaded)} failed checking {section} of "
+                f"{config.path}: {_one_line(f'{type(exc).__name__}: {exc}')}"
+            ) from None
+        if isinstance(problems, str):
+            problems = [problems]
         if problems:
             first = problems[0]
             key, _, message = first.partition(": ")

@@ -243,19 +243,30 @@ def plan_deliveries(
     A client whose phone cannot be used (or who has not opted in, when that is required) is
     told by e-mail instead: recipient = the client id, for the e-mail channel to address
     through WHMCS. Contacts get no e-mail fallback: WHMCS already copies them the panel's own
-    e-mail of the same kind, which is what their e-mail preference asked for.
+    e-mail of the same kind, which is what their e-mail preference asked for. ``opted_in`` is
+    the client's opt-in; when opt-in is required, contacts get no WhatsApp. A recipient whose
+    phone an earlier one of the event has (``phone_shared_with``) gets nothing on it.
     """
     found: list[Delivery] = []
     notes: list[str] = []
     email_reason = None
     key = recipient.key
     email = Delivery(key, "email", str(recipient.client_id), message)
+    shared = recipient.phone_shared_with
+    if shared:
+        notes.append(f"{key}: same phone as {shared}, who is sent to on it")
     for channel in settings.channels:
+        if channel in ("whatsapp", "console") and shared:
+            continue
         if channel == "whatsapp":
             if recipient.phone is None:
                 email_reason = (
                     f"phone {recipient.raw_phone!r} not usable ({recipient.phone_problem})"
                 )
+            elif settings.require_opt_in and not recipient.is_client:
+                # Opt-ins are recorded per client only (alert_prefs has no contact column), and
+                # the client's opt-in does not speak for its contacts' numbers.
+                email_reason = "contacts have no WhatsApp opt-in of their own"
             elif settings.require_opt_in and not opted_in:
                 email_reason = "no WhatsApp opt-in recorded"
             else:

@@ -7,7 +7,7 @@ domain, whose row is gone, falls back to the client recorded with the event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, select, text
 
@@ -38,7 +38,9 @@ class SubjectGone(LookupError):
 @dataclass(frozen=True)
 class Recipient:
     """One person to tell: the client itself (``client:3``) or a secondary contact
-    (``contact:7``). ``phone`` is E.164 or ``None``; ``phone_problem`` then says why."""
+    (``contact:7``). ``phone`` is E.164 or ``None``; ``phone_problem`` then says why.
+    ``phone_shared_with`` names an earlier recipient of this event with the same phone, who is
+    the one sent to on it."""
 
     key: str
     client_id: int
@@ -50,6 +52,7 @@ class Recipient:
     phone_problem: str | None = None
     phone_note: str | None = None
     raw_phone: str = ""
+    phone_shared_with: str | None = None
 
     @property
     def is_client(self) -> bool:
@@ -172,9 +175,20 @@ def telegram_chat(
 
 
 def merge(primary: Recipient | None, extra: list[list[Recipient] | None]) -> list[Recipient]:
-    """The client first, then what the hooks named, each person once (the first answer wins)."""
+    """The client first, then what the hooks named, each person once (the first answer wins).
+
+    A phone is sent to once per event: a later person with a phone already taken (a contact
+    who gave the client's number) keeps it but is marked ``phone_shared_with`` the first.
+    """
     found: dict[str, Recipient] = {}
+    phones: dict[str, str] = {}
     for person in [primary, *(r for group in extra for r in group or ())]:
-        if person is not None and person.key not in found:
-            found[person.key] = person
+        if person is None or person.key in found:
+            continue
+        if person.phone is not None:
+            if person.phone in phones:
+                person = replace(person, phone_shared_with=phones[person.phone])
+            else:
+                phones[person.phone] = person.key
+        found[person.key] = person
     return list(found.values())

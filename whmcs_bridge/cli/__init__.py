@@ -63,9 +63,17 @@ def _register_plugin_commands(argv: list[str]) -> None:
         from whmcs_bridge.plugin_manager import get_plugin_manager
 
         host = get_plugin_manager(load_config(path))
-    except BridgeError:
-        return  # the command itself will report the problem
-    host.hook.bridge_register_commands(cli=cli)
+    except Exception:  # before parsing: even --help must work
+        return  # the command itself loads the plugins again and reports the problem
+    for impl in host.impls("bridge_register_commands"):
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # one broken plugin must not stop the CLI
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            click.echo(
+                f"warning: plugin '{impl.plugin_name}' could not add its commands: {reason}",
+                err=True,
+            )
 
 
 def _one_line(exc: BaseException) -> str:

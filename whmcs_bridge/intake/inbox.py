@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from whmcs_bridge.events.catalog import REPEATABLE_EVENTS
 from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.store.tables import inbox as inbox_t
 from whmcs_bridge.store.tables import quarantine as quarantine_t
+
+DELETE_CHUNK = 1000  # ids per DELETE ... IN (...)
 
 
 class MalformedRow(ValueError):
@@ -94,16 +96,26 @@ HINT_HOOKS = frozenset({"ServiceEdit", "AdminServiceEdit", "ServiceDelete"})
 
 
 def _int(payload: dict[str, Any], key: str) -> int:
+    """The positive integer id under ``key``, or :class:`MalformedRow` saying what is wrong."""
     value = payload.get(key)
     if isinstance(value, bool) or value is None:
         raise MalformedRow(f"payload has no '{key}'")
+    if isinstance(value, float) and not value.is_integer():
+        raise MalformedRow(f"payload '{key}' is not a whole number: {value!r}")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MalformedRow(f"payload '{key}' is not a number: {value!r}") from None
     if number <= 0:
         raise MalformedRow(f"payload '{key}' is not a valid id: {number}")
     return number
+
+
+def _optional_int(payload: dict[str, Any], key: str) -> int | None:
+    """Like :func:`_int`, but absent, blank or 0 (WHMCS's "none") is ``None``."""
+    if payload.get(key) in (None, "", 0, "0"):
+        return None
+    return _int(payload, key)
 
 
 def _fill_clients(
@@ -144,7 +156,7 @@ def events_from_row(
     if rule.when is not None and not rule.when(payload):
         return [], None
     subject_id = _int(payload, rule.id_key)
-    client_id = payload.get("client_id")
+    client_id = _optional_int(payload, "client_id")
     lookup = None
     if rule.client_from == "tickets_of_reply":
         lookup = ("tickets", _int(payload, "ticketid"))
@@ -156,7 +168,7 @@ def events_from_row(
         name=rule.event,
         subject_type=rule.subject,
         subject_id=subject_id,
-        client_id=int(client_id) if client_id else None,
+        client_id=client_id,
         occurred_at=occurred,
         source="hook",
         origin=origin,
@@ -236,6 +248,16 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
                 )
             )
     _fill_clients(ctx, pending, found)
-    if rows:
-        ctx.conn.execute(delete(inbox_t).where(inbox_t.c.id <= rows[-1].id))
+    delete_rows(ctx.conn, [row.id for row in rows])
     return Drained(found, hints, len(rows), quarantined)
+
+
+def delete_rows(conn: Connection, ids: list[int]) -> None:
+    """Delete exactly the inbox rows that were read, never a range.
+
+    On InnoDB a row with a lower id can commit after a higher one was read (ids are taken at
+    insert, rows become visible at commit): ``id <= max`` would delete it unread.
+    """
+    for start in range(0, len(ids), DELETE_CHUNK):
+        chunk = ids[start : start + DELETE_CHUNK]
+        conn.execute(delete(inbox_t).where(inbox_t.c.id.in_(chunk)))

@@ -4,6 +4,10 @@ Meta repeats webhooks for days and does not order them: ``read`` may come before
 ``failed`` may come after ``sent``. A status is applied only when it moves the row forward, so a
 repeat or a late, older status changes nothing. A status for an ``unknown`` row settles it: the
 message did leave, and it is not re-sent.
+
+The row is found by our id (``biz_opaque_callback_data``), but a status is only believed when it
+is about the row's current send: a row re-sent after a failure carries a new wamid while Meta may
+still repeat the old one's ``failed``, and a purged row's id may have been given to a new row.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from whmcs_bridge.outbox.tables import (
     DEAD,
     DELIVERED,
     PROGRESS,
+    QUEUED,
     READ,
     SENDING,
     SENT,
@@ -50,6 +55,16 @@ def apply_status(box: Outbox, update_: StatusUpdate, channel: str = "whatsapp") 
         if row is None:
             log.info("status %s for %s: no such outbox row", update_.status, update_.wamid)
             return False
+        stale = _stale(row, update_.wamid)
+        if stale:
+            log.info(
+                "outbox %s: ignored stale status %s for %s (%s)",
+                row["id"],
+                update_.status,
+                update_.wamid,
+                stale,
+            )
+            return False
         if update_.status in PROGRESS:
             values = _progress(row, update_, at)
         elif update_.status == "failed":
@@ -73,6 +88,21 @@ def apply_status(box: Outbox, update_: StatusUpdate, channel: str = "whatsapp") 
             f" (late: {late:.0f} min old)" if late >= box.settings.webhook_late_minutes else "",
         )
     return bool(changed)
+
+
+def _stale(row: dict[str, Any], wamid: str) -> str | None:
+    """Why a status cannot be about this row's current send, or None when it may be."""
+    if row["state"] == QUEUED:
+        return "the row was never sent"
+    known = row["provider_message_id"]
+    if not known:
+        return None  # e.g. unknown (the answer was lost): this status is how it is settled
+    if known != wamid:
+        return f"the row's message is {known}"
+    if row["state"] in (SENDING, UNKNOWN):
+        # A new attempt is (or was) under way; the stored wamid is the previous attempt's.
+        return "about an earlier attempt"
+    return None
 
 
 def _progress(row: dict[str, Any], update_: StatusUpdate, at: datetime) -> dict[str, Any] | None:

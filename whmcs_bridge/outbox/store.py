@@ -25,12 +25,13 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    not_,
     or_,
     select,
     union_all,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from whmcs_bridge.outbox.policy import ChannelAction, Decision
 from whmcs_bridge.outbox.tables import (
@@ -394,35 +395,39 @@ def channel_blocks(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]
 
 
 def set_channel_state(conn: Connection, channel: str, action: ChannelAction, now: datetime) -> None:
-    """Record that ``channel`` is throttled, paused or broken (a longer stop wins)."""
-    current = conn.execute(
-        select(channel_states).where(channel_states.c.channel == channel)
-    ).first()
+    """Record that ``channel`` is throttled, paused or broken (a longer stop wins).
+
+    Several send threads may report the same channel at once (e.g. two 130429 answers): the
+    loser of the insert race updates the winner's row instead of failing the delivery.
+    """
+    cs = channel_states
     reason = action.reason[:_MAX_ERROR]
-    if current is None:
-        conn.execute(
-            channel_states.insert().values(
-                channel=channel,
-                state=action.state,
-                reason=reason,
-                until_at=action.until,
-                since_at=now,
+    exists = conn.execute(select(cs.c.channel).where(cs.c.channel == channel)).first()
+    if exists is None:
+        try:
+            conn.execute(
+                cs.insert().values(
+                    channel=channel,
+                    state=action.state,
+                    reason=reason,
+                    until_at=action.until,
+                    since_at=now,
+                )
             )
-        )
-        return
-    active = current.until_at is None or current.until_at > now
-    if active and current.state == "broken" and action.state != "broken":
-        return
-    if (
-        active
-        and action.until is not None
-        and current.until_at is not None
-        and current.until_at >= action.until
-    ):
-        return
+            return
+        except IntegrityError:
+            pass  # only the statement failed; the transaction goes on
+    # The rules live in the WHERE clause: the update reads the latest row even where this
+    # transaction's snapshot (MySQL's REPEATABLE READ) does not show a concurrent insert.
+    active = or_(cs.c.until_at.is_(None), cs.c.until_at > now)
+    keep = []
+    if action.state != "broken":
+        keep.append(and_(active, cs.c.state == "broken"))
+    if action.until is not None:
+        keep.append(and_(active, cs.c.until_at.is_not(None), cs.c.until_at >= action.until))
     conn.execute(
-        update(channel_states)
-        .where(channel_states.c.channel == channel)
+        update(cs)
+        .where(cs.c.channel == channel, *(not_(k) for k in keep))
         .values(state=action.state, reason=reason, until_at=action.until, since_at=now)
     )
 

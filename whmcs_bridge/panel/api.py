@@ -257,7 +257,9 @@ class WhmcsApi(ApiActions):
 
     def _attempt(self, action: str, body: list[tuple[str, str]], read: bool) -> dict[str, Any]:
         try:
-            response = self._session.post(self.endpoint, data=body, timeout=self.timeout)
+            response = self._session.post(
+                self.endpoint, data=body, timeout=self.timeout, allow_redirects=False
+            )
         except rq.RequestException as exc:
             reason = self._redact(f"{type(exc).__name__}: {exc}")
             if _nothing_sent(exc):
@@ -275,6 +277,13 @@ class WhmcsApi(ApiActions):
 
     def _answer(self, action: str, response: requests.Response, read: bool) -> dict[str, Any]:
         status = response.status_code
+        if 300 <= status < 400:
+            # Never followed: requests would turn the POST into a GET without its body, so the
+            # panel processed nothing; the admin must point [api] url at the final address.
+            location = self._redact(response.headers.get("Location", "") or "(no Location)")
+            raise ApiTransportError(
+                action, f"the panel redirects to {location}; set [api] url to it"
+            )
         try:
             data = json.loads(response.text, parse_float=Decimal)
         except ValueError:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 TOLERANCE_SECONDS = 300
+# Plain ASCII only: int() would take Unicode digits, "_" and 4,000 digits (which then overflow
+# a float), and compare_digest raises TypeError on a non-ASCII str; both must be a 401, not a 500.
+_TIMESTAMP = re.compile(r"[0-9]{1,11}", re.ASCII)
+_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}", re.ASCII)
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -28,13 +33,14 @@ def verify(
         return "no shared secret configured"
     if not timestamp or not signature:
         return "missing X-Bridge-Timestamp or X-Bridge-Signature"
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        return "X-Bridge-Timestamp is not a unix time"
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "X-Bridge-Timestamp is not a unix time (at most 11 ASCII digits)"
     current = time.time() if now is None else now
-    if abs(current - sent) > TOLERANCE_SECONDS:
+    if abs(current - int(timestamp)) > TOLERANCE_SECONDS:
         return "stale timestamp (more than 5 minutes off)"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+    given = signature.strip()
+    if not _SIGNATURE.fullmatch(given):
+        return "malformed X-Bridge-Signature (expected sha256=<64 hex digits>)"
+    if not hmac.compare_digest(sign(secret, timestamp, body), given.lower()):
         return "bad signature"
     return None

@@ -7,14 +7,21 @@ when absent), and the reached version is recorded in ``mod_whmcs_bridge_meta`` a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.store import tables as t
 
 Migration = Callable[[Connection], None]
+MIGRATE_LOCK_TIMEOUT = 60.0  # seconds a second upgrade waits for the first one
 
 
 def _create(*tables: object) -> Migration:
@@ -104,23 +111,88 @@ def is_current(engine: Engine) -> bool:
     return value is not None and int(value) == SCHEMA_VERSION
 
 
-def upgrade(engine: Engine) -> tuple[int, int]:
+def upgrade(engine: Engine, lock_timeout: float = MIGRATE_LOCK_TIMEOUT) -> tuple[int, int]:
     """Bring the bridge's tables to :data:`SCHEMA_VERSION`; returns (before, after).
 
     When behind, every step runs again, not only those above the recorded version: steps are
     idempotent, and a step that landed with a lower number than one already applied (work that
     merged late) is still applied.
+
+    Migrations are serialised: two ``db upgrade`` (or a ``run`` and a ``db upgrade``) at once
+    would otherwise both create the same table. On MySQL/MariaDB the connection doing the work
+    holds ``GET_LOCK`` (released by the server if the process dies); on SQLite a file lock
+    beside the database. The version is read again once the lock is held.
+
+    :raises BridgeError: another upgrade held the lock for ``lock_timeout`` seconds.
     """
-    with engine.begin() as conn:
-        t.meta.create(conn, checkfirst=True)
-        before = current_version(conn)
-    if before >= SCHEMA_VERSION:
-        return before, before
-    for version, _description, step in MIGRATIONS:
-        with engine.begin() as conn:
-            step(conn)
-            _record(conn, max(version, before))
+    if is_current(engine):
+        return SCHEMA_VERSION, SCHEMA_VERSION
+    with engine.connect() as conn, _migrate_lock(conn, lock_timeout):
+        with conn.begin():
+            t.meta.create(conn, checkfirst=True)
+            before = current_version(conn)
+        if before >= SCHEMA_VERSION:
+            return before, before
+        for version, _description, step in MIGRATIONS:
+            with conn.begin():
+                step(conn)
+                _record(conn, max(version, before))
     return before, SCHEMA_VERSION
+
+
+def _lock_name(database: str) -> str:
+    name = f"whmcs_bridge_migrate_{database}"
+    if len(name) <= 64:  # the server's limit for a lock name
+        return name
+    return "whmcs_bridge_migrate_" + hashlib.sha1(database.encode()).hexdigest()
+
+
+@contextmanager
+def _migrate_lock(conn: Connection, timeout: float) -> Iterator[None]:
+    """Hold the migration lock of the database ``conn`` works on; no transaction left open."""
+    database = str(conn.engine.url.database or "")
+    busy = BridgeError(
+        f"another whmcs-bridge db upgrade held the migration lock on database '{database}' "
+        f"for {timeout:g} s; try again when it is done"
+    )
+    if conn.dialect.name in ("mysql", "mariadb"):
+        name = _lock_name(database)
+        got = conn.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, timeout)).scalar()
+        conn.commit()  # GET_LOCK belongs to the session, not to the autobegun transaction
+        if got != 1:
+            raise busy
+        try:
+            yield
+        finally:
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
+                conn.commit()
+            except DBAPIError:
+                pass  # the connection is gone, and the server released the lock with it
+        return
+    if conn.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield  # one connection only: nothing to race with
+        return
+    lock_path = f"{database}.migrate.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise BridgeError(f"cannot open the migration lock {lock_path}: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise busy from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _record(conn: Connection, version: int) -> None:

@@ -2,7 +2,8 @@
 
 Only sha256 digests are remembered: of the client's contact fields, and of the password hash
 (``tblclients.password`` on WHMCS 7; ``tblusers.password`` on WHMCS 8, where the login moved to
-``tblusers`` and the client's own column is a leftover). Never a value, never the hash.
+``tblusers`` and the client's own column is a leftover), next to a digest of the hash's scheme
+(algorithm and cost, so a rehash at login is not a new password). Never a value, never the hash.
 """
 
 from __future__ import annotations
@@ -87,6 +88,37 @@ def packed_digest(packed: object, names: tuple[str, ...]) -> str:
     return digest(values)
 
 
+def hash_scheme(password_hash: object) -> str:
+    """The algorithm and cost of a password hash, without salt or digest: ``$2y$10``,
+    ``$argon2id$v=19$m=65536,t=4,p=1``, ``$6`` for other crypt formats, ``legacy`` otherwise."""
+    text = "" if password_hash is None else str(password_hash)
+    if not text.startswith("$"):
+        return "legacy"
+    parts = text.split("$")
+    if parts[1].startswith("2") and len(parts) >= 4:  # bcrypt: $2y$<cost>$<salt+hash>
+        return "$".join(parts[:3])
+    if parts[1].startswith("argon2") and len(parts) >= 5:  # $argon2id$v=..$m=..,t=..,p=..$
+        return "$".join(parts[:4])
+    return "$".join(parts[:2])
+
+
+def password_state(password_hash: object) -> str:
+    """What is remembered of a password hash: its scheme and a digest, never the hash."""
+    # Digests both: nothing of the hash is stored as written (16 + 1 + 64 characters).
+    return f"{digest([hash_scheme(password_hash)])[:16]}:{digest([password_hash])}"
+
+
+def password_changed(old: str, new: str) -> bool:
+    """A new password, not WHMCS rehashing the same one with a new algorithm or cost.
+
+    WHMCS rewrites a hash at login when its algorithm or cost is outdated; that changes the
+    digest without any change of password, and must not tell the client their password changed.
+    """
+    old_scheme, _, old_digest = old.rpartition(":")
+    new_scheme, _, new_digest = new.rpartition(":")
+    return old_scheme == new_scheme and old_digest != new_digest
+
+
 class ClientWatcher(SweepWatcher):
     """``client.added``, ``client.details_changed`` and, on WHMCS 7, ``client.password_changed``.
 
@@ -105,7 +137,7 @@ class ClientWatcher(SweepWatcher):
         return [self.table.c.id, packed_fields(self.table, CLIENT_FIELDS), *extra]
 
     def state_of(self, row: Row[Any]) -> str:
-        password = digest([row.password]) if self.password_here else ""
+        password = password_state(row.password) if self.password_here else ""
         return f"{packed_digest(row[1], CLIENT_FIELDS)}|{password}"
 
     def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
@@ -118,7 +150,7 @@ class ClientWatcher(SweepWatcher):
         if old_fields != new_fields:
             found.append(make_event(ctx, "client.details_changed", row.id, row.id))
         # An empty part is a schema that does not keep the password here (after a 7 -> 8 upgrade).
-        if old_password and new_password and old_password != new_password:
+        if old_password and new_password and password_changed(old_password, new_password):
             found.append(make_event(ctx, "client.password_changed", row.id, row.id))
         return found
 
@@ -154,9 +186,11 @@ class UserPasswordWatcher(SweepWatcher):
         return [self.table.c.id, self.table.c.password]
 
     def state_of(self, row: Row[Any]) -> str:
-        return digest([row.password])
+        return password_state(row.password)
 
     def changed(self, ctx: WatchContext, row: Row[Any], old: str, new: str) -> list[Event]:
+        if not password_changed(old, new):
+            return []  # rehashed at login: remembered, no event
         return [
             make_event(ctx, "client.password_changed", client, client, {"user_id": row.id})
             for client in self._owned(ctx, row.id)

@@ -50,6 +50,9 @@ from whmcs_bridge.store.tables import seen as seen_t
 
 OPEN = ("Pending", "Suspended")
 ENDED = ("Terminated", "Cancelled")
+# Statuses of a service that was set up: only such a service can be "terminated" for the client.
+# Pending -> Cancelled is an order cancelled (or judged fraud) before provisioning: no news.
+PROVISIONED = ("Active", "Suspended")
 SWEPT = "services.sweep"
 # What the module hooks say the status became (the database may say Cancelled for Terminated).
 IMPLIED = {
@@ -97,7 +100,7 @@ class ServiceWatcher(SweepWatcher):
             name = "service.suspended"
         elif old_status == "Suspended" and new_status == "Active":
             name = "service.reactivated"
-        elif new_status in ENDED and old_status not in ENDED:
+        elif new_status in ENDED and old_status in PROVISIONED:
             name = "service.terminated"
         if name:
             found.append(make_event(ctx, name, subject_id, new_client))

@@ -23,6 +23,7 @@ from whmcs_bridge.intake.watchers.base import (
     CoreWatcher,
     make_event,
     pages,
+    seen_states,
     sweep_slice,
 )
 from whmcs_bridge.store.tables import seen as seen_t
@@ -133,5 +134,12 @@ class DomainWatcher(SweepWatcher):
         return [make_event(ctx, "domain.deleted", subject_id, client, {"domain": name})]
 
     def observe(self, ctx: WatchContext, event: Event) -> None:
-        if event.name == "domain.deleted":
-            ctx.forget(self.namespace, [event.subject_id])
+        if event.name != "domain.deleted":
+            return
+        if not event.data.get("domain"):
+            # The hook sent no name (the row was gone already): use the one remembered, the
+            # last chance to know it. ``data`` is the event's own dict, stored after this.
+            old = seen_states(ctx, self.namespace, [event.subject_id]).get(event.subject_id)
+            if old is not None:
+                event.data["domain"] = old.partition("|")[2]
+        ctx.forget(self.namespace, [event.subject_id])
