@@ -274,10 +274,10 @@ def ordered(panel_url: str) -> Iterator[tuple[SandboxPanel, int, int]]:
         yield sandbox, int(upgrade_id), result.invoice_id
 
 
-def upgrade_event(upgrade_id: int) -> Event:
+def upgrade_event(upgrade_id: int, name: str = "upgrade.ordered") -> Event:
     return Event(
-        key=f"upgrade.ordered:{upgrade_id}",
-        name="upgrade.ordered",
+        key=f"{name}:{upgrade_id}",
+        name=name,
         subject_type="upgrade",
         subject_id=upgrade_id,
         occurred_at=datetime.now(),
@@ -356,15 +356,7 @@ def test_other_events_are_skipped(panel_url: str) -> None:
 
 
 def completed_event(upgrade_id: int) -> Event:
-    return Event(
-        key=f"upgrade.completed:{upgrade_id}",
-        name="upgrade.completed",
-        subject_type="upgrade",
-        subject_id=upgrade_id,
-        occurred_at=datetime.now(),
-        source="hook",
-        client_id=1,
-    )
+    return upgrade_event(upgrade_id, "upgrade.completed")
 
 
 def service_and_credit(url: str) -> tuple[date, Decimal, int]:
