@@ -43,7 +43,11 @@ def _delivered(payload: dict[str, Any]) -> bool:
 
 
 HOOKS: dict[str, HookRule] = {
-    "ClientAdd": HookRule("client.added", "client", "client_id"),
+    "ClientAdd": HookRule("client.added", "client", "client_id", data_keys=("user_id",)),
+    # WHMCS 8 reports a login user's password: one event per client the user owns (below).
+    "UserChangePassword": HookRule(
+        "client.password_changed", "client", "user_id", client_from="users_clients"
+    ),
     "ClientChangePassword": HookRule("client.password_changed", "client", "client_id"),
     "ClientEdit": HookRule("client.details_changed", "client", "client_id", data_keys=("changed",)),
     "InvoiceCreated": HookRule(
@@ -54,10 +58,14 @@ HOOKS: dict[str, HookRule] = {
     ),
     "InvoicePaid": HookRule("invoice.paid", "invoice", "invoiceid", client_from="invoices"),
     "AfterModuleSuspend": HookRule(
-        "service.suspended", "service", "serviceid", data_keys=("suspendreason",)
+        "service.suspended", "service", "serviceid", data_keys=("pid", "suspendreason")
     ),
-    "AfterModuleUnsuspend": HookRule("service.reactivated", "service", "serviceid"),
-    "AfterModuleTerminate": HookRule("service.terminated", "service", "serviceid"),
+    "AfterModuleUnsuspend": HookRule(
+        "service.reactivated", "service", "serviceid", data_keys=("pid",)
+    ),
+    "AfterModuleTerminate": HookRule(
+        "service.terminated", "service", "serviceid", data_keys=("pid",)
+    ),
     "QuoteCreated": HookRule(
         "quote.available", "quote", "quoteid", client_from="quotes", when=_delivered
     ),
@@ -148,11 +156,11 @@ def events_from_row(
     if hook in HINT_HOOKS:
         return [], None
     occurred = created_at or ctx.now
-    if hook == "UserChangePassword":
-        return _password_events(ctx, _int(payload, "user_id"), origin, occurred), None
     rule = HOOKS.get(hook)
     if rule is None:
         raise MalformedRow(f"unknown hook '{hook}'")
+    if rule.client_from == "users_clients":
+        return _password_events(ctx, _int(payload, rule.id_key), origin, occurred), None
     if rule.when is not None and not rule.when(payload):
         return [], None
     subject_id = _int(payload, rule.id_key)
