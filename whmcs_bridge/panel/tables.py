@@ -37,6 +37,7 @@ from whmcs_bridge.panel.tables_clients import (
 )
 from whmcs_bridge.panel.tables_meta import metadata
 from whmcs_bridge.panel.tables_services import (
+    addons,
     cancelrequests,
     currencies,
     domains,
@@ -47,15 +48,23 @@ from whmcs_bridge.panel.tables_services import (
     product_upgrade_products,
     productgroups,
     products,
+    sslorders,
     upgrades,
 )
-from whmcs_bridge.panel.tables_support import ticketdepartments, ticketreplies, tickets
+from whmcs_bridge.panel.tables_support import (
+    ticketdepartments,
+    ticketnotes,
+    ticketreplies,
+    tickets,
+    ticketstatuses,
+)
 
 __all__ = [
     "PANEL_TABLES",
     "PanelTables",
     "accounts",
     "activitylog",
+    "addons",
     "admins",
     "cancelrequests",
     "clients",
@@ -79,9 +88,12 @@ __all__ = [
     "products",
     "quoteitems",
     "quotes",
+    "sslorders",
     "ticketdepartments",
+    "ticketnotes",
     "ticketreplies",
     "tickets",
+    "ticketstatuses",
     "upgrades",
     "user_invites",
     "users",
@@ -108,6 +120,8 @@ PANEL_TABLES: Mapping[str, Table] = {
         hosting,
         hostingaddons,
         hostingconfigoptions,
+        addons,
+        sslorders,
         domains,
         upgrades,
         cancelrequests,
@@ -122,6 +136,8 @@ PANEL_TABLES: Mapping[str, Table] = {
         tickets,
         ticketreplies,
         ticketdepartments,
+        ticketstatuses,
+        ticketnotes,
     )
 }
 

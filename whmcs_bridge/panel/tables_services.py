@@ -19,6 +19,7 @@ from whmcs_bridge.panel.types import (
 )
 
 __all__ = [
+    "addons",
     "cancelrequests",
     "currencies",
     "domains",
@@ -29,6 +30,7 @@ __all__ = [
     "product_upgrade_products",
     "productgroups",
     "products",
+    "sslorders",
     "upgrades",
 ]
 
@@ -265,6 +267,24 @@ hostingaddons = Table(
 )
 
 
+# SSL certificates ordered with a service (or one of its addons): they move with it (§3.6).
+sslorders = Table(
+    "tblsslorders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("userid", Integer, nullable=False),
+    Column("serviceid", Integer, nullable=False),
+    Column("addon_id", Integer, nullable=False, server_default=text("0")),
+    Column("remoteid", Text, nullable=False),
+    Column("module", Text, nullable=False),
+    Column("certtype", Text, nullable=False),
+    Column("configdata", Text, nullable=False),
+    Column("authdata", Text),
+    Column("completiondate", PanelDateTime(), nullable=False, server_default="0000-00-00 00:00:00"),
+    Column("status", Text, nullable=False),
+)
+
+
 domains = Table(
     "tbldomains",
     metadata,
@@ -367,4 +387,35 @@ hostingconfigoptions = Table(
     Column("optionid", Integer, nullable=False),
     Column("qty", Integer, nullable=False),
     Index("tblhostingconfigoptions_relid_configid", "relid", "configid"),
+)
+
+
+# The addon catalogue: a service's addon (tblhostingaddons.addonid) takes its name from here
+# when its own name is '' (whmcs.md §1.6); prices are in tblpricing, type addon.
+addons = Table(
+    "tbladdons",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("packages", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("billingcycle", Text, nullable=False),
+    Column("allowqty", Integer, nullable=False, server_default=text("0")),
+    Column("tax", PanelBool(), nullable=False),
+    Column("showorder", PanelBool(), nullable=False),
+    Column("hidden", PanelBool(), nullable=False, server_default=text("0")),
+    Column("retired", PanelBool(), nullable=False, server_default=text("0")),
+    Column("downloads", Text, nullable=False),
+    Column("autoactivate", Text, nullable=False),
+    Column("suspendproduct", PanelBool(), nullable=False),
+    Column("welcomeemail", Integer, nullable=False),
+    Column("type", String(16), nullable=False, server_default=""),
+    Column("module", String(32), nullable=False, server_default=""),
+    Column("server_group_id", Integer, nullable=False, server_default=text("0")),
+    Column("prorate", PanelBool(), nullable=False, server_default=text("0")),
+    Column("weight", Integer, nullable=False, server_default=text("0")),
+    Column("autolinkby", Text, nullable=False),
+    Column("created_at", PanelDateTime(), nullable=False, server_default="0000-00-00 00:00:00"),
+    Column("updated_at", PanelDateTime(), nullable=False, server_default="0000-00-00 00:00:00"),
+    Index("tbladdons_name", "name", mysql_length={"name": 32}),
 )

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Index, Integer, String, Table, Text, text
 from whmcs_bridge.panel.tables_meta import metadata
 from whmcs_bridge.panel.types import PanelBool, PanelDateTime, PanelEnum
 
-__all__ = ["ticketdepartments", "ticketreplies", "tickets"]
+__all__ = ["ticketdepartments", "ticketreplies", "tickets", "ticketstatuses"]
 
 tickets = Table(
     "tbltickets",
@@ -96,4 +96,34 @@ ticketdepartments = Table(
     Column("mail_auth_config", Text),
     Column("feedback_request", PanelBool(), nullable=False, server_default=text("0")),
     Index("tblticketdepartments_name", "name", mysql_length={"name": 64}),
+)
+
+
+# Ticket statuses: the defaults and the admin's own; showactive marks the ones that count as open.
+ticketstatuses = Table(
+    "tblticketstatuses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(64), nullable=False),
+    Column("color", Text, nullable=False),
+    Column("sortorder", Integer, nullable=False),
+    Column("showactive", PanelBool(), nullable=False),
+    Column("showawaiting", PanelBool(), nullable=False),
+    Column("autoclose", PanelBool(), nullable=False),
+)
+
+
+# Staff-only notes on a ticket (AddTicketNote): the client never sees them.
+ticketnotes = Table(
+    "tblticketnotes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticketid", Integer, nullable=False),
+    Column("admin", Text, nullable=False),
+    Column("date", PanelDateTime(), nullable=False, server_default="0000-00-00 00:00:00"),
+    Column("message", Text, nullable=False),
+    Column("attachments", Text, nullable=False),
+    Column("attachments_removed", PanelBool(), nullable=False, server_default=text("0")),
+    Column("editor", PanelEnum("plain", "markdown"), nullable=False, server_default="plain"),
+    Index("tblticketnotes_ticketid_date", "ticketid", "date"),
 )
