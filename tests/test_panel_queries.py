@@ -1,0 +1,422 @@
+"""The panel read layer (clients, services, billing, tickets) on SQLite and the stock 8.4 and 7.8
+schemas, rows written as WHMCS's non-strict session would (blank_row), and on the demo panel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, delete, insert
+from sqlalchemy.engine import make_url
+
+from whmcs_bridge.panel import queries
+from whmcs_bridge.panel.database import Panel
+from whmcs_bridge.panel.money import Currency
+from whmcs_bridge.panel.queries.billing import InvoiceItem, _period
+from whmcs_bridge.panel.rows import blank_row
+from whmcs_bridge.panel.tables import PanelTables
+
+D = Decimal
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def panel(empty_panel: tuple[str, str]) -> Iterator[tuple[str, Panel]]:
+    """(kind, panel) over an empty panel; MariaDB's stock currency is removed."""
+    kind, url = empty_panel
+    found = Panel(make_url(url))
+    with found.begin() as conn:
+        conn.execute(delete(found.tables.currencies))
+    yield kind, found
+    found.dispose()
+
+
+def add(conn: Connection, tables: PanelTables, table_name: str, /, **values: Any) -> int:
+    """Insert a row as WHMCS would (blanks for NOT NULL columns); returns its id."""
+    table = tables[table_name]
+    result = conn.execute(insert(table).values(**blank_row(table, **values)))
+    return int(result.inserted_primary_key[0])
+
+
+def seed_catalogue(conn: Connection, tables: PanelTables) -> None:
+    """Two currencies, a product group, three products and their prices."""
+    add(
+        conn, tables, "currencies", id=1, code="ARS", prefix="$", suffix=" ARS", format=3, default=1
+    )
+    add(conn, tables, "currencies", id=2, code="USD", prefix="US$", format=2, default=0)
+    add(conn, tables, "productgroups", id=1, name="Hosting Web")
+    for pid, name, paytype, module in (
+        (1, "Hosting Inicial", "recurring", "cpanel"),
+        (2, "Instalación", "onetime", ""),
+        (3, "Prueba", "free", ""),
+    ):
+        add(conn, tables, "products", id=pid, gid=1, name=name, paytype=paytype, servertype=module)
+        add(conn, tables, "products", id=pid + 10, gid=9, name=f"{name} (huérfano)")
+    cycles = dict.fromkeys(queries.CYCLES, D("-1.00"))
+    add(conn, tables, "pricing", type="product", currency=1, relid=1,
+        **{**cycles, "monthly": D("10.00"), "annually": D("100.00")})  # fmt: skip
+    add(conn, tables, "pricing", type="product", currency=2, relid=1,
+        **{**cycles, "annually": D("0.00")})  # fmt: skip
+    add(conn, tables, "pricing", type="product", currency=1, relid=2,
+        **{**cycles, "monthly": D("50.00")})  # fmt: skip
+    add(conn, tables, "pricing", type="addon", currency=1, relid=1, **{**cycles, "monthly": D("3")})
+
+
+def test_clients_and_services(panel: tuple[str, Panel]) -> None:
+    kind, bridge_panel = panel
+    tables = bridge_panel.tables
+    with bridge_panel.begin() as conn:
+        seed_catalogue(conn, tables)
+        add(conn, tables, "clients", id=1, firstname="María", lastname="González",
+            companyname="", email="Maria@Example.com.ar", phonenumber="+54.2994123456",
+            country="ar", status="Active", language="spanish", currency=2, groupid=3,
+            datecreated=date(2024, 5, 1), city="Neuquén", tax_id="20-12345678-9",
+            credit=D("12.5"), password="secret-hash")  # fmt: skip
+        add(conn, tables, "clients", id=2, firstname="Juan", lastname="Pérez",
+            email="juan@example.com ", currency=0, status="Closed")  # fmt: skip
+        add(conn, tables, "clients", id=3, firstname="Juan", lastname="Duplicado",
+            email="JUAN@example.com", currency=1)  # fmt: skip
+        add(conn, tables, "hosting", id=7, userid=1, packageid=1, server=4,
+            domain="maria.com.ar", domainstatus="Active", billingcycle="Annually",
+            amount=D("100.00"), firstpaymentamount=D("120.00"), regdate=date(2025, 12, 1),
+            nextduedate=date(2026, 12, 1), nextinvoicedate=date(2026, 11, 17),
+            paymentmethod="mercadopago")  # fmt: skip
+        add(conn, tables, "hosting", id=8, userid=1, packageid=11, domainstatus="Cancelled",
+            billingcycle="Free Account", nextduedate="0000-00-00")  # fmt: skip
+        add(conn, tables, "hosting", id=9, userid=2, packageid=404, domainstatus="Active")
+        add(conn, tables, "addons", id=1, name="Backup diario", billingcycle="Monthly")
+        add(conn, tables, "hostingaddons", id=5, hostingid=7, addonid=1, name="",
+            status="Active", billingcycle="Monthly", recurring=D("3.00"),
+            nextduedate=date(2026, 12, 1))  # fmt: skip
+        add(conn, tables, "hostingaddons", id=6, hostingid=7, addonid=0, name="IP dedicada",
+            status="Pending", billingcycle="Annually", setupfee=D("5"))  # fmt: skip
+
+    with bridge_panel.connect() as conn:
+        maria = queries.client(conn, tables, 1)
+        assert maria is not None
+        assert (maria.full_name, maria.email, maria.phone) == (
+            "María González",
+            "Maria@Example.com.ar",
+            "+54.2994123456",
+        )
+        assert (maria.country, maria.status, maria.language, maria.group_id) == (
+            "AR",
+            "Active",
+            "spanish",
+            3,
+        )
+        assert maria.currency == Currency(2, "USD", "US$", "", 2)
+        assert (maria.created, maria.city, maria.tax_id, maria.credit) == (
+            date(2024, 5, 1),
+            "Neuquén",
+            "20-12345678-9",
+            D("12.50"),
+        )
+        assert not hasattr(maria, "password")
+        juan = queries.client(conn, tables, 2)
+        assert juan is not None and juan.currency.code == "ARS"  # currency 0: the default
+        assert juan.created is None and juan.credit == D("0.00")  # zero date, blank money
+        assert queries.client(conn, tables, 99) is None
+        assert queries.currency_of_client(conn, tables, 1).code == "USD"
+        assert queries.currency_of_client(conn, tables, 99).code == "ARS"
+
+        found = queries.client_by_email(conn, tables, " MARIA@example.COM.AR ")
+        assert found is not None and found.id == 1
+        assert [c.id for c in queries.clients_by_email(conn, tables, "juan@EXAMPLE.com")] == [2, 3]
+        assert queries.client_by_email(conn, tables, "juan@example.com").id == 2  # type: ignore[union-attr]
+        assert queries.client_by_email(conn, tables, "nadie@example.com") is None
+        assert queries.clients_by_email(conn, tables, "  ") == []
+
+        service = queries.service(conn, tables, 7)
+        assert service is not None
+        assert (service.client_id, service.product_id, service.product_name) == (
+            1,
+            1,
+            "Hosting Inicial",
+        )
+        assert (service.group_id, service.group_name, service.module, service.server_id) == (
+            1,
+            "Hosting Web",
+            "cpanel",
+            4,
+        )
+        assert (service.domain, service.status, service.billing_cycle, service.paytype) == (
+            "maria.com.ar",
+            "Active",
+            "Annually",
+            "recurring",
+        )
+        assert (service.amount, service.first_payment_amount) == (D("100.00"), D("120.00"))
+        assert (service.next_due_date, service.reg_date) == (date(2026, 12, 1), date(2025, 12, 1))
+        backup, ip = service.addons
+        assert (backup.id, backup.addon_id, backup.name, backup.status) == (
+            5,
+            1,
+            "Backup diario",  # '' in tblhostingaddons: the catalogue's name
+            "Active",
+        )
+        assert (backup.billing_cycle, backup.recurring, backup.next_due_date) == (
+            "Monthly",
+            D("3.00"),
+            date(2026, 12, 1),
+        )
+        assert (ip.name, ip.setup_fee, ip.next_due_date, ip.reg_date) == (
+            "IP dedicada",
+            D("5.00"),
+            None,
+            None,
+        )
+        orphan = queries.service(conn, tables, 9)  # its product is gone
+        assert orphan is not None and (orphan.product_name, orphan.group_name) == ("", "")
+        assert queries.service(conn, tables, 404) is None
+
+        assert [s.id for s in queries.services_of_client(conn, tables, 1)] == [7, 8]
+        active = queries.services_of_client(conn, tables, 1, statuses=("Active",))
+        assert [s.id for s in active] == [7]
+        free = queries.services_of_client(conn, tables, 1)[1]
+        assert (free.next_due_date, free.group_name, free.addons) == (None, "", ())
+
+        assert queries.product_prices(conn, tables, 1) == {
+            1: {"monthly": D("10.00"), "annually": D("100.00")},
+            2: {"annually": D("0.00")},  # 0.00 is offered for free; -1.00 is not offered
+        }
+        assert queries.product_prices(conn, tables, 2) == {1: {"onetime": D("50.00")}}
+        assert queries.product_prices(conn, tables, 3) == {
+            1: {"free": D("0.00")},
+            2: {"free": D("0.00")},
+        }
+        assert queries.product_prices(conn, tables, 404) == {}
+    assert kind in ("sqlite", "8.4", "7.8")
+
+
+def seed_billing(conn: Connection, tables: PanelTables) -> None:
+    """Client 1's service 7 (addon 5, upgrade order 3) and its invoices; client 2's one."""
+    add(conn, tables, "clients", id=1, firstname="Ana", email="ana@example.com", currency=1)
+    add(conn, tables, "clients", id=2, firstname="Otro", email="otro@example.com", currency=1)
+    add(conn, tables, "hosting", id=7, userid=1, packageid=1, domainstatus="Active",
+        billingcycle="Monthly", nextduedate=date(2026, 12, 1))  # fmt: skip
+    add(conn, tables, "hostingaddons", id=5, hostingid=7, addonid=1, billingcycle="Monthly")
+    add(conn, tables, "upgrades", id=3, userid=1, type="package", relid=7, newvalue="2,monthly")
+    add(conn, tables, "upgrades", id=4, userid=1, type="package", relid=99)
+    for iid, client_id, status, due, total in (
+        (10, 1, "Paid", date(2026, 10, 1), D("30.00")),
+        (11, 1, "Unpaid", date(2026, 11, 1), D("33.00")),  # overdue
+        (12, 1, "Payment Pending", date(2026, 11, 2), D("10.00")),  # open, never overdue
+        (13, 1, "Unpaid", date(2026, 11, 26), D("20.00")),  # due today: not overdue yet
+        (14, 1, "Cancelled", date(2026, 9, 1), D("30.00")),
+        (15, 2, "Unpaid", date(2026, 1, 1), D("99.00")),
+        (16, 1, "Unpaid", date(2026, 11, 20), D("7.00")),  # no line of service 7
+    ):
+        add(conn, tables, "invoices", id=iid, userid=client_id, status=status, duedate=due,
+            date=due, total=total, subtotal=total, invoicenum=f"A-{iid}" if iid == 11 else "",
+            paymentmethod="mercadopago")  # fmt: skip
+    add(conn, tables, "accounts", userid=1, invoiceid=11, amountin=D("13.00"), transid="p1")
+    for invoice_id, kind, relid, description, due in (
+        (10, "Hosting", 7, "Hosting Inicial - a.com (01/10/2026 - 31/10/2026)", date(2026, 10, 1)),
+        (11, "Hosting", 7, "Hosting Inicial - a.com (01/11/2026 - 30/11/2026)", date(2026, 11, 1)),
+        (11, "Addon", 5, "Complemento - Backup (01/11/2026 - 30/11/2026)", date(2026, 11, 1)),
+        (12, "Upgrade", 3, "Cambio de plan", None),
+        (13, "Hosting", 7, "Renovación manual", date(2026, 12, 1)),
+        (14, "Hosting", 7, "Hosting Inicial (2026-09-01 - 2026-09-30)", date(2026, 9, 1)),
+        (15, "Hosting", 7, "Billed to the other client", None),
+        (16, "Upgrade", 4, "Another service's upgrade", None),
+        (16, "Addon", 7, "An addon id that equals the service id", None),
+    ):
+        add(conn, tables, "invoiceitems", invoiceid=invoice_id, type=kind, relid=relid,
+            description=description, duedate=due, amount=D("10.00"),
+            userid=2 if invoice_id == 15 else 1)  # fmt: skip
+
+
+def test_billing(panel: tuple[str, Panel]) -> None:
+    _kind, bridge_panel = panel
+    tables = bridge_panel.tables
+    with bridge_panel.begin() as conn:
+        seed_billing(conn, tables)
+    with bridge_panel.connect() as conn:
+        open_ = queries.open_invoices(conn, tables, 1, TODAY)
+        assert [(i.id, i.status, i.overdue) for i in open_] == [
+            (11, "Unpaid", True),
+            (12, "Payment Pending", False),
+            (16, "Unpaid", True),
+            (13, "Unpaid", False),
+        ]
+        first = open_[0]
+        assert (first.number, first.total, first.balance) == ("A-11", D("33.00"), D("20.00"))
+        assert (open_[1].number, open_[1].date_paid) == ("12", None)
+        assert [i.id for i in queries.overdue_invoices(conn, tables, 1, TODAY)] == [11, 16]
+        assert queries.overdue_invoices(conn, tables, 3, TODAY) == []
+
+        unpaid = queries.unpaid_items_of_service(conn, tables, 7)
+        assert [(u.item.invoice_id, u.item.type, u.item.relid, u.blocks_move) for u in unpaid] == [
+            (11, "Hosting", 7, True),
+            (11, "Addon", 5, False),
+            (12, "Upgrade", 3, False),
+            (13, "Hosting", 7, True),
+        ]
+        assert (unpaid[0].invoice_number, unpaid[0].invoice_status) == ("A-11", "Unpaid")
+        assert unpaid[0].item.amount == D("10.00")
+        # A former owner's invoices are read when named.
+        both = queries.unpaid_items_of_service(conn, tables, 7, client_ids=[1, 2])
+        assert [u.item.invoice_id for u in both] == [11, 11, 12, 13, 15]
+        assert queries.unpaid_items_of_service(conn, tables, 404) == []
+
+        billed = queries.invoices_for_service(conn, tables, 7)
+        assert [b.invoice.id for b in billed] == [10, 11, 12, 13, 14]
+        periods = {b.invoice.id: (b.period_start, b.period_end) for b in billed}
+        assert periods[10] == (date(2026, 10, 1), date(2026, 10, 31))
+        assert periods[11] == (date(2026, 11, 1), date(2026, 11, 30))
+        assert periods[12] == (None, None)  # an upgrade order: no period
+        assert periods[13] == (date(2026, 12, 1), date(2026, 12, 31))  # from the cycle
+        assert periods[14] == (date(2026, 9, 1), date(2026, 9, 30))
+        assert [item.type for item in billed[1].items] == ["Hosting", "Addon"]
+        assert billed[0].invoice.status == "Paid"
+
+
+def test_tickets(panel: tuple[str, Panel]) -> None:
+    kind, bridge_panel = panel
+    tables = bridge_panel.tables
+    opened = datetime(2026, 11, 20, 9, 30)
+    with bridge_panel.begin() as conn:
+        add(conn, tables, "ticketdepartments", id=1, name="Soporte Técnico")
+        for tid, status, did, merged in (
+            (1, "Open", 1, 0),
+            (2, "Closed", 1, 0),
+            (3, "Customer-Reply", 2, 0),
+            (4, "Esperando proveedor", 1, 0),
+            (5, "Open", 1, 1),  # merged into ticket 1
+            (6, "In Progress", 1, 0),
+        ):
+            add(conn, tables, "tickets", id=tid, tid=f"ABC-{tid:06d}", did=did, userid=3,
+                contactid=0, name="Lucía", email=" lucia@example.com ", title=f"Asunto {tid}",
+                message="No anda el correo", status=status, urgency="High", date=opened,
+                lastreply=datetime(2026, 11, 21, 8), service="S7" if tid == 1 else "",
+                merged_ticket_id=merged)  # fmt: skip
+        for reply_id, admin, day in ((1, "", 20), (2, "Pablo Soporte", 21), (3, "Otra", 22)):
+            add(conn, tables, "ticketreplies", id=reply_id, tid=1, userid=0 if admin else 3,
+                admin=admin, date=datetime(2026, 11, day, 10), message=f"respuesta {reply_id}",
+                name="" if admin else "Lucía")  # fmt: skip
+
+    with bridge_panel.connect() as conn:
+        found = queries.ticket(conn, tables, 1)
+        assert found is not None
+        assert (found.tid, found.client_id, found.department_id, found.department_name) == (
+            "ABC-000001",
+            3,
+            1,
+            "Soporte Técnico",
+        )
+        assert (found.email, found.name, found.subject, found.status, found.priority) == (
+            "lucia@example.com",
+            "Lucía",
+            "Asunto 1",
+            "Open",
+            "High",
+        )
+        assert (found.opened_at, found.last_reply) == (opened, datetime(2026, 11, 21, 8))
+        assert (found.service_id, found.domain_id, found.admin, found.requestor_id) == (
+            7,
+            None,
+            "",
+            0,
+        )
+        other = queries.ticket(conn, tables, 3)
+        assert other is not None and other.department_name == ""  # department 2 is gone
+        assert queries.ticket(conn, tables, 404) is None
+
+        thread = queries.replies(conn, tables, 1)
+        assert [(r.id, r.by_staff, r.admin) for r in thread] == [
+            (1, False, ""),
+            (2, True, "Pablo Soporte"),
+            (3, True, "Otra"),
+        ]
+        assert thread[0].client_id == 3 and thread[0].date == datetime(2026, 11, 20, 10)
+        staff = queries.first_staff_reply(conn, tables, 1)
+        assert staff is not None and (staff.id, staff.admin) == (2, "Pablo Soporte")
+        assert queries.first_staff_reply(conn, tables, 3) is None
+        assert queries.replies(conn, tables, 3) == []
+
+        # tblticketstatuses empty: the stock statuses count as open.
+        assert [t.id for t in queries.open_tickets(conn, tables)] == [1, 3, 6]
+    with bridge_panel.begin() as conn:
+        for title, active in (
+            ("Open", 1),
+            ("Closed", 0),
+            ("Esperando proveedor", 1),
+            ("In Progress", 1),
+            ("Customer-Reply", 0),
+        ):
+            add(conn, tables, "ticketstatuses", title=title, showactive=active)
+    with bridge_panel.connect() as conn:
+        assert queries.open_statuses(conn, tables) == ("Open", "Esperando proveedor", "In Progress")
+        assert [t.id for t in queries.open_tickets(conn, tables, page_size=1)] == [1, 4, 6]
+        assert [t.id for t in queries.open_tickets(conn, tables, after_id=1)] == [4, 6]
+        assert [t.id for t in queries.open_tickets(conn, tables, department_ids=[2])] == []
+    assert kind in ("sqlite", "8.4", "7.8")
+
+
+def test_demo_panel(demo_panel: str) -> None:
+    panel = Panel(make_url(demo_panel))
+    tables = panel.tables
+    today = date(2026, 11, 26)
+    with panel.connect() as conn:
+        lucia = queries.client(conn, tables, 3)
+        assert lucia is not None
+        assert (lucia.company, lucia.language, lucia.currency.code) == (
+            "Panadería La Espiga",
+            "",
+            "ARS",
+        )
+        emily = queries.client_by_email(conn, tables, "EMILY@carterdesign.example.com")
+        assert emily is not None and (emily.id, emily.language) == (5, "english")
+
+        service = queries.service(conn, tables, 2)
+        assert service is not None
+        assert (service.product_name, service.group_name, service.module) == (
+            "Hosting Avanzado",
+            "Hosting Web",
+            "cpanel",
+        )
+        assert queries.product_prices(conn, tables, 2) == {
+            1: {"semiannually": D("80.00"), "annually": D("150.00")}
+        }
+        assert [s.id for s in queries.services_of_client(conn, tables, 2)] == [2, 7]
+
+        overdue = queries.overdue_invoices(conn, tables, 3, today)
+        assert [(i.id, i.number, i.balance) for i in overdue] == [(3, "A-00003", D("100.00"))]
+        assert [i.id for i in queries.open_invoices(conn, tables, 4, today)] == [4]
+        assert queries.overdue_invoices(conn, tables, 4, today) == []
+        unpaid = queries.unpaid_items_of_service(conn, tables, 3)
+        assert [(u.item.invoice_id, u.blocks_move) for u in unpaid] == [(3, True)]
+        assert queries.unpaid_items_of_service(conn, tables, 1) == []
+        billed = queries.invoices_for_service(conn, tables, 1)
+        assert [(b.invoice.id, b.invoice.status) for b in billed] == [(1, "Paid")]
+        assert billed[0].period_end is not None  # from the annual cycle: no dates in the line
+
+        opened = list(queries.open_tickets(conn, tables))
+        assert [(t.id, t.department_name, t.status) for t in opened] == [
+            (1, "Soporte Técnico", "Open")
+        ]
+        assert queries.first_staff_reply(conn, tables, 1) is None
+    panel.dispose()
+
+
+@pytest.mark.parametrize(
+    ("description", "cycle", "end"),
+    [
+        ("Plan (01/12/2026 - 30/11/2027)", "Annually", date(2027, 11, 30)),
+        ("Plan (12/01/2026 - 11/30/2027)", "Annually", date(2027, 11, 30)),  # MM/DD/YYYY
+        ("Plan (2026-12-01 - 2027-11-30)", "Annually", date(2027, 11, 30)),
+        ("Plan (01.12.2026 - 31.12.2026)", "", date(2026, 12, 31)),
+        ("Plan (05/12/2026 - 04/12/2027)", "Monthly", date(2026, 12, 31)),  # another start
+        ("Plan sin fechas", "Monthly", date(2026, 12, 31)),
+        ("Plan sin fechas", "Semi-Annually", date(2027, 5, 31)),
+        ("Plan sin fechas", "One Time", None),
+    ],
+)
+def test_the_period_a_line_pays(description: str, cycle: str, end: date | None) -> None:
+    start = date(2026, 12, 1)
+    line = InvoiceItem(1, 1, 1, "Hosting", 7, description, D("1.00"), start)
+    assert _period(line, cycle) == (start, end)
