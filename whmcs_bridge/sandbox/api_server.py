@@ -29,6 +29,7 @@ from whmcs_bridge.panel.tables import PanelTables
 from whmcs_bridge.sandbox import (  # noqa: F401  (registers the handlers)
     actions_billing,
     actions_clients,
+    actions_contacts,
     actions_services,
     actions_tickets,
     actions_upgrades,

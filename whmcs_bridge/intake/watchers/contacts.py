@@ -8,11 +8,12 @@ can say what they were before; an unusually long list is remembered as a digest.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row
 
-from whmcs_bridge.events.model import Event
+from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.intake.watchers.accounts import (
     CLIENT_FIELDS,
@@ -41,6 +42,16 @@ def permissions_text(value: object, room: int = 120) -> str:
     keys = sorted({key.strip() for key in str(value or "").split(",") if key.strip()})
     text = ",".join(keys)
     return text if len(text) <= room else "#" + digest([text])[:40]
+
+
+def permissions_event(
+    ctx: WatchContext, subject_id: int, client_id: object, data: dict[str, Any]
+) -> Event:
+    """``user.permissions_changed``, keyed by the day AND the change itself: two different
+    changes of one login on one day are two events, one change seen twice is one."""
+    found = make_event(ctx, "user.permissions_changed", subject_id, client_id, data)
+    change = digest([data.get("before"), data.get("after")])[:12]
+    return replace(found, key=event_key(found.name, subject_id, f"{ctx.today}:{change}"))
 
 
 def _split(state: str) -> tuple[str, str, str]:
@@ -87,7 +98,7 @@ class ContactWatcher(SweepWatcher):
             found.append(make_event(ctx, "contact.changed", row.id, row.userid))
         if old_access != new_access:
             data = {"contact_id": row.id, "before": old_access, "after": new_access}
-            found.append(make_event(ctx, "user.permissions_changed", row.id, row.userid, data))
+            found.append(permissions_event(ctx, row.id, row.userid, data))
         return found
 
     def gone(self, ctx: WatchContext, subject_id: int, old: str) -> list[Event]:
@@ -111,7 +122,10 @@ class ContactWatcher(SweepWatcher):
 
 
 class LinkWatcher(SweepWatcher):
-    """WHMCS 8: ``user.permissions_changed`` when a ``tblusers_clients`` link's permissions change.
+    """WHMCS 8: ``user.permissions_changed`` when a ``tblusers_clients`` link's permissions
+    change, and when a user is linked to a client or unlinked from it (``data["change"]`` is
+    ``linked`` / ``unlinked``, the missing side ``'-'``). An owner's link coming or going is a
+    client created or deleted, reported as such elsewhere.
 
     The subject is the link (``tblusers_clients.id``); the data names the user and the client.
     State: ``<user id>|<client id>|<permissions, or '*' for the owner>``.
@@ -138,4 +152,29 @@ class LinkWatcher(SweepWatcher):
             "before": before,
             "after": after,
         }
-        return [make_event(ctx, "user.permissions_changed", row.id, row.client_id, data)]
+        return [permissions_event(ctx, row.id, row.client_id, data)]
+
+    def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
+        if row.owner:
+            return []
+        data = {
+            "user_id": row.auth_user_id,
+            "client_id": row.client_id,
+            "before": NOT_A_LOGIN,
+            "after": permissions_text(row.permissions),
+            "change": "linked",
+        }
+        return [permissions_event(ctx, row.id, row.client_id, data)]
+
+    def gone(self, ctx: WatchContext, subject_id: int, old: str) -> list[Event]:
+        user, client, access = _split(old)
+        if access == OWNER:
+            return []
+        data = {
+            "user_id": int(user),
+            "client_id": int(client),
+            "before": access,
+            "after": NOT_A_LOGIN,
+            "change": "unlinked",
+        }
+        return [permissions_event(ctx, subject_id, client, data)]

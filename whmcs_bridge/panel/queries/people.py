@@ -1,0 +1,478 @@
+"""The people of a client: who may act for it and who hears from it, on both WHMCS models.
+
+WHMCS 7.x keeps everybody in ``tblcontacts``: a contact with ``subaccount=1`` logs in with the
+``permissions`` it holds (comma list). WHMCS 8.x moved logins to ``tblusers``, linked to clients
+by ``tblusers_clients`` (permissions, ``owner`` flag); its contacts only receive mail
+(``whmcs.md`` §1.2-1.4, §6). Both answer here as :class:`Person` rows of one shape.
+
+The panel-wide scans (``*_rows``) stream in primary-key pages so an audit of a big panel holds
+one page at a time and every query is a range on a primary key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, func, select
+
+from whmcs_bridge.panel.tables import PanelTables
+from whmcs_bridge.panel.types import parse_panel_bool
+
+#: WHMCS's 13 permission keys, in its canonical order (``whmcs.md`` §1.4, §3.5, §6.2).
+PERMISSIONS: tuple[str, ...] = (
+    "profile",
+    "contacts",
+    "products",
+    "manageproducts",
+    "productsso",
+    "domains",
+    "managedomains",
+    "invoices",
+    "quotes",
+    "tickets",
+    "affiliates",
+    "emails",
+    "orders",
+)
+#: The e-mail preference kinds (``whmcs.md`` §6.3): client JSON keys; contacts' ``<kind>emails``.
+EMAIL_KINDS: tuple[str, ...] = ("general", "invoice", "product", "domain", "support", "affiliate")
+#: The kinds of person, as ``contacts list`` shows them.
+KINDS = ("owner", "user", "subaccount", "contact")
+#: Rows per page of a panel-wide scan.
+SCAN_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person who can act for a client or hears from it.
+
+    ``kind``: ``owner`` (8.x: the owner user; 7.x: the client record), ``user`` (8.x login linked
+    without ownership), ``subaccount`` (7.x contact that logs in), ``contact`` (mail only).
+    ``id`` is the ``tblusers.id`` of owners and users on 8.x, the client id of a 7.x owner, and
+    the ``tblcontacts.id`` of sub-accounts and contacts. ``email_preferences`` is ``None`` for an
+    8.x user, whom WHMCS never mails by preference; ``contact_id`` names the contact row of the
+    same client with the same e-mail, when there is one (its preferences then apply).
+    """
+
+    kind: str
+    id: int
+    client_id: int
+    first_name: str
+    last_name: str
+    email: str
+    permissions: tuple[str, ...]
+    email_preferences: dict[str, bool] | None
+    last_login: datetime | None = None
+    phone: str = ""
+    country: str = ""
+    language: str = ""
+    link_id: int | None = None
+    invite_id: int | None = None
+    contact_id: int | None = None
+    created_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    @property
+    def can_log_in(self) -> bool:
+        return self.kind in ("owner", "user", "subaccount")
+
+    @property
+    def key(self) -> str:
+        """``owner:5``, ``user:6``, ``subaccount:3``, ``contact:7``: what the CLI names."""
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A ``tbluser_invites`` row (8.x): an e-mail asked to join a client with some rights."""
+
+    id: int
+    client_id: int
+    email: str
+    permissions: tuple[str, ...]
+    invited_by: int
+    invited_by_admin: bool
+    created_at: datetime | None
+    accepted_at: datetime | None = None
+
+
+@dataclass
+class EmailHolder:
+    """Who holds one e-mail address across the panel (an audit's grouping)."""
+
+    email: str
+    owners: list[int] = field(default_factory=list)  # client ids whose holder uses it
+    contacts: list[tuple[int, int]] = field(default_factory=list)  # (contact id, client id)
+
+
+def split_permissions(value: object) -> tuple[str, ...]:
+    """A stored permission list in canonical order; unknown keys are dropped."""
+    wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
+    return tuple(key for key in PERMISSIONS if key in wanted)
+
+
+def client_preferences(raw: object) -> dict[str, bool]:
+    """``tblclients.email_preferences`` (8.x JSON; NULL, absent or unreadable = all on)."""
+    try:
+        stored = json.loads(str(raw)) if raw else {}
+    except ValueError:
+        stored = {}
+    if not isinstance(stored, dict):
+        stored = {}
+    return {kind: parse_panel_bool(stored.get(kind, 1)) for kind in EMAIL_KINDS}
+
+
+def contact_preferences(row: Any) -> dict[str, bool]:
+    """A contact row's ``<kind>emails`` columns as preferences."""
+    m = row._mapping
+    return {kind: parse_panel_bool(m.get(f"{kind}emails")) for kind in EMAIL_KINDS}
+
+
+def has_users(tables: PanelTables) -> bool:
+    """WHMCS 8.x: logins live in ``tblusers`` + ``tblusers_clients``."""
+    return tables.get("users") is not None and tables.get("users_clients") is not None
+
+
+def _text(value: object) -> str:
+    return str(value or "").strip()
+
+
+def _contact_person(row: Any, logins: bool) -> Person:
+    m = row._mapping
+    sub = logins and parse_panel_bool(m.get("subaccount"))
+    return Person(
+        kind="subaccount" if sub else "contact",
+        id=int(m["id"]),
+        client_id=int(m["userid"]),
+        first_name=_text(m.get("firstname")),
+        last_name=_text(m.get("lastname")),
+        email=_text(m.get("email")),
+        permissions=split_permissions(m.get("permissions")) if sub else (),
+        email_preferences=contact_preferences(row),
+        phone=_text(m.get("phonenumber")),
+        country=_text(m.get("country")),
+        contact_id=int(m["id"]),
+        created_at=m.get("created_at"),
+    )
+
+
+def _client_owner(row: Any) -> Person:
+    m = row._mapping
+    return Person(
+        kind="owner",
+        id=int(m["id"]),
+        client_id=int(m["id"]),
+        first_name=_text(m.get("firstname")),
+        last_name=_text(m.get("lastname")),
+        email=_text(m.get("email")),
+        permissions=PERMISSIONS,
+        email_preferences=client_preferences(m.get("email_preferences")),
+        last_login=m.get("lastlogin"),
+        phone=_text(m.get("phonenumber")),
+        country=_text(m.get("country")),
+        language=_text(m.get("language")),
+    )
+
+
+def _user_columns(tables: PanelTables) -> list[Any]:
+    users, links = tables.users, tables.users_clients
+    return [
+        links.c.id.label("link_id"),
+        links.c.client_id,
+        links.c.owner,
+        links.c.permissions,
+        links.c.invite_id,
+        links.c.last_login.label("link_login"),
+        links.c.created_at.label("linked_at"),
+        users.c.id.label("user_id"),
+        users.c.first_name,
+        users.c.last_name,
+        users.c.email,
+        users.c.language,
+        users.c.last_login.label("user_login"),
+    ]
+
+
+def _user_person(row: Any, client: Person | None) -> Person:
+    m = row._mapping
+    owner = parse_panel_bool(m["owner"])
+    logins = [t for t in (m.get("link_login"), m.get("user_login")) if t is not None]
+    return Person(
+        kind="owner" if owner else "user",
+        id=int(m["user_id"]),
+        client_id=int(m["client_id"]),
+        first_name=_text(m.get("first_name")),
+        last_name=_text(m.get("last_name")),
+        email=_text(m.get("email")),
+        permissions=PERMISSIONS if owner else split_permissions(m.get("permissions")),
+        # The owner hears what the client record's preferences let through.
+        email_preferences=client.email_preferences if owner and client else None,
+        last_login=max(logins) if logins else None,
+        phone=client.phone if owner and client else "",
+        country=client.country if client else "",
+        language=_text(m.get("language")) or (client.language if client else ""),
+        link_id=int(m["link_id"]),
+        invite_id=int(m.get("invite_id") or 0) or None,
+        created_at=m.get("linked_at"),
+    )
+
+
+def people(conn: Connection, tables: PanelTables, client_id: int) -> list[Person]:
+    """Everyone who can act for or hear from a client: the owner first, then users or
+    sub-accounts, then mail-only contacts; ``[]`` when the client does not exist (R-CT-1/2)."""
+    clients = tables.clients
+    row = conn.execute(select(clients).where(clients.c.id == client_id)).first()
+    if row is None:
+        return []
+    client = _client_owner(row)
+    found: list[Person] = []
+    users = has_users(tables)
+    if users:
+        links = tables.users_clients
+        query = (
+            select(*_user_columns(tables))
+            .select_from(links.join(tables.users, tables.users.c.id == links.c.auth_user_id))
+            .where(links.c.client_id == client_id)
+            .order_by(links.c.owner.desc(), links.c.id)
+        )
+        found = [_user_person(r, client) for r in conn.execute(query)]
+    if not any(p.kind == "owner" for p in found):
+        found.insert(0, client)  # 7.x, or an 8.x client whose owner link is missing
+    contacts = tables.get("contacts")
+    if contacts is not None:
+        logins = not users and "subaccount" in contacts.c
+        rows = conn.execute(
+            select(contacts).where(contacts.c.userid == client_id).order_by(contacts.c.id)
+        )
+        mail = [_contact_person(r, logins) for r in rows]
+        by_email = {p.email.lower(): p for p in mail if p.email}
+        # An 8.x user hears through the contact row that shares its e-mail, if any.
+        found = [
+            _with_contact(p, by_email.get(p.email.lower())) if p.kind == "user" else p
+            for p in found
+        ]
+        found.extend(sorted(mail, key=lambda p: (p.kind != "subaccount", p.id)))
+    return found
+
+
+def _with_contact(person: Person, contact: Person | None) -> Person:
+    if contact is None:
+        return person
+    return replace(
+        person,
+        contact_id=contact.id,
+        email_preferences=contact.email_preferences,
+        phone=contact.phone,
+        country=contact.country or person.country,
+    )
+
+
+def person(conn: Connection, tables: PanelTables, client_id: int, key: str) -> Person | None:
+    """One person of a client by :attr:`Person.key` (``user:6``) or bare kind and id."""
+    return next((p for p in people(conn, tables, client_id) if p.key == key), None)
+
+
+def person_by_email(
+    conn: Connection, tables: PanelTables, client_id: int, email: str
+) -> Person | None:
+    """The person of a client with this e-mail (case-insensitive): a login first, else a contact."""
+    wanted = email.strip().lower()
+    matches = [p for p in people(conn, tables, client_id) if p.email.lower() == wanted]
+    matches.sort(key=lambda p: KINDS.index(p.kind))
+    return matches[0] if matches else None
+
+
+def pending_invites(
+    conn: Connection, tables: PanelTables, client_id: int | None = None
+) -> list[Invite]:
+    """Invites not accepted and not withdrawn (8.x ``tbluser_invites``), of one client or all."""
+    invites = tables.get("user_invites")
+    if invites is None:
+        return []
+    query = select(invites).where(invites.c.accepted_at.is_(None))
+    if "deleted_at" in invites.c:
+        query = query.where(invites.c.deleted_at.is_(None))
+    if client_id is not None:
+        query = query.where(invites.c.client_id == client_id)
+    found = []
+    for rows in _pages(conn, query, invites):
+        found.extend(_invite(r) for r in rows)
+    return found
+
+
+def _invite(row: Any) -> Invite:
+    m = row._mapping
+    return Invite(
+        id=int(m["id"]),
+        client_id=int(m["client_id"]),
+        email=_text(m.get("email")),
+        permissions=split_permissions(m.get("permissions")),
+        invited_by=int(m.get("invited_by") or 0),
+        invited_by_admin=parse_panel_bool(m.get("invited_by_admin")),
+        created_at=m.get("created_at"),
+        accepted_at=m.get("accepted_at"),
+    )
+
+
+def invite(conn: Connection, tables: PanelTables, invite_id: int) -> Invite | None:
+    """One invite by id (8.x), or ``None``."""
+    invites = tables.get("user_invites")
+    if invites is None or not invite_id:
+        return None
+    row = conn.execute(select(invites).where(invites.c.id == invite_id)).first()
+    return _invite(row) if row is not None else None
+
+
+def owner_user_id(conn: Connection, tables: PanelTables, client_id: int) -> int | None:
+    """The ``tblusers.id`` of a client's owner (8.x), or ``None``."""
+    if not has_users(tables):
+        return None
+    links = tables.users_clients
+    return conn.execute(
+        select(links.c.auth_user_id).where(links.c.client_id == client_id, links.c.owner == 1)
+    ).scalar()
+
+
+# -- panel-wide scans, for the audit ------------------------------------------------------------
+
+
+def _pages(
+    conn: Connection, query: Select[Any], table: Table, row_key: str = "id"
+) -> Iterator[list[Any]]:
+    """``query`` in primary-key pages of :data:`SCAN_PAGE` rows (a range scan per page).
+
+    ``row_key`` is the name the query gives ``table.c.id`` (it may be labelled)."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            query.where(table.c.id > last).order_by(table.c.id).limit(SCAN_PAGE)
+        ).all()
+        if not rows:
+            return
+        yield rows
+        last = int(rows[-1]._mapping[row_key])
+        if len(rows) < SCAN_PAGE:
+            return
+
+
+def email_holders(conn: Connection, tables: PanelTables) -> Iterator[EmailHolder]:
+    """Every e-mail (lower-cased) held by more than one client's holder, or by a holder and a
+    contact of another client (R-TR-1, R-TR-8). Two streamed scans; memory: one int per client."""
+    clients = tables.clients
+    first: dict[str, int] = {}
+    shared: dict[str, EmailHolder] = {}
+    for rows in _pages(conn, select(clients.c.id, clients.c.email), clients):
+        for row in rows:
+            email = _text(row.email).lower()
+            if not email:
+                continue
+            if email in first:
+                holder = shared.setdefault(email, EmailHolder(email, [first[email]]))
+                holder.owners.append(int(row.id))
+            else:
+                first[email] = int(row.id)
+    contacts = tables.get("contacts")
+    if contacts is not None:
+        query = select(contacts.c.id, contacts.c.userid, contacts.c.email)
+        for rows in _pages(conn, query, contacts):
+            for row in rows:
+                email = _text(row.email).lower()
+                owner = first.get(email)
+                if owner is None or owner == int(row.userid):
+                    continue
+                holder = shared.setdefault(email, EmailHolder(email, [owner]))
+                holder.contacts.append((int(row.id), int(row.userid)))
+    yield from shared.values()
+
+
+def login_rows(conn: Connection, tables: PanelTables) -> Iterator[Person]:
+    """Every non-owner login of the panel: 8.x users' links, or 7.x sub-account contacts."""
+    if has_users(tables):
+        links, users = tables.users_clients, tables.users
+        query = (
+            select(*_user_columns(tables))
+            .select_from(links.join(users, users.c.id == links.c.auth_user_id))
+            .where(links.c.owner == 0)
+        )
+        for rows in _pages(conn, query, links, "link_id"):
+            yield from (_user_person(r, None) for r in rows)
+        return
+    contacts = tables.get("contacts")
+    if contacts is None or "subaccount" not in contacts.c:
+        return
+    query = select(contacts).where(contacts.c.subaccount == 1)
+    for rows in _pages(conn, query, contacts):
+        yield from (_contact_person(r, True) for r in rows)
+
+
+def invoice_mail_index(conn: Connection, tables: PanelTables) -> dict[tuple[int, str], bool]:
+    """(client id, lower e-mail) -> whether that 8.x contact receives invoice e-mails, for
+    every contact with an e-mail: an 8.x user hears through the contact sharing its e-mail,
+    so the audit finds it without a query per user. One streamed scan; empty on 7.x."""
+    contacts = tables.get("contacts")
+    if contacts is None or not has_users(tables) or "invoiceemails" not in contacts.c:
+        return {}
+    found: dict[tuple[int, str], bool] = {}
+    query = select(contacts.c.id, contacts.c.userid, contacts.c.email, contacts.c.invoiceemails)
+    for rows in _pages(conn, query, contacts):
+        for row in rows:
+            email = _text(row.email).lower()
+            if email:
+                key = (int(row.userid), email)
+                found[key] = found.get(key, False) or bool(row.invoiceemails)
+    return found
+
+
+def clients_per_user(conn: Connection, tables: PanelTables, at_least: int) -> dict[int, int]:
+    """8.x users linked to ``at_least`` clients or more: user id -> how many (index-only)."""
+    if not has_users(tables):
+        return {}
+    links = tables.users_clients
+    count = func.count(links.c.id)
+    query = (
+        select(links.c.auth_user_id, count.label("clients"))
+        .group_by(links.c.auth_user_id)
+        .having(count >= at_least)
+    )
+    return {int(r.auth_user_id): int(r.clients) for r in conn.execute(query)}
+
+
+def user_links(conn: Connection, tables: PanelTables, user_ids: list[int]) -> list[Person]:
+    """The links (owner or not) of these 8.x users, as people."""
+    if not has_users(tables) or not user_ids:
+        return []
+    links, users = tables.users_clients, tables.users
+    found = []
+    for start in range(0, len(user_ids), 1000):
+        query = (
+            select(*_user_columns(tables))
+            .select_from(links.join(users, users.c.id == links.c.auth_user_id))
+            .where(links.c.auth_user_id.in_(user_ids[start : start + 1000]))
+            .order_by(links.c.auth_user_id, links.c.client_id)
+        )
+        found.extend(_user_person(r, None) for r in conn.execute(query))
+    return found
+
+
+def client_names(conn: Connection, tables: PanelTables, ids: list[int]) -> dict[int, str]:
+    """Holder names (``first last``, else the company) of these clients."""
+    clients = tables.clients
+    found: dict[int, str] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 1000):
+        rows = conn.execute(
+            select(
+                clients.c.id, clients.c.firstname, clients.c.lastname, clients.c.companyname
+            ).where(clients.c.id.in_(unique[start : start + 1000]))
+        )
+        for r in rows:
+            name = f"{_text(r.firstname)} {_text(r.lastname)}".strip()
+            found[int(r.id)] = name or _text(r.companyname)
+    return found
