@@ -32,6 +32,7 @@ from whmcs_bridge.sandbox import (  # noqa: F401  (registers the handlers)
     actions_contacts,
     actions_services,
     actions_tickets,
+    actions_transfers,
     actions_upgrades,
 )
 from whmcs_bridge.sandbox.actions_common import ACTIONS, SINCE_8, ActionError, Context, normalise

@@ -1,0 +1,116 @@
+"""``transfer apply``: check again, then move in ONE transaction (whmcs.md §3.6).
+
+The transaction sets the request ``applied`` (only if it is still ``pending``: the claim two
+runs cannot both win), moves the service, its addons, its SSL orders and optionally the domain
+of the same name (guarded by the old owner), writes WHMCS's own activity-log lines on both
+clients, and stores the ``service.moved`` event. Either all of that is committed or none of it:
+a run killed in between leaves nothing half-moved, and a crash after the commit leaves the event
+for dispatch, which sends the notices and the ticket reply (:mod:`.notices`). A second apply
+finds the request ``applied`` and moves nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from whmcs_bridge.plugin import BridgeError, Event, event_key, queries, record_events
+
+from . import store
+from .check import TransferCheck
+from .requests import check_for_request, settings_of
+from .tables import APPLIED, PENDING
+
+if TYPE_CHECKING:
+    from whmcs_bridge.plugin import Bridge
+
+
+class NotApplicable(BridgeError):
+    """The request is not pending (applied, refused or cancelled): nothing to apply."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    request_id: int
+    check: TransferCheck
+    applied: bool
+    moved: queries.moves.MovedRows | None = None
+    event_key: str | None = None
+
+
+def apply_transfer(bridge: Bridge, request_id: int, with_domain: bool = False) -> ApplyResult:
+    """Re-check request ``request_id`` and, when still allowed, apply it.
+
+    :return: ``applied`` False (and the new check, stored on the request) when the check now
+        refuses; the request stays pending.
+    :raises NotApplicable: the request is not pending (a second apply moves nothing).
+    """
+    with bridge.panel.connect() as conn:
+        request = store.get_request(conn, request_id)
+    if request is None:
+        raise NotApplicable(f"no transfer request {request_id}")
+    if request.state != PENDING:
+        when = f" on {request.applied_at:%d/%m/%Y %H:%M}" if request.applied_at else ""
+        raise NotApplicable(
+            f"transfer request {request_id} is {request.state}{when}: nothing to apply"
+        )
+    check = check_for_request(bridge, request)
+    now = bridge.clock.panel_now()
+    if check.reasons or check.recipient is None or check.recipient.id != request.to_client_id:
+        with bridge.panel.begin() as conn:
+            store.set_fields(
+                conn, request_id, {**store.check_columns(check), "updated_at": now}, state=PENDING
+            )
+        return ApplyResult(request_id, check, applied=False)
+    stays = check.flag("domain_stays")
+    domain_ids = list(stays.ids.get("domain_ids", [])) if (with_domain and stays) else []
+    to_id = check.recipient.id
+    from_id = request.from_client_id
+    key = event_key("service.moved", request.service_id, now.date().isoformat())
+    event = Event(
+        key=key,
+        name="service.moved",
+        subject_type="service",
+        subject_id=request.service_id,
+        occurred_at=now,
+        source="bridge",
+        client_id=to_id,
+        origin="admin",
+        data={
+            "from_client_id": from_id,
+            "to_client_id": to_id,
+            "transfer_id": request_id,
+            "domain_ids": domain_ids,
+        },
+    )
+    tables = bridge.panel.tables
+    log_user = settings_of(bridge).log_user
+    with bridge.panel.begin() as conn:
+        claimed = store.set_fields(
+            conn,
+            request_id,
+            {
+                "state": APPLIED,
+                "with_domain": bool(domain_ids),
+                "event_key": key,
+                "applied_at": now,
+                "updated_at": now,
+                **store.check_columns(check),
+            },
+            state=PENDING,
+        )
+        if not claimed:
+            raise NotApplicable(f"transfer request {request_id} was applied by another run")
+        moved = queries.moves.move_service(
+            conn, tables, request.service_id, from_id, to_id, domain_ids
+        )
+        for line in queries.moves.move_log_lines(request.service_id, from_id, to_id, domain_ids):
+            for client_id in (from_id, to_id):
+                queries.moves.log_activity(conn, tables, client_id, line, log_user, now)
+        if not record_events(conn, [event], now):
+            # The service already moved once today (its day key is the watchers' too): this
+            # move's own key keeps its notices.
+            key = event_key("service.moved", request.service_id, f"{now.date()}:t{request_id}")
+            record_events(conn, [replace(event, key=key)], now)
+            store.set_fields(conn, request_id, {"event_key": key})
+    return ApplyResult(request_id, check, applied=True, moved=moved, event_key=key)
