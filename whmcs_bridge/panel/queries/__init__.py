@@ -10,10 +10,20 @@ the module of its subject (clients, services, billing, tickets, people).
         info = queries.client(conn, bridge.panel.tables, client_id)
 """
 
-# Each subject module is reachable as an attribute too (``queries.cancellations``): list new ones.
-from whmcs_bridge.panel.queries import billing, cancellations, clients, services, tickets
-from whmcs_bridge.panel.queries import holdings, incidents
-from whmcs_bridge.panel.queries import moves
+import importlib
+from types import ModuleType
+
+from whmcs_bridge.panel.queries import (
+    billing,
+    cancellations,
+    clients,
+    holdings,
+    incidents,
+    moves,
+    people,
+    services,
+    tickets,
+)
 from whmcs_bridge.panel.queries.billing import (
     OPEN_INVOICE_STATUSES,
     InvoiceInfo,
@@ -82,6 +92,7 @@ __all__ = [
     "open_statuses",
     "open_tickets",
     "overdue_invoices",
+    "people",
     "product_prices",
     "replies",
     "service",
@@ -91,3 +102,13 @@ __all__ = [
     "tickets",
     "unpaid_items_of_service",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``queries.<subject>`` for a subject module not imported above (``queries.people``)."""
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
