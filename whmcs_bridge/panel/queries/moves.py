@@ -136,6 +136,14 @@ def _owner_emails(
     return {(int(r.client_id), str(r.email).strip().lower()) for r in conn.execute(query)}
 
 
+def _email_in(conn: Connection, column: Any, emails: Sequence[str]) -> Any:
+    """``column IN emails`` without case: MySQL's ``utf8_unicode_ci`` compares so through the
+    e-mail index; SQLite needs ``lower()``. Callers re-compare the values they get back."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        return column.in_(emails)
+    return func.lower(func.trim(column)).in_(emails)
+
+
 def shared_emails(
     conn: Connection,
     tables: PanelTables,
@@ -169,7 +177,7 @@ def shared_emails(
         return found
     contacts = tables.contacts
     query = select(contacts.c.id, contacts.c.userid, contacts.c.email).where(
-        contacts.c.email.in_(every), contacts.c.userid.in_(ids)
+        _email_in(conn, contacts.c.email, every), contacts.c.userid.in_(ids)
     )
     for row in conn.execute(query):
         claim(int(row.userid), "contact", int(row.id), str(row.email))
@@ -178,7 +186,7 @@ def shared_emails(
         query = (
             select(users.c.id, links.c.client_id, users.c.email)
             .select_from(users.join(links, links.c.auth_user_id == users.c.id))
-            .where(users.c.email.in_(every), links.c.client_id.in_(ids))
+            .where(_email_in(conn, users.c.email, every), links.c.client_id.in_(ids))
         )
         for row in conn.execute(query):
             claim(int(row.client_id), "user", int(row.id), str(row.email))
