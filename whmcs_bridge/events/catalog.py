@@ -202,6 +202,14 @@ CATALOG: tuple[EventSpec, ...] = (
         _d("2026-11-26"),
         repeatable=True,
     ),
+    EventSpec(
+        "cancellation.completed",
+        "service",
+        (),
+        "raised by the cancellations plugin when a requested cancellation ends the service",
+        _d("2026-12-04"),
+        repeatable=True,
+    ),
 )
 
 BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in CATALOG}

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, create_engine, event
 from whmcs_bridge.panel.tables import PanelTables
 from whmcs_bridge.sandbox import (  # noqa: F401  (registers the handlers)
     actions_billing,
+    actions_cancellations,
     actions_clients,
     actions_contacts,
     actions_services,

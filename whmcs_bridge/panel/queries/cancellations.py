@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, delete, func, select
 
 from whmcs_bridge.panel.tables import PanelTables
 
@@ -122,3 +122,75 @@ def open_cancellation(
     invoices for the service (reference §5.1); a transfer checks it first."""
     request = service_cancel_request(conn, tables, service_id)
     return request if request is not None and request.is_open else None
+
+
+def withdraw_request(
+    conn: Connection,
+    tables: PanelTables,
+    request: CancelRequest,
+    user: str,
+    when: datetime,
+) -> bool:
+    """Delete the request's ``tblcancelrequests`` row, as the admin area's delete does, and log
+    it in the activity log, inside the caller's transaction. WHMCS has no API for this
+    (reference §3.3, §5.1): it is one of the two direct writes the architecture allows.
+
+    One ``DELETE`` guarded by id and service, so a row that changed meanwhile is left alone.
+    Returns whether the row was deleted (``False``: it was already gone).
+    """
+    from whmcs_bridge.panel.queries.moves import log_activity
+
+    r = tables.cancelrequests
+    gone = conn.execute(
+        delete(r).where(r.c.id == request.id, r.c.relid == request.service_id)
+    ).rowcount
+    if gone != 1:
+        return False
+    log_activity(
+        conn,
+        tables,
+        request.client_id or 0,
+        f"Cancellation Request Withdrawn - Service ID: {request.service_id} "
+        f"(request {request.id}, {request.type}) by whmcs-bridge",
+        user,
+        when,
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class HostingDomain:
+    """A client's ``tbldomains`` row named like a hosting service (reference §1.15)."""
+
+    id: int
+    domain: str
+    status: str
+    do_not_renew: bool  # tbldomains.donotrenew: no renewal invoices
+
+
+#: Domain statuses with nothing left to renew.
+GONE_DOMAIN_STATUSES = ("Cancelled", "Expired", "Transferred Away", "Fraud")
+
+
+def hosting_domain(
+    conn: Connection, tables: PanelTables, client_id: int, name: str
+) -> HostingDomain | None:
+    """The client's live domain with the hosting's name (the one the client area offers to stop
+    renewing on a cancellation, reference §5.1), or ``None``."""
+    domains = tables.get("domains")
+    wanted = name.strip().lower()
+    if domains is None or not wanted:
+        return None
+    row = conn.execute(
+        select(domains.c.id, domains.c.domain, domains.c.status, domains.c.donotrenew)
+        .where(
+            domains.c.userid == client_id,
+            func.lower(domains.c.domain) == wanted,
+            domains.c.status.not_in(GONE_DOMAIN_STATUSES),
+        )
+        .order_by(domains.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return HostingDomain(int(row.id), str(row.domain), str(row.status), bool(row.donotrenew))
