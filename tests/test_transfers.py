@@ -437,3 +437,113 @@ def test_apply_moves_in_one_transaction_then_notices(
     assert len(notes) == 1 and "R-TR-9" in notes[0].message and "#1" in notes[0].message
     with bridge.panel.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.ticketreplies)).scalar() == 2
+
+
+# -- a run killed in the middle --------------------------------------------------------------
+
+KILLER = """
+import os, signal, sys
+from sqlalchemy import event
+from whmcs_bridge.testing.bridges import make_bridge
+from whmcs_bridge.plugins.transfers.apply import apply_transfer
+
+url, request_id, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3].upper()
+bridge = make_bridge(url, config={"plugins": {"enabled": ["transfers"]}}, create_tables=False)
+
+@event.listens_for(bridge.panel.engine, "after_cursor_execute")
+def die(conn, cursor, statement, parameters, context, executemany):
+    if marker in " ".join(statement.split()).upper():
+        os.kill(os.getpid(), signal.SIGKILL)  # between two statements of the transaction
+
+apply_transfer(bridge, request_id, with_domain=True)
+os.kill(os.getpid(), signal.SIGKILL)  # after the commit, before any notice
+"""
+
+
+def owners(bridge: Any) -> dict[str, Any]:
+    t = bridge.panel.tables
+    with bridge.panel.connect() as conn:
+        one = lambda table: conn.execute(select(table.c.userid).where(table.c.id == 1)).scalar()  # noqa: E731
+        return {
+            "service": one(t.hosting),
+            "addon": one(t.hostingaddons),
+            "ssl": one(t.sslorders),
+            "domain": one(t.domains),
+            "logged": conn.execute(
+                select(func.count())
+                .select_from(t.activitylog)
+                .where(t.activitylog.c.description.like("Moved %"))
+            ).scalar(),
+            "events": conn.execute(
+                select(func.count()).select_from(events_t).where(events_t.c.name == "service.moved")
+            ).scalar(),
+            "state": conn.execute(select(transfer_requests.c.state)).scalar(),
+        }
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("8.4", marks=pytest.mark.mariadb)])
+def test_apply_killed_in_the_middle_moves_nothing(
+    kind: str, tmp_path: Path, whmcs_databases: Any
+) -> None:
+    from whmcs_bridge.testing.bridges import sqlite_panel
+
+    url = (
+        sqlite_panel(tmp_path / "panel.sqlite", seed=False)
+        if kind == "sqlite"
+        else whmcs_databases.take(kind)
+    )
+    try:
+        bridge = make_bridge(url, config=ENABLED)
+        build_world(bridge)
+        ticket(bridge, 1, requestor_id=1)
+        request = create_request(bridge, 1, 1, "3").request  # no [api]: the reply is skipped
+        assert (request.state, request.request_reply) == ("pending", "skipped")
+        before = owners(bridge)
+        assert before == {
+            "service": 1,
+            "addon": 1,
+            "ssl": 1,
+            "domain": 1,
+            "logged": 0,
+            "events": 0,
+            "state": "pending",
+        }
+        script = tmp_path / "killer.py"
+        script.write_text(KILLER)
+        markers = ("UPDATE tblhosting SET", "UPDATE tblhostingaddons", "INTO tblactivitylog")
+        for marker in (*markers, f"INTO {events_t.name}"):
+            done = subprocess.run(
+                [sys.executable, str(script), url, str(request.id), marker],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == -9, done.stderr
+            assert owners(bridge) == before, marker  # nothing half-moved
+        # Killed after the commit: moved once, with its event; a second apply moves nothing.
+        done = subprocess.run(
+            [sys.executable, str(script), url, str(request.id), "NO SUCH STATEMENT"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == -9, done.stderr
+        after = owners(bridge)
+        assert after == {
+            "service": 3,
+            "addon": 3,
+            "ssl": 3,
+            "domain": 3,
+            "logged": 4,
+            "events": 1,
+            "state": "applied",
+        }
+        with pytest.raises(NotApplicable):
+            apply_transfer(bridge, request.id)
+        assert owners(bridge) == after
+        bridge.close()
+    finally:
+        if kind != "sqlite":
+            whmcs_databases.give_back(url)
