@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,10 @@ def add(conn: Any, tables: PanelTables, name: str, **values: Any) -> None:
     )
 
 
-def seed_people(url: str, created: datetime = datetime(2026, 1, 5, 10, 0)) -> bool:
-    """Fill the panel; returns True for the 8.x model (users), False for 7.x (sub-accounts)."""
+def seed_people(url: str, created: datetime | None = None) -> bool:
+    """Fill the panel; returns True for the 8.x model (users), False for 7.x (sub-accounts).
+    Links are made ``created`` (a month ago by default)."""
+    created = created or datetime.now().replace(microsecond=0) - timedelta(days=30)
     engine = create_engine(url)
     tables = PanelTables.from_database(engine)
     users = tables.get("users") is not None
