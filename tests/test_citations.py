@@ -178,3 +178,13 @@ def test_each_rule_names_the_plugin_and_the_settings_that_carry_it() -> None:
             problems.append(f"{rule}: no 'Settings:'")
     assert len(entries) >= 30
     assert not problems, "\n".join(problems)
+
+
+def test_the_whmcs_notes_cover_every_section_plugins_cite() -> None:
+    """Sections 1-6 of docs/whmcs.md stay whole, so a new plugin finds the one it needs."""
+    expected = {
+        "1": 22, "2": 2, "3": 6, "4": 4, "5": 4, "6": 3,
+    }  # fmt: skip
+    wanted = {f"{part}.{n}" for part, count in expected.items() for n in range(1, count + 1)}
+    wanted |= set(expected) | {"1.0", "4.2.1"}
+    assert sorted(wanted - headings(DEFAULT_DOC)) == []
