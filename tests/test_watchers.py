@@ -396,8 +396,12 @@ CHANGES: dict[str, Change] = {
 }
 
 
+#: Events a plugin's own watcher reports (tested with that plugin: tests/test_sla.py).
+PLUGIN_WATCHED = {"incident.opened", "incident.resolved"}
+
+
 def test_every_catalog_event_has_a_change() -> None:
-    assert set(CHANGES) == set(BY_NAME)
+    assert set(CHANGES) == set(BY_NAME) - PLUGIN_WATCHED
 
 
 @pytest.mark.parametrize("name", list(CHANGES))

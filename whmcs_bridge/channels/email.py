@@ -53,7 +53,10 @@ class EmailChannel:
         return "EmailChannel()"
 
     def send(self, msg: OutgoingMessage) -> SendResult:
-        """Mail ``msg.text`` (subject ``msg.subject``) to the client whose id is the recipient."""
+        """Mail ``msg.text`` (subject ``msg.subject``) to the client whose id is the recipient,
+        or to staff when the recipient is ``admin`` or ``admin:<department id>``."""
+        if msg.recipient == "admin" or msg.recipient.startswith("admin:"):
+            return self._send_admin(msg)
         try:
             client_id = int(msg.recipient)
         except ValueError:
@@ -75,6 +78,29 @@ class EmailChannel:
         except ApiError as exc:
             raise SendError(error_kind(exc), str(exc)) from None
         return SendResult(None, str(client_id))
+
+    def _send_admin(self, msg: OutgoingMessage) -> SendResult:
+        """Staff mail through ``SendAdminEmail`` (whmcs.md §3.4): with a department id, WHMCS
+        mails that department's admins (``type=support``), else its system admins."""
+        department = msg.recipient.partition(":")[2].strip()
+        if department and not department.isdigit():
+            raise SendError("permanent", f"admin e-mail department {department!r} is not an id")
+        if not msg.text.strip():
+            raise SendError("permanent", f"empty text for event {msg.event!r}")
+        params: dict[str, object] = {
+            "customsubject": msg.subject or msg.event,
+            "custommessage": as_html(msg.text),
+            "type": "support" if department else "system",
+        }
+        if department:
+            params["deptid"] = int(department)
+        try:
+            self._bridge.api.call("SendAdminEmail", params)
+        except ConfigError as exc:
+            raise SendError("channel_broken", str(exc)) from None
+        except ApiError as exc:
+            raise SendError(error_kind(exc), str(exc)) from None
+        return SendResult(None, msg.recipient)
 
     def check(self) -> str | None:
         """The ``whmcs api`` line of ``doctor`` already proves the API works; nothing more here."""

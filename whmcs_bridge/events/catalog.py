@@ -17,7 +17,7 @@ class EventSpec:
     """One kind of panel event."""
 
     name: str
-    # client, invoice, service, quote, domain, upgrade, contact, user, ticket or reply
+    # client, invoice, service, quote, domain, upgrade, contact, user, ticket, reply or incident
     subject: str
     hooks: tuple[str, ...]
     watcher: str
@@ -201,6 +201,22 @@ CATALOG: tuple[EventSpec, ...] = (
         "tblhosting.userid of a service changes",
         _d("2026-11-26"),
         repeatable=True,
+    ),
+    # R-SL-3: the service status page. WHMCS has no hook for Network Issues; the sla plugin's
+    # watcher (bridge_register_watchers) reports them.
+    EventSpec(
+        "incident.opened",
+        "incident",
+        (),
+        "sla plugin: tblnetworkissues rows above the cursor, not Resolved",
+        _d("2026-12-04"),
+    ),
+    EventSpec(
+        "incident.resolved",
+        "incident",
+        (),
+        "sla plugin: a tracked tblnetworkissues row turns Resolved",
+        _d("2026-12-04"),
     ),
     EventSpec(
         "cancellation.completed",

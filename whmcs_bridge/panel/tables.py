@@ -36,6 +36,7 @@ from whmcs_bridge.panel.tables_clients import (
     users_clients,
 )
 from whmcs_bridge.panel.tables_meta import metadata
+from whmcs_bridge.panel.tables_network import clientgroups, networkissues, servers
 from whmcs_bridge.panel.tables_services import (
     addons,
     cancelrequests,
@@ -67,6 +68,7 @@ __all__ = [
     "addons",
     "admins",
     "cancelrequests",
+    "clientgroups",
     "clients",
     "configuration",
     "contacts",
@@ -80,6 +82,7 @@ __all__ = [
     "invoiceitems",
     "invoices",
     "metadata",
+    "networkissues",
     "orders",
     "paymentgateways",
     "pricing",
@@ -88,6 +91,7 @@ __all__ = [
     "products",
     "quoteitems",
     "quotes",
+    "servers",
     "sslorders",
     "ticketdepartments",
     "ticketnotes",
@@ -138,6 +142,9 @@ PANEL_TABLES: Mapping[str, Table] = {
         ticketdepartments,
         ticketstatuses,
         ticketnotes,
+        networkissues,
+        servers,
+        clientgroups,
     )
 }
 

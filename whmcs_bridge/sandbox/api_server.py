@@ -32,6 +32,7 @@ from whmcs_bridge.sandbox import (  # noqa: F401  (registers the handlers)
     actions_clients,
     actions_contacts,
     actions_services,
+    actions_sla,
     actions_tickets,
     actions_transfers,
     actions_upgrades,

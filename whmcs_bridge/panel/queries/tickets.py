@@ -21,6 +21,7 @@ __all__ = [
     "replies",
     "reply_times",
     "ticket",
+    "tickets_opened_between",
 ]
 
 #: The stock statuses with ``showactive`` set, for a panel whose tblticketstatuses is empty.
@@ -268,3 +269,16 @@ def department_id(conn: Connection, tables: PanelTables, wanted: int | str | Non
         return next((int(r.id) for r in rows if int(r.id) == int(text)), None)
     # Python's casefold, not SQL lower(): SQLite lowers ASCII only ("Técnico").
     return next((int(r.id) for r in rows if str(r.name).casefold() == text.casefold()), None)
+
+
+def tickets_opened_between(
+    conn: Connection, tables: PanelTables, start: datetime, end: datetime
+) -> list[TicketInfo]:
+    """Tickets opened from ``start`` (included) to ``end`` (excluded), any status, by id;
+    merged tickets left out. Times are panel-local."""
+    tickets = tables.tickets
+    where = [tickets.c.date >= start, tickets.c.date < end]
+    if "merged_ticket_id" in tickets.c:
+        where.append(tickets.c.merged_ticket_id == 0)
+    query = _tickets_query(tables).where(*where).order_by(tickets.c.id)
+    return [_ticket_info(row) for row in conn.execute(query)]

@@ -1,0 +1,174 @@
+"""``sla status``, ``sla plan`` and ``sla report``: what the commands print, as plain data."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime
+from typing import Any
+
+from whmcs_bridge.plugin import Bridge, BridgeError, queries
+
+from .deadlines import rounds_of, survey
+from .plans import plan_of, target_for
+from .settings import KINDS, PLAN_LABELS
+from .tasks import stored_clocks, timer_of
+
+
+def status(bridge: Bridge) -> list[dict[str, Any]]:
+    """Open tickets waiting for a staff answer, earliest deadline first, breached included.
+
+    ``business_minutes_left`` counts minutes of the ticket's clock (business hours, or every
+    minute for a 24x7 clock), negative once breached. A stored deadline (fixed when the round
+    was first seen) wins over one computed now.
+    """
+    timer = timer_of(bridge)
+    now = bridge.clock.panel_now()
+    with bridge.panel.connect() as conn:
+        _, waiting = survey(conn, bridge.panel.tables, timer)
+    stored = stored_clocks(bridge, sorted({c.ticket.id for c in waiting}))
+    found = []
+    for c in waiting:
+        row: Any = stored.get((c.ticket.id, c.round.number))
+        deadline = row.deadline if row is not None else c.deadline
+        clock = row.clock if row is not None else c.target.clock
+        left = timer.minutes_left(now, deadline, clock)
+        found.append(
+            {
+                "ticket_id": c.ticket.id,
+                "tid": c.ticket.tid,
+                "client_id": c.ticket.client_id,
+                "plan": row.plan if row is not None else c.plan.plan,
+                "department": c.ticket.department_name,
+                "sla": row.kind if row is not None else c.target.kind,
+                "p1": bool(row.p1) if row is not None else c.target.p1,
+                "clock": clock,
+                "round": c.round.number,
+                "started": timer.iso(c.round.started_at),
+                "deadline": timer.iso(deadline),
+                "business_minutes_left": left,
+                "breached": left < 0 or (now >= deadline),
+                "_sort": (deadline, c.ticket.id),
+            }
+        )
+    found.sort(key=lambda item: item.pop("_sort"))
+    return found
+
+
+def client_plan(bridge: Bridge, client_id: int) -> dict[str, Any]:
+    """R-SL-6/7 for one client: its plan, why, its targets and its channels."""
+    timer = timer_of(bridge)
+    settings = timer.settings
+    tables = bridge.panel.tables
+    with bridge.panel.connect() as conn:
+        if queries.clients.client(conn, tables, client_id) is None:
+            raise BridgeError(f"client {client_id} is not in the panel")
+        held = queries.holdings.holdings_of_clients(conn, tables, [client_id]).get(client_id)
+    choice = plan_of(settings, held)
+    plan = settings.plan(choice.plan)
+    targets = {}
+    for kind in KINDS:  # R-SL-2..5 with this plan's target
+        minutes, clock = plan.target_minutes, plan.clock
+        if kind in (2, 3):
+            clock = "24x7"
+        elif kind == 4:
+            minutes = min(minutes, settings.sla4_minutes)
+        targets[f"sla{kind}"] = {"minutes": minutes, "clock": clock, "kind": KINDS[kind]}
+    result: dict[str, Any] = {
+        "client_id": client_id,
+        "plan": plan.name,
+        "label": PLAN_LABELS[plan.name],
+        "because": choice.because,
+        "first_response": {"minutes": plan.target_minutes, "clock": plan.clock},
+        "targets": targets,
+        "channels": list(plan.channels),
+    }
+    if plan.name == "full":
+        result["p1"] = {
+            "minutes": settings.p1_minutes,
+            "clock": settings.p1_clock,
+            "priority": settings.p1_priority,
+            "departments": sorted(settings.critical_departments),
+        }
+    return result
+
+
+def _percentile(values: list[int], share: float) -> int | None:
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def report(bridge: Bridge, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per plan and department, tickets opened from ``start`` to ``end`` (panel-local, end
+    excluded): first response median and 90th percentile in business minutes, share answered
+    within target, and the breaches."""
+    timer = timer_of(bridge)
+    settings = timer.settings
+    now = bridge.clock.panel_now()
+    tables = bridge.panel.tables
+    with bridge.panel.connect() as conn:
+        tickets = queries.tickets.tickets_opened_between(conn, tables, start, end)
+        replies = queries.tickets.reply_times(conn, tables, (t.id for t in tickets))
+        holdings = queries.holdings.holdings_of_clients(
+            conn, tables, (t.client_id for t in tickets)
+        )
+    stored = stored_clocks(bridge, [t.id for t in tickets])
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for ticket in tickets:
+        if ticket.opened_at is None:
+            continue
+        first = rounds_of(ticket.opened_at, replies.get(ticket.id, []), False)[0]
+        row: Any = stored.get((ticket.id, 1))
+        if row is not None:
+            plan, deadline = row.plan, row.deadline
+        else:
+            choice = plan_of(settings, holdings.get(ticket.client_id))
+            target = target_for(
+                settings, choice.plan, ticket.department_id, ticket.department_name, ticket.priority
+            )
+            plan, deadline = choice.plan, timer.schedule(ticket.opened_at, target)[1]
+        group = groups.setdefault(
+            (plan, ticket.department_name),
+            {
+                "plan": plan,
+                "department": ticket.department_name,
+                "tickets": 0,
+                "minutes": [],
+                "within": 0,
+                "decided": 0,
+                "breaches": [],
+            },
+        )
+        group["tickets"] += 1
+        answered = first.answered_at
+        if answered is not None:
+            group["minutes"].append(max(0, timer.business_minutes(ticket.opened_at, answered)))
+        late = (answered or now) > deadline
+        if answered is not None or late:
+            group["decided"] += 1
+            group["within"] += not late
+        if late:
+            group["breaches"].append(
+                {
+                    "ticket_id": ticket.id,
+                    "tid": ticket.tid,
+                    "deadline": timer.iso(deadline),
+                    "answered": timer.iso(answered) if answered else None,
+                }
+            )
+    found = []
+    for key in sorted(groups):
+        group = groups[key]
+        minutes = group.pop("minutes")
+        decided, within = group.pop("decided"), group.pop("within")
+        group["median_first_response"] = statistics.median(minutes) if minutes else None
+        group["p90_first_response"] = _percentile(minutes, 0.9)
+        group["within_target"] = round(within / decided, 4) if decided else None
+        found.append(group)
+    return found
+
+
+__all__ = ["client_plan", "report", "status"]
