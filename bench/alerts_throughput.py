@@ -53,7 +53,7 @@ from sqlalchemy import delete, event, func, select
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.tables import FAILED, QUEUED, SENT, outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
-from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema
 
 TOKEN = "bench-whatsapp-token"
@@ -69,7 +69,7 @@ def alerts_config(
     window: int | None = None,
     concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """The ``[plugins.alerts]`` section the bridges get (the channel points at the stand-in)."""
+    """The config sections the bridges get (the WhatsApp channel points at the stand-in)."""
     whatsapp = {
         "api_base": wa.base_url,
         "version": "v23.0",
@@ -83,7 +83,7 @@ def alerts_config(
         section["claim_window"] = window
     if concurrency is not None:
         section["send_concurrency"] = concurrency
-    return {"plugins": {"alerts": section}}
+    return delivery_config(section)
 
 
 def message(i: int) -> dict[str, Any]:

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Connection, delete, insert, select, update
 from whmcs_bridge.plugins.alerts import settings as alert_settings
-from whmcs_bridge.plugins.alerts.phones import normalise_phone
 
 from whmcs_bridge import hookimpl
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.events.catalog import ALERT_EVENTS
 from whmcs_bridge.panel.rows import blank_row
+from whmcs_bridge.phones import normalise_phone
 from whmcs_bridge.sandbox.hook_rows import write_hook_row
 from whmcs_bridge.sandbox.seed import SETTINGS, seed_panel
 from whmcs_bridge.store.tables import outcomes as outcomes_t
@@ -582,10 +582,12 @@ def test_config_problems_name_their_keys() -> None:
                 "invoice.paid": {"params": ["first_name", "foo"], "button_url_suffix": "x"},
                 "invoice.lost": {},
             },
-            "rate_per_second": 10,  # the outbox's key, not ours
+            "rate_per_second": 10,  # now the outbox's key, in [outbox]
         }
     )
     assert found == [
+        "plugins.alerts.rate_per_second: moved: write it as [outbox] rate_per_second "
+        "(see config/bridge.example.toml)",
         "plugins.alerts.channels: expected a list of whatsapp, console, telegram",
         "plugins.alerts.quiet_hours.start: expected HH:MM (24 h), got '25:00'",
         "plugins.alerts.events.invoice.lost: unknown event; expected one of: "
@@ -702,7 +704,7 @@ class StandInChannels:
 
     @hookimpl
     def bridge_register_channels(self, register: Any, bridge: Bridge) -> None:
-        from whmcs_bridge.plugins.channels.whatsapp import WhatsAppChannel
+        from whmcs_bridge.channels.whatsapp import WhatsAppChannel
 
         server = self.server
         register(WhatsAppChannel(server.base_url, "v21.0", server.phone_number_id, server.token))
@@ -713,7 +715,7 @@ def test_through_the_real_outbox_meta_gets_this_exact_request(panel: str) -> Non
 
     with WhatsAppStandIn() as server:
         server.registered_templates = {("factura_generada", "es_AR"): 4}
-        config = {"plugins": {"enabled": ["alerts"], "alerts": {"min_interval_per_recipient": 0}}}
+        config = {"plugins": {"enabled": ["alerts"]}, "outbox": {"min_interval_per_recipient": 0}}
         bridge = make_bridge(
             panel, config=config, now=NOW, plugins=[("wa", StandInChannels(server))]
         )
@@ -763,7 +765,7 @@ def test_each_event_reaches_the_whatsapp_stand_in_exactly(panel: str, event: str
     change, _key, to, template, params, suffix, _text = CASES[event]
     with WhatsAppStandIn() as server:
         server.registered_templates = {(template, "es_AR"): len(params)}
-        config = {"plugins": {"enabled": ["alerts"], "alerts": {"min_interval_per_recipient": 0}}}
+        config = {"plugins": {"enabled": ["alerts"]}, "outbox": {"min_interval_per_recipient": 0}}
         bridge = make_bridge(
             panel, config=config, now=NOW, plugins=[("wa", StandInChannels(server))]
         )

@@ -14,15 +14,15 @@ import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
-from whmcs_bridge.plugins.channels.base import (
+from whmcs_bridge.channels.base import (
     Channel,
     OutgoingMessage,
     SendError,
     classify_telegram_error,
     classify_whatsapp_error,
 )
-from whmcs_bridge.plugins.channels.telegram import TelegramChannel
-from whmcs_bridge.plugins.channels.whatsapp import (
+from whmcs_bridge.channels.telegram import TelegramChannel
+from whmcs_bridge.channels.whatsapp import (
     WhatsAppChannel,
     parse_status_webhook,
     sanitize_param,

@@ -173,7 +173,7 @@ BROKEN_PLUGINS = {
     ),
     "validate raises": (
         "from whmcs_bridge import hookimpl\n"
-        "@hookimpl\ndef bridge_validate_config(config):\n"
+        "@hookimpl\ndef bridge_load_settings(config):\n"
         "    config.plugin_config('bad')['threshold']\n",
         ["failed checking [plugins.bad]", "KeyError: 'threshold'"],
     ),

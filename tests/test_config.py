@@ -89,16 +89,16 @@ identifier = "ident"
 secret = {"$env" = "WB_TEST_SECRET"}
 [serve]
 wake_secret = {"$file" = "wake.secret"}
-[plugins.alerts.whatsapp]
+[channels.whatsapp]
 token = {"$env" = "WB_TEST_SECRET"}
 """,
         )
     )
     assert config.api.secret.reveal() == "s3cr3t-from-env"  # type: ignore[union-attr]
     assert config.serve["wake_secret"].reveal() == "s3cr3t-from-file"
-    token = config.plugin_config("alerts")["whatsapp"]["token"]
-    assert isinstance(token, Secret) and "s3cr3t" not in repr(config.plugin_sections)
-    assert redact(config.plugin_sections) == {"alerts": {"whatsapp": {"token": "***"}}}
+    token = config.channels["whatsapp"]["token"]
+    assert isinstance(token, Secret) and "s3cr3t" not in repr(config.channels)
+    assert redact(config.channels) == {"whatsapp": {"token": "***"}}
     assert config.database_url.database == str(tmp_path / "panel.sqlite")
 
 

@@ -43,7 +43,9 @@ def test_bridge_runs_with_select_only_on_whmcs_tables(tmp_path: Path, mariadb_84
         conn.execute(delete(metadata.tables["tblcurrencies"]))
         seed_panel(conn, date.today())
     admin = tmp_path / "admin.toml"
-    admin.write_text(f'[panel]\ndatabase_url = "{mariadb_84}"\n')
+    admin.write_text(
+        f'[panel]\ndatabase_url = "{mariadb_84}"\n[plugins]\nenabled = ["alerts", "upgrades"]\n'
+    )
     assert bridge(admin, "db", "upgrade").returncode == 0
 
     user, password = f"wbtest_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
@@ -61,7 +63,7 @@ def test_bridge_runs_with_select_only_on_whmcs_tables(tmp_path: Path, mariadb_84
         config.write_text(
             f'[panel]\ndatabase_url = "{url.render_as_string(hide_password=False)}"\n'
             '[plugins]\nenabled = ["alerts", "upgrades"]\n'
-            '[plugins.alerts]\nchannels = ["console"]\nmin_interval_per_recipient = 0\n'
+            '[outbox]\nmin_interval_per_recipient = 0\n[plugins.alerts]\nchannels = ["console"]\n'
         )
         doctor = bridge(config, "doctor")
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr

@@ -31,7 +31,7 @@ from whmcs_bridge.panel.tables import PanelTables
 from whmcs_bridge.sandbox.actions_common import insert_row
 from whmcs_bridge.sandbox.api_server import SandboxPanel
 from whmcs_bridge.sandbox.whatsapp_standin import Json, WhatsAppStandIn
-from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 from whmcs_bridge.testing.mariadb import SchemaPool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def bridges(panel_url: str, wa: WhatsAppStandIn) -> Iterator[Callable[..., Bridg
     made: list[Bridge] = []
 
     def build(now: datetime | None = None, api: dict[str, str] | None = None, **settings: Any):
-        config: dict[str, Any] = {"plugins": {"alerts": alerts_section(wa, **settings)}}
+        config: dict[str, Any] = delivery_config(alerts_section(wa, **settings))
         if api:
             config["api"] = api
         bridge = make_bridge(panel_url, config=config, now=now)
@@ -148,7 +148,7 @@ def test_enqueue_twice_makes_one_row(bridges: Callable[..., Bridge]) -> None:
     assert bridge.outbox.enqueue(**args, message=message(text="changed")) is None
     assert len(rows(bridge)) == 1
     assert json.loads(rows(bridge)[0]["message"])["text"] == "Invoice #7 is ready."
-    bridge.dry_run = True
+    bridge.outbox.dry_run = True
     assert bridge.outbox.enqueue(**{**args, "event_id": 6}, message=message()) is None
     assert len(rows(bridge)) == 1
 
@@ -338,7 +338,7 @@ def test_timeout_is_unknown_and_resent_once_after_the_grace_period(
 def test_webhook_settles_an_unknown_send_without_resending(
     bridges: Callable[..., Bridge], wa: WhatsAppStandIn
 ) -> None:
-    from whmcs_bridge.plugins.channels.whatsapp import StatusUpdate
+    from whmcs_bridge.channels.whatsapp import StatusUpdate
 
     bridge, lost = _lost_answer(bridges, wa)
     deadline = time.monotonic() + 5
@@ -382,8 +382,9 @@ def test_kill_9_during_delivery_loses_nothing_and_marks_the_in_flight_message(
     panel_url: str,
 ) -> None:
     with SlowStandIn(token=WA_TOKEN) as wa:
-        config = {"plugins": {"alerts": alerts_section(wa, sending_stale_seconds=1)}}
-        config["plugins"]["alerts"]["unknown_grace_seconds"] = 0
+        config = delivery_config(
+            alerts_section(wa, sending_stale_seconds=1, unknown_grace_seconds=0)
+        )
         bridge = make_bridge(panel_url, config=config)
         recipients = [f"+54911000000{i}" for i in range(1, 6)]
         ids = [queue(bridge, i, to) for i, to in enumerate(recipients, 1)]
@@ -586,9 +587,9 @@ def test_claim_index_migration_is_idempotent(panel_url: str) -> None:
         )
     assert migrate.upgrade(engine) == (4, migrate.SCHEMA_VERSION)
     assert DUE_INDEX in indexes() and OLD_DUE_INDEX not in indexes()
-    for _version, _description, step in migrate.MIGRATIONS:  # every step again: no error
+    for step in migrate.MIGRATIONS:  # every step again: no error
         with engine.begin() as conn:
-            step(conn)
+            step.apply(conn)
     assert DUE_INDEX in indexes() and OLD_DUE_INDEX not in indexes()
     engine.dispose()
 
@@ -597,7 +598,7 @@ def test_claim_index_migration_is_idempotent(panel_url: str) -> None:
 def test_two_workers_share_the_rows_without_sending_twice(
     bridges: Callable[..., Bridge], panel_url: str
 ) -> None:
-    from whmcs_bridge.plugins.channels import console
+    from whmcs_bridge.channels import console
 
     first, second = bridges(), bridges()
     assert first.outbox.skip_locked is panel_url.startswith("mysql")
@@ -664,12 +665,12 @@ def test_cli_list_show_retry_purge(tmp_path: Path, wa: WhatsAppStandIn) -> None:
     url = sqlite_panel(tmp_path / "panel.sqlite", seed=False)
     config = tmp_path / "bridge.toml"
     config.write_text(
-        f'[panel]\ndatabase_url = "{url}"\n[plugins.alerts.whatsapp]\n'
+        f'[panel]\ndatabase_url = "{url}"\n[channels.whatsapp]\n'
         f'api_base = "{wa.base_url}"\nphone_number_id = "{wa.phone_number_id}"\n'
         f'token = "{WA_TOKEN}"\n',
         encoding="utf-8",
     )
-    bridge = make_bridge(url, config={"plugins": {"alerts": alerts_section(wa, timeout=0.3)}})
+    bridge = make_bridge(url, config=delivery_config(alerts_section(wa, timeout=0.3)))
     wa.fail_for(A, 132001)
     dead = queue(bridge, 1, A)
     bridge.outbox.deliver_due()

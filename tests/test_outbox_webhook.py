@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import delete, select, update
-from whmcs_bridge.plugins.channels import registry
-from whmcs_bridge.plugins.channels.webhook import receive_status, verify_subscription
 
 from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.channels import registry
+from whmcs_bridge.channels.webhook import receive_status, verify_subscription
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn, build_status_webhook, sign
-from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 from whmcs_bridge.testing.mariadb import SchemaPool
 
 WA_TOKEN = "EAAGwebhookSECRETtoken0123456789"
@@ -73,7 +73,7 @@ def bridge(panel_url: str, wa: WhatsAppStandIn) -> Iterator[Bridge]:
         "verify_token": VERIFY,
     }
     section = {"min_interval_per_recipient": 0, "whatsapp": whatsapp}
-    made = make_bridge(panel_url, config={"plugins": {"alerts": section}})
+    made = make_bridge(panel_url, config=delivery_config(section))
     yield made
     made.close()
 

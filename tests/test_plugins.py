@@ -98,8 +98,8 @@ def test_plugin_hook_with_an_argument_the_spec_lacks_is_named(tmp_path: Path) ->
 
 class RaisingValidator:
     @hookimpl
-    def bridge_validate_config(self, config: Any) -> list[str]:
-        return [config.plugin_config("fragile")["threshold"]]
+    def bridge_load_settings(self, config: Any) -> object:
+        return config.plugin_config("fragile")["threshold"]
 
 
 def test_plugin_whose_validation_raises_is_named(tmp_path: Path) -> None:
@@ -115,11 +115,11 @@ def test_plugin_whose_validation_raises_is_named(tmp_path: Path) -> None:
 
 class Validating:
     @hookimpl
-    def bridge_validate_config(self, config: Any) -> list[str]:
+    def bridge_load_settings(self, config: Any) -> int:
         section = config.plugin_config("strict")
         if not isinstance(section.get("threshold"), int):
-            return ["plugins.strict.threshold: expected a whole number"]
-        return []
+            raise ValueError("plugins.strict.threshold: expected a whole number")
+        return section["threshold"]
 
 
 def test_invalid_plugin_section_stops_with_file_and_key(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ T = metadata.tables
 def panel_url(tmp_path: Path) -> str:
     """The demo company seeded today, with the bridge's tables."""
     url = sqlite_panel(tmp_path / "panel.sqlite", TODAY)
-    make_bridge(url).close()
+    make_bridge(url, config={"plugins": {"enabled": ["upgrades"]}}).close()
     return url
 
 

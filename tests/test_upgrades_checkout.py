@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, insert, select
 from whmcs_bridge.plugins.upgrades import bridge_on_event
 from whmcs_bridge.plugins.upgrades.tables import upgrade_followups
 
-from whmcs_bridge.events.model import Event
+from whmcs_bridge.events.model import SKIP, Event
 from whmcs_bridge.panel.api import WhmcsApi
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.panel.tables import metadata
@@ -349,7 +349,7 @@ def test_other_events_are_skipped(panel_url: str) -> None:
         occurred_at=datetime.now(),
         source="hook",
     )
-    assert bridge_on_event(bridge=bridge, event=other) == "skip"
+    assert bridge_on_event(bridge=bridge, event=other) is SKIP
 
 
 # -- what the checkout amount cannot carry, kept on upgrade.completed ------------------------------
@@ -424,4 +424,4 @@ def test_a_credit_in_doubt_is_never_sent_twice(panel_url: str) -> None:
 def test_same_cycle_difference_promises_nothing_more(panel_url: str) -> None:
     app(panel_url).handle(environ(body()))  # difference, annually -> annually
     bridge = make_bridge(panel_url, config={"plugins": {"enabled": ["upgrades"]}})
-    assert bridge_on_event(bridge=bridge, event=completed_event(900)) == "skip"
+    assert bridge_on_event(bridge=bridge, event=completed_event(900)) is SKIP

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import Any
 
 from whmcs_bridge.clock import Clock
 from whmcs_bridge.config import BridgeConfig
 from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.events.model import Event
 from whmcs_bridge.panel.database import Panel
 from whmcs_bridge.plugin_manager import PluginHost, get_plugin_manager
+
+log = logging.getLogger(__name__)
 
 
 class Bridge:
@@ -36,6 +40,27 @@ class Bridge:
     def plugin_config(self, name: str) -> dict[str, Any]:
         """The plugin's own config section, secrets resolved (``{}`` when absent)."""
         return self.config.plugin_config(name)
+
+    def settings(self, name: str) -> Any:
+        """What the plugin's ``bridge_load_settings`` returned at start (``None`` if nothing)."""
+        return self.plugins.settings.get(name)
+
+    def emit(self, *events: Event) -> int:
+        """Store events a plugin raises itself (``service.moved``), once per key; returns how
+        many were new. They are dispatched in this cycle or the next, like the panel's."""
+        from whmcs_bridge.events.store import record_events
+
+        if self.dry_run:
+            return 0
+        with self.panel.begin() as conn:
+            return record_events(conn, events, self.clock.panel_now())
+
+    def record_settled(self, event: Event) -> int:
+        """Store an event that no plugin is to act on (a test message's anchor); its id."""
+        from whmcs_bridge.events.store import record_settled
+
+        with self.panel.begin() as conn:
+            return record_settled(conn, event, self.clock.panel_now())
 
     @cached_property
     def api(self) -> Any:
@@ -66,7 +91,24 @@ class Bridge:
         """The durable message outbox (see ``whmcs_bridge.outbox``)."""
         from whmcs_bridge.outbox.service import Outbox
 
-        return Outbox(self)
+        return Outbox(
+            self.panel, self.clock, self.config.outbox, self.offered_channels, self.dry_run
+        )
+
+    def offered_channels(self) -> dict[str, Any]:
+        """Every channel the core and the plugins offer (``bridge_register_channels``), by name;
+        one plugin failing leaves the others' channels usable."""
+        found: dict[str, Any] = {}
+
+        def register(channel: Any) -> None:
+            found[channel.name] = channel
+
+        for result in self.plugins.call_each(
+            "bridge_register_channels", register=register, bridge=self
+        ):
+            if not result.ok:
+                log.error("plugin %s: cannot offer its channels: %s", result.plugin, result.error)
+        return found
 
     def close(self) -> None:
         self.panel.dispose()

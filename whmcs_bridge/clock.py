@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -24,6 +25,10 @@ class Clock:
 
     def today(self) -> date:
         return self.now().date()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait; a test clock moves itself forward instead (the seam for waiting code)."""
+        time.sleep(seconds)
 
     def to_panel(self, naive_local: datetime) -> datetime:
         """Attach the panel's zone to a naive datetime read from the panel."""

@@ -18,12 +18,28 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from whmcs_bridge.errors import ConfigError
+from whmcs_bridge.outbox.settings import OutboxSettings
 from whmcs_bridge.secrets import Secret, resolve, reveal
 from whmcs_bridge.whmcs_config import read_whmcs_root
 
 ENV_VAR = "WHMCS_BRIDGE_CONFIG"
 DEFAULT_TIMEZONE = "America/Argentina/Buenos_Aires"
-TOP_LEVEL_KEYS = {"panel", "api", "plugins", "run", "serve"}
+TOP_LEVEL_KEYS = {"panel", "api", "plugins", "run", "serve", "channels", "outbox"}
+#: The keys of each core channel's section ``[channels.<name>]``; numbers are seconds.
+CHANNEL_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "whatsapp": {
+        "api_base": str,
+        "version": str,
+        "phone_number_id": (str, int),
+        "token": str,
+        "app_secret": str,
+        "verify_token": str,
+        "timeout": (int, float),
+    },
+    "telegram": {"api_base": str, "token": str, "timeout": (int, float)},
+    "email": {},
+    "console": {},
+}
 
 
 @dataclass
@@ -51,6 +67,10 @@ class BridgeConfig:
     plugin_sections: dict[str, dict[str, Any]]
     max_tries: int = 5
     serve: dict[str, Any] = field(default_factory=dict)
+    #: ``[channels.<name>]`` sections, secrets resolved; a channel without one is not offered
+    #: (but ``email`` with an ``[api]`` and ``console``, which need no settings).
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
     def plugin_config(self, name: str) -> dict[str, Any]:
         """The plugin's own section (``[plugins.<name>]``), secrets resolved; ``{}`` if absent."""
@@ -178,8 +198,13 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         "threads": serve.get("threads", int, 4),
         "wake_secret": serve.secret("wake_secret", base_dir),
     }
+    channels = _channels(_Reader(where, _table(raw, "channels", where), "channels"), base_dir)
+    outbox = _Reader(where, _table(raw, "outbox", where), "outbox")
+    outbox.unknown(set(OutboxSettings.keys()))
     return BridgeConfig(
         path=where,
+        channels=channels,
+        outbox=OutboxSettings.from_config(outbox.table, where),
         database_url=database_url,
         timezone=timezone,
         system_url=system_url,
@@ -190,6 +215,32 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         max_tries=max_tries,
         serve=serve_settings,
     )
+
+
+def _channels(channels: _Reader, base_dir: Path) -> dict[str, dict[str, Any]]:
+    """``[channels.<name>]``: known channels and keys, each value of the expected type."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, value in channels.table.items():
+        if name not in CHANNEL_KEYS:
+            raise channels.fail(
+                name, f"unknown channel; expected one of: {', '.join(sorted(CHANNEL_KEYS))}"
+            )
+        if not isinstance(value, dict):
+            raise channels.fail(name, f"expected a table [channels.{name}]")
+        section = _Reader(channels.path, value, f"channels.{name}")
+        kinds = CHANNEL_KEYS[name]
+        section.unknown(set(kinds))
+        settings: dict[str, Any] = {}
+        for key, kind in kinds.items():
+            if key in ("token", "app_secret", "verify_token"):
+                settings[key] = section.secret(key, base_dir)
+            elif key in value:
+                settings[key] = section.get(key, kind)
+        timeout = settings.get("timeout")
+        if timeout is not None and not 0 < timeout <= 300:
+            raise section.fail("timeout", "expected a number of seconds above 0, at most 300")
+        found[name] = {k: v for k, v in settings.items() if v is not None}
+    return found
 
 
 def _table(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:

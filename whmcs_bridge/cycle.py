@@ -46,9 +46,10 @@ def run_cycle(bridge: Bridge) -> CycleReport:
     report = CycleReport(dry_run=bridge.dry_run)
     started = time.monotonic()
     with cycle_lock(bridge.panel):
-        if not bridge.dry_run and not is_current(bridge.panel.engine):
+        plugin_tables = bridge.plugins.migrations()
+        if not bridge.dry_run and not is_current(bridge.panel.engine, plugin_tables):
             try:
-                before, after = upgrade(bridge.panel.engine)
+                before, after = upgrade(bridge.panel.engine, plugin_tables)
             except DBAPIError as exc:
                 raise BridgeError(
                     "the bridge's tables need `whmcs-bridge db upgrade`, and it failed with this "
@@ -77,15 +78,12 @@ def run_cycle(bridge: Bridge) -> CycleReport:
 
 
 def _run_tasks(bridge: Bridge, report: CycleReport) -> None:
-    for impl in bridge.plugins.impls("bridge_run_tasks"):
-        try:
-            summary = impl.function(bridge=bridge)
-        except Exception as exc:
-            log.exception("plugin %s: tasks failed", impl.plugin_name)
-            report.errors.append(f"{impl.plugin_name} tasks: {type(exc).__name__}: {exc}")
-        else:
-            if summary:
-                report.tasks[impl.plugin_name] = str(summary)
+    for result in bridge.plugins.call_each("bridge_run_tasks", bridge=bridge):
+        if not result.ok:
+            log.error("plugin %s: tasks failed: %s", result.plugin, result.error)
+            report.errors.append(f"{result.plugin} tasks: {result.error}")
+        elif result.value:
+            report.tasks[result.plugin] = str(result.value)
 
 
 def _deliver(bridge: Bridge, report: CycleReport) -> None:

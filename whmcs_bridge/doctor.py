@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.store.migrate import SCHEMA_VERSION, current_version
+from whmcs_bridge.store.migrate import SCHEMA_VERSION, behind, current_version
 
 if TYPE_CHECKING:
     from whmcs_bridge.bridge import Bridge
@@ -67,14 +67,16 @@ def core_checks(bridge: Bridge) -> list[Check]:
         )
     with panel.connect() as conn:
         version = current_version(conn)
-    if version == SCHEMA_VERSION:
+    late = behind(panel.engine, bridge.plugins.migrations())
+    if not late:
         checks.append(Check("bridge tables", True, f"at version {version}"))
     else:
         checks.append(
             Check(
                 "bridge tables",
                 False,
-                f"at version {version}, expected {SCHEMA_VERSION}: run `whmcs-bridge db upgrade`",
+                f"behind: {', '.join(late)} (core at version {version}, expected "
+                f"{SCHEMA_VERSION}): run `whmcs-bridge db upgrade`",
             )
         )
     if bridge.has_api:
@@ -93,11 +95,9 @@ def api_check(bridge: Bridge) -> Check:
 
 def plugin_checks(bridge: Bridge) -> list[Check]:
     checks: list[Check] = []
-    for impl in bridge.plugins.impls("bridge_doctor_checks"):
-        try:
-            checks.extend(impl.function(bridge=bridge) or [])
-        except Exception as exc:
-            checks.append(
-                Check(f"plugin {impl.plugin_name}", False, f"{type(exc).__name__}: {exc}")
-            )
+    for result in bridge.plugins.call_each("bridge_doctor_checks", bridge=bridge):
+        if result.ok:
+            checks.extend(result.value or [])
+        else:
+            checks.append(Check(f"plugin {result.plugin}", False, str(result.error)))
     return checks

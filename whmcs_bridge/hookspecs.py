@@ -2,11 +2,15 @@
 
 Families (``STYLE.md`` §2): registries ``bridge_register_*(register)``, events
 ``bridge_on_event(bridge, event)``, decisions with ``firstresult=True`` returning a verdict or
-``None`` to abstain, and the lifecycle hooks of a cycle.
+``None`` to abstain, declarations (settings, tables, grants) read once at start, and the
+lifecycle hooks of a cycle. The host calls each implementation separately
+(:meth:`~whmcs_bridge.plugin_manager.PluginHost.call_each`): one plugin raising never stops
+another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -15,24 +19,33 @@ if TYPE_CHECKING:
     import click
 
     from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.channels.base import Channel
     from whmcs_bridge.config import BridgeConfig
     from whmcs_bridge.doctor import Check
-    from whmcs_bridge.events.model import Event
+    from whmcs_bridge.events.model import Event, Skip
+    from whmcs_bridge.intake.watcher import Watcher
+    from whmcs_bridge.recipient import Recipient
+    from whmcs_bridge.serve.app import Handler
+    from whmcs_bridge.store.grants import TableGrant
+    from whmcs_bridge.store.migrate import Migration
+    from whmcs_bridge.verdicts import UpgradePrice
 
 hookspec = pluggy.HookspecMarker("whmcs_bridge")
 
 
 @hookspec
-def bridge_validate_config(config: BridgeConfig) -> list[str] | None:
-    """Check the plugin's own config section before any work starts.
+def bridge_load_settings(config: BridgeConfig) -> object | None:
+    """Parse and check the plugin's own config section, once, before any work starts.
 
-    Fires once, when the plugin manager is built for a command that needs the config.
+    Fires once, when the plugin manager is built for a command that has a config. The value
+    returned is kept and handed back by ``bridge.settings("<name>")`` for the rest of the
+    process: events and tasks never parse the section again.
 
     :param config: the whole validated config; read your section with
         ``config.plugin_config("<name>")``.
-    :return: a list of problems, each starting with the dotted key it is about
-        (``"plugins.alerts.quiet_hours: expected ..."``), or ``None``/``[]`` when all is well.
-        Any problem stops the run with exit code 2, naming the file and the key.
+    :return: the plugin's settings object, or ``None`` when it has none.
+    :raises ConfigError: naming the dotted key (``plugins.alerts.quiet_hours``); the run stops
+        with exit code 2, naming the file and the key.
     """
 
 
@@ -47,7 +60,7 @@ def bridge_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def bridge_register_routes(register: Any) -> None:
+def bridge_register_routes(register: Callable[[str, str, Handler], None]) -> None:
     """Add HTTP routes to ``whmcs-bridge serve``.
 
     Fires once when ``serve`` builds its WSGI app.
@@ -58,41 +71,66 @@ def bridge_register_routes(register: Any) -> None:
 
 
 @hookspec
-def bridge_register_channels(register: Any, bridge: Bridge) -> None:
-    """Offer message channels (WhatsApp, Telegram, e-mail, console) to the outbox.
+def bridge_register_channels(register: Callable[[Channel], None], bridge: Bridge) -> None:
+    """Offer message channels to the outbox, beside the core's (WhatsApp, Telegram, e-mail,
+    console).
 
     Fires once per process, when the outbox is first used.
 
-    :param register: call ``register(channel)`` with an object following
-        ``whmcs_bridge.plugins.channels.base.Channel``.
+    :param register: call ``register(channel)`` with a :class:`whmcs_bridge.plugin.Channel`.
     :param bridge: the bridge, for configuration and services.
     """
 
 
 @hookspec
-def bridge_register_watchers(register: Any, bridge: Bridge) -> None:
+def bridge_register_watchers(register: Callable[[Watcher], None], bridge: Bridge) -> None:
     """Add watchers that turn database changes into events during intake.
 
     Fires once per cycle, before intake.
 
-    :param register: call ``register(watcher)`` with a ``whmcs_bridge.intake.watchers.Watcher``.
+    :param register: call ``register(watcher)`` with a :class:`whmcs_bridge.plugin.Watcher`.
+    :param bridge: the bridge, for configuration and services.
     """
 
 
 @hookspec
-def bridge_on_event(bridge: Bridge, event: Event) -> str | None:
+def bridge_migrations() -> list[Migration] | None:
+    """Declare the plugin's own tables: its migration steps, numbered from 1, in order.
+
+    Fires when ``db upgrade`` runs and before every ``run``/``serve`` cycle (a cheap check of
+    the recorded versions). The core's steps run first, then each enabled plugin's; each
+    plugin's reached step is recorded under its name and version. Steps must be idempotent.
+
+    :return: a list of :class:`whmcs_bridge.plugin.Migration`, or ``None`` for no tables.
+    """
+
+
+@hookspec
+def bridge_db_grants(bridge: Bridge) -> list[TableGrant] | None:
+    """Name the rights on WHMCS tables the plugin needs beyond ``SELECT``.
+
+    Fires for ``db grants`` (which prints them after the core's lines) and ``doctor``. Only the
+    two narrow direct writes of the architecture need this (moving a service, withdrawing a
+    cancellation request).
+
+    :return: a list of :class:`whmcs_bridge.plugin.TableGrant`, or ``None``.
+    """
+
+
+@hookspec
+def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip | None:
     """React to one panel event.
 
     Fires during dispatch, once per stored event and plugin, until the plugin's outcome is
-    ``done``. The host calls each plugin separately: an exception is recorded as that plugin's
-    failure, retried next cycle, and quarantined after ``[run] max_tries`` tries; the other
-    plugins are not affected. Handlers must be idempotent and re-read current state from
-    ``bridge.panel`` (the event carries ids, not copies).
+    final. An exception is recorded as that plugin's failure, retried next cycle, and
+    quarantined after ``[run] max_tries`` tries; the other plugins are not affected. Handlers
+    must be idempotent and re-read current state from the panel (the event carries ids, not
+    copies).
 
     :param bridge: the bridge's services (``panel``, ``api``, ``outbox``, ``clock``).
     :param event: the stored event (``name``, ``subject_type``, ``subject_id``, ``client_id``...).
-    :return: an optional short note stored with the outcome (``"2 messages queued"``), or
-        ``None``. Return the string ``"skip"`` when the event is not for this plugin.
+    :return: an optional short note stored with the outcome (``"2 messages queued"``), ``None``,
+        or :data:`whmcs_bridge.plugin.SKIP` when the event is not for this plugin.
     """
 
 
@@ -111,32 +149,42 @@ def bridge_run_tasks(bridge: Bridge) -> str | None:
 def bridge_doctor_checks(bridge: Bridge) -> list[Check] | None:
     """Report the plugin's own health checks in ``whmcs-bridge doctor``.
 
-    Fires once per ``doctor`` run, after the core checks.
+    Fires once per ``doctor`` run, after the core checks. An exception becomes one failed
+    check named after the plugin.
 
-    :return: a list of :class:`whmcs_bridge.doctor.Check` (name, ok, detail), or ``None``.
+    :return: a list of :class:`whmcs_bridge.plugin.Check` (name, ok, detail), or ``None``.
     """
 
 
 @hookspec(firstresult=True)
 def bridge_upgrade_price(
     bridge: Bridge, service_id: int, target_product_id: int, billing_cycle: str
-) -> Any | None:
+) -> UpgradePrice | None:
     """Decide what an upgrade of a service costs under the company's policy (R-UP-1).
 
     Fires when ``serve`` answers WHMCS's ``PreUpgradeCheckout`` call and for ``upgrade quote``.
     Stops at the first non-``None`` result.
 
-    :return: an ``UpgradeQuote`` (amount with a reason), or ``None`` to abstain, in which case
-        WHMCS keeps its own price.
+    :param service_id: ``tblhosting.id`` of the service being upgraded.
+    :param target_product_id: ``tblproducts.id`` of the chosen package.
+    :param billing_cycle: the chosen cycle, in WHMCS's words (``Annually``).
+    :return: an :class:`whmcs_bridge.plugin.UpgradePrice`, or ``None`` to abstain, in which
+        case WHMCS keeps its own price.
     """
 
 
 @hookspec
-def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> list[Any] | None:
+def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> list[Recipient] | None:
     """Name extra people who receive an alert about an event of a client.
 
     Fires when the alerts plugin builds messages for an event; the client itself is always a
     recipient. The contacts plugin adds secondary contacts whose preferences cover the event.
 
-    :return: a list of ``Recipient`` objects, or ``None``.
+    :param client_id: the client the event's subject belongs to now.
+    :return: a list of :class:`whmcs_bridge.plugin.Recipient`, or ``None``.
     """
+
+
+def documented_hooks() -> dict[str, Any]:
+    """Every hookspec by name (for the tests that require a docstring and a test per hook)."""
+    return {name: value for name, value in globals().items() if name.startswith("bridge_")}

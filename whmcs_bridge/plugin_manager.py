@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +27,7 @@ import pluggy
 from whmcs_bridge import __version__, hookspecs
 from whmcs_bridge.config import BridgeConfig
 from whmcs_bridge.errors import ConfigError, PluginError
+from whmcs_bridge.store.migrate import Migration, PluginSchema
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "sla": "whmcs_bridge.plugins.sla",
 }
 # Core services written as plugins; always registered, not named in `enabled`.
-CORE_PLUGINS: tuple[str, ...] = ("whmcs_bridge.plugins.channels.registry",)
+CORE_PLUGINS: tuple[str, ...] = ("whmcs_bridge.channels.registry",)
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,28 @@ def available_plugins(
     return sorted(found.values(), key=lambda info: info.name)
 
 
+@dataclass(frozen=True)
+class HookResult:
+    """One plugin's answer to a hook call: its value, or the failure it raised (one line)."""
+
+    plugin: str
+    value: Any = None
+    error: str | None = None
+    exception: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 class PluginHost:
     """The pluggy manager plus what was loaded, by name."""
 
     def __init__(self, pm: pluggy.PluginManager, loaded: list[PluginInfo]) -> None:
         self.pm = pm
         self.loaded = loaded
+        #: Each plugin's parsed settings (``bridge_load_settings``), by plugin name.
+        self.settings: dict[str, object] = {}
 
     @property
     def hook(self) -> Any:
@@ -134,9 +151,58 @@ class PluginHost:
     def names(self) -> list[str]:
         return [info.name for info in self.loaded]
 
+    def info(self, name: str) -> PluginInfo | None:
+        return next((info for info in self.loaded if info.name == name), None)
+
     def impls(self, hook_name: str) -> list[pluggy.HookImpl]:
         """The implementations of a hook, one per plugin, in call order."""
         return getattr(self.pm.hook, hook_name).get_hookimpls()[::-1]
+
+    def call_each(
+        self, hook_name: str, *, only: Container[str] | None = None, **kwargs: Any
+    ) -> list[HookResult]:
+        """Call every implementation of a hook, one plugin at a time, in call order.
+
+        pluggy stops at the first exception; here a plugin that raises is recorded with its name
+        in its :class:`HookResult` (the caller reports it: a failed outcome, a doctor line, a log
+        line), and the other plugins still run. Hooks are
+        called with keyword arguments only.
+
+        :param only: call just these plugins (dispatch: those still owed an event).
+        """
+        results: list[HookResult] = []
+        for impl in self.impls(hook_name):
+            if only is not None and impl.plugin_name not in only:
+                continue
+            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+            try:
+                value = impl.function(**args)
+            except Exception as exc:
+                error = _one_line(f"{type(exc).__name__}: {exc}")
+                results.append(HookResult(impl.plugin_name, None, error, exc))
+            else:
+                results.append(HookResult(impl.plugin_name, value))
+        return results
+
+    def migrations(self) -> dict[str, PluginSchema]:
+        """Each enabled plugin's declared tables (``bridge_migrations``), by plugin name.
+
+        :raises PluginError: a plugin's declaration fails or is not a list of ``Migration``.
+        """
+        found: dict[str, PluginSchema] = {}
+        for result in self.call_each("bridge_migrations"):
+            if not result.ok:
+                raise PluginError(
+                    f"plugin '{result.plugin}' cannot declare its tables: {result.error}"
+                )
+            steps = tuple(result.value or ())
+            if not all(isinstance(step, Migration) for step in steps):
+                raise PluginError(
+                    f"plugin '{result.plugin}': bridge_migrations must return Migration objects"
+                )
+            info = self.info(result.plugin)
+            found[result.plugin] = PluginSchema(info.version if info else "-", steps)
+        return found
 
 
 def get_plugin_manager(
@@ -203,9 +269,10 @@ def get_plugin_manager(
         _register(pm, plugin, info)
         loaded.append(info)
     _check_pending(pm, loaded)
+    host = PluginHost(pm, loaded)
     if config is not None:
-        _validate(pm, config, loaded)
-    return PluginHost(pm, loaded)
+        host.settings = _load_settings(host, config, loaded)
+    return host
 
 
 def _where(name: str, loaded: Iterable[PluginInfo]) -> str:
@@ -272,19 +339,30 @@ def _unknown_plugin(name: str, config: BridgeConfig, load_entrypoints: bool) -> 
     )
 
 
-def _validate(pm: pluggy.PluginManager, config: BridgeConfig, loaded: list[PluginInfo]) -> None:
-    for impl in pm.hook.bridge_validate_config.get_hookimpls():
-        try:
-            problems = impl.function(config=config) or []
-        except Exception as exc:
-            section = f"[plugins.{impl.plugin_name}]"
+def _load_settings(
+    host: PluginHost, config: BridgeConfig, loaded: list[PluginInfo]
+) -> dict[str, object]:
+    """Each plugin's ``bridge_load_settings``, once; the first problem stops the run (exit 2).
+
+    A plugin raises :class:`ConfigError`, or ``ValueError("plugins.<name>.<key>: message")``;
+    anything else is the plugin's own failure and is reported as such, naming the plugin.
+    """
+    settings: dict[str, object] = {}
+    for result in host.call_each("bridge_load_settings", config=config):
+        exc = result.exception
+        if exc is None:
+            settings[result.plugin] = result.value
+        elif isinstance(exc, ConfigError):
+            if exc.path is None:
+                raise ConfigError(str(exc), path=config.path, key=exc.key) from None
+            raise exc
+        elif isinstance(exc, ValueError) and str(exc).startswith("plugins."):
+            key, _, message = str(exc).partition(": ")
+            raise ConfigError(message or str(exc), path=config.path, key=key) from None
+        else:
+            section = f"[plugins.{result.plugin}]"
             raise PluginError(
-                f"{_where(impl.plugin_name, loaded)} failed checking {section} of "
-                f"{config.path}: {_one_line(f'{type(exc).__name__}: {exc}')}"
+                f"{_where(result.plugin, loaded)} failed checking {section} of "
+                f"{config.path}: {result.error}"
             ) from None
-        if isinstance(problems, str):
-            problems = [problems]
-        if problems:
-            first = problems[0]
-            key, _, message = first.partition(": ")
-            raise ConfigError(message or first, path=config.path, key=key if message else None)
+    return settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,15 @@ def reveal(value: str | Secret | None) -> str | None:
     if isinstance(value, Secret):
         return value.reveal()
     return value
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (for a provider's error text, a log line)."""
+    # Longest first, so a secret that contains another is not left half-masked.
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def redact(value: Any) -> Any:

@@ -24,20 +24,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from whmcs_bridge import hookimpl
-from whmcs_bridge.events.catalog import ALERT_EVENTS
+from whmcs_bridge.plugin import ALERT_EVENTS, SKIP, Migration, create_tables, hookimpl
 
 from . import recipients as rcp
 from .messages import Delivery, base_url, build_message, plan_deliveries, subject_context
 from .preferences import read_prefs
-from .settings import AlertSettings, load_settings, problems
+from .settings import AlertSettings, load_settings
 
 if TYPE_CHECKING:
     import click
 
-    from whmcs_bridge.bridge import Bridge
-    from whmcs_bridge.config import BridgeConfig
-    from whmcs_bridge.events.model import Event
+    from whmcs_bridge.plugin import Bridge, BridgeConfig, Event
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +50,20 @@ class AlertPlan:
 
 
 @hookimpl
-def bridge_validate_config(config: BridgeConfig) -> list[str]:
-    """Check ``[plugins.alerts]`` at start-up; returns its problems, each naming its key."""
-    return problems(config.plugin_config("alerts"))
+def bridge_load_settings(config: BridgeConfig) -> AlertSettings:
+    """Fires once at start-up; returns ``[plugins.alerts]`` parsed, or raises ValueError naming
+    the first wrong key."""
+    return load_settings(config.plugin_config("alerts"))
+
+
+@hookimpl
+def bridge_migrations() -> list[Migration]:
+    """Fires before ``db upgrade`` and each cycle; returns the plugin's one table."""
+    from .tables import alert_prefs
+
+    return [
+        Migration(1, "alert preferences: opt-outs, WhatsApp opt-ins", create_tables(alert_prefs))
+    ]
 
 
 @hookimpl
@@ -72,7 +80,7 @@ def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> lis
     event (invoice -> invoiceemails, service -> productemails, domain -> domainemails, client
     and quote -> generalemails). Fires while an alert is built; returns Recipients, [] when
     ``contacts = false``. A contacts plugin may name more; each person is told once."""
-    settings = load_settings(bridge.plugin_config("alerts"))
+    settings: AlertSettings = bridge.settings("alerts")
     if not settings.contacts:
         return []
     tables = bridge.panel.tables
@@ -90,16 +98,16 @@ def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> lis
 def bridge_on_event(bridge: Bridge, event: Event) -> str:
     """Queue the alert messages of an R-AL-2 event; fires once per event during dispatch.
 
-    Returns ``"skip"`` for other events and for events disabled in the config, otherwise a note
+    Returns ``SKIP`` for other events and for events disabled in the config, otherwise a note
     for the outcome: how many messages were queued and anything not sent (opt-out, phone not
     usable and sent by e-mail instead, quiet hours). Safe to repeat: the outbox keeps one message
     per (event, recipient, channel).
     """
     if event.name not in ALERT_EVENTS:
-        return "skip"
-    settings = load_settings(bridge.plugin_config("alerts"))
+        return SKIP
+    settings: AlertSettings = bridge.settings("alerts")
     if not settings.event(event.name).enabled:
-        return "skip"
+        return SKIP
     plan = build_plan(bridge, event, settings)
     queued = 0
     for item in plan.deliveries:
@@ -148,9 +156,13 @@ def build_plan(
             return plan
         extra = []
         if with_contacts:
-            extra = bridge.hook.bridge_alert_recipients(
-                bridge=bridge, event=event, client_id=plan.client_id
-            )
+            for answer in bridge.plugins.call_each(
+                "bridge_alert_recipients", bridge=bridge, event=event, client_id=plan.client_id
+            ):
+                if answer.ok:
+                    extra.append(answer.value)
+                else:
+                    plan.notes.append(f"recipients of plugin {answer.plugin} left out")
         for person in rcp.merge(client, extra):
             if person.phone_problem:
                 log.warning(

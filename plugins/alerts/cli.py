@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
-from whmcs_bridge.bridge import Bridge
-from whmcs_bridge.cli.context import CliState, emit_json, json_option, pass_state
-from whmcs_bridge.events.catalog import ALERT_EVENTS, spec
-from whmcs_bridge.events.model import Event
-from whmcs_bridge.store.tables import events as events_t
+from whmcs_bridge.plugin import (
+    ALERT_EVENTS,
+    Bridge,
+    CliState,
+    Event,
+    OutgoingMessage,
+    build_template_body,
+    emit_json,
+    json_option,
+    pass_state,
+    spec,
+)
 
-from ..channels.base import OutgoingMessage
-from ..channels.whatsapp import build_template_body
 from . import preferences as prefs
 from . import recipients as rcp
 from .messages import base_url, build_message, subject_context
-from .settings import load_settings
 
 _SAMPLE_TABLE = {
     "invoice": "invoices",
@@ -70,7 +75,7 @@ def sample_event(conn: Connection, bridge: Bridge, name: str, client_id: int) ->
 
 
 def _message_for(bridge: Bridge, conn: Connection, event: Event, client_id: int) -> dict[str, Any]:
-    settings = load_settings(bridge.plugin_config("alerts"))
+    settings = bridge.settings("alerts")
     tables = bridge.panel.tables
     person = rcp.client_recipient(conn, tables, client_id, bridge.panel.setting("Language"))
     if person is None:
@@ -133,7 +138,7 @@ def test_alert(
     from . import build_plan
 
     bridge = state.bridge()
-    settings = load_settings(bridge.plugin_config("alerts"))
+    settings = bridge.settings("alerts")
     with bridge.panel.connect() as conn:
         event = sample_event(conn, bridge, event_name, client_id)
     if event is None:
@@ -174,24 +179,15 @@ def test_alert(
 def _record_test_event(bridge: Bridge, event: Event) -> int:
     """Store the test as an already-settled event: the outbox needs an event id, and no plugin
     may act on a made-up invoice.paid."""
-    now = bridge.clock.panel_now()
-    with bridge.panel.begin() as conn:
-        result = conn.execute(
-            insert(events_t).values(
-                event_key=event.key.replace("alerts.sample:", "alerts.test:"),
-                name=event.name,
-                subject_type=event.subject_type,
-                subject_id=event.subject_id,
-                client_id=event.client_id,
-                occurred_at=event.occurred_at,
-                source="bridge",
-                origin="admin",
-                data=json.dumps({**event.data, "test": True}),
-                created_at=now,
-                settled_at=now,
-            )
+    return bridge.record_settled(
+        replace(
+            event,
+            key=event.key.replace("alerts.sample:", "alerts.test:"),
+            source="bridge",
+            origin="admin",
+            data={**event.data, "test": True},
         )
-        return int(result.inserted_primary_key[0])
+    )
 
 
 def _by(by: str | None) -> str:

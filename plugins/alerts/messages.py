@@ -17,12 +17,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Connection, select
 
-from whmcs_bridge.events.model import Event
-from whmcs_bridge.panel.money import Currency
-from whmcs_bridge.panel.tables import PanelTables
+from whmcs_bridge.plugin import Currency, Event, PanelTables, Recipient, sanitize_param
 
-from ..channels.whatsapp import sanitize_param
-from .recipients import Recipient
 from .settings import AlertSettings
 
 TEMPLATES = Path(__file__).parent / "templates"

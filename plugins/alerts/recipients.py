@@ -7,14 +7,11 @@ domain, whose row is gone, falls back to the client recorded with the event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy import Connection, select, text
 
-from whmcs_bridge.events.model import Event
-from whmcs_bridge.panel.tables import PanelTables
-
-from .phones import PhoneResult, normalise_phone
+from whmcs_bridge.plugin import Event, PanelTables, PhoneResult, Recipient, normalise_phone
 
 #: WHMCS language name (``tblclients.language``, lower case) -> our text language.
 LANGUAGES = {"spanish": "es_AR", "english": "en"}
@@ -33,30 +30,6 @@ _OWNER_TABLE = {"service": "hosting", "invoice": "invoices", "quote": "quotes"}
 
 class SubjectGone(LookupError):
     """The event's subject row no longer exists, so nobody can be told about it."""
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """One person to tell: the client itself (``client:3``) or a secondary contact
-    (``contact:7``). ``phone`` is E.164 or ``None``; ``phone_problem`` then says why.
-    ``phone_shared_with`` names an earlier recipient of this event with the same phone, who is
-    the one sent to on it."""
-
-    key: str
-    client_id: int
-    name: str
-    first_name: str
-    email: str
-    language: str
-    phone: str | None
-    phone_problem: str | None = None
-    phone_note: str | None = None
-    raw_phone: str = ""
-    phone_shared_with: str | None = None
-
-    @property
-    def is_client(self) -> bool:
-        return self.key.startswith("client:")
 
 
 def owner_of(conn: Connection, tables: PanelTables, event: Event) -> int:

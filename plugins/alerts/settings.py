@@ -8,12 +8,11 @@ any of it per event under ``[plugins.alerts.events."invoice.paid"]``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from whmcs_bridge.events.catalog import ALERT_EVENTS
-from whmcs_bridge.outbox.settings import OutboxSettings
+from whmcs_bridge.plugin import ALERT_EVENTS
 
 CHANNELS = ("whatsapp", "console", "telegram")
 TEXT_LANGUAGES = ("es_AR", "en")
@@ -86,13 +85,31 @@ _TOP_KEYS = {
     "telegram_chats",
     "events",
 }
-# The outbox reads its delivery knobs from this section, and channels may keep a table of their
-# own here: both are validated by their readers, not here.
-_OTHER_KEYS = {f.name for f in fields(OutboxSettings)} | {
-    "whatsapp",
-    "telegram",
-    "email",
-    "console",
+# Keys that lived here before the outbox and the channels became core: each now has its own
+# section, and an old config is told where, never silently ignored.
+MOVED_KEYS = {
+    **{
+        name: f"[outbox] {name}"
+        for name in (
+            "rate_per_second",
+            "min_interval_per_recipient",
+            "unknown_grace_seconds",
+            "sending_stale_seconds",
+            "max_attempts",
+            "retry_base_seconds",
+            "retry_cap_seconds",
+            "recipient_backoff_seconds",
+            "throttle_seconds",
+            "pause_seconds",
+            "unconfigured_retry_seconds",
+            "claim_window",
+            "send_concurrency",
+            "rate_margin_seconds",
+            "delivery_time_budget",
+            "webhook_late_minutes",
+        )
+    },
+    **{name: f"[channels.{name}]" for name in ("whatsapp", "telegram", "email", "console")},
 }
 _EVENT_KEYS = {"enabled", "template", "language", "params", "button_url_suffix", "quiet_hours"}
 _TELEGRAM_KEYS = {"table", "client_column", "chat_column"}
@@ -203,8 +220,12 @@ def _quiet(value: Any, where: str, found: list[str]) -> QuietHours | None:
 def _check(section: dict[str, Any], found: list[str]) -> AlertSettings:
     root = "plugins.alerts"
     found.extend(
+        f"{_key(k)}: moved: write it as {MOVED_KEYS[k]} (see config/bridge.example.toml)"
+        for k in sorted(set(section) & set(MOVED_KEYS))
+    )
+    found.extend(
         f"{_key(k)}: unknown key; expected one of: {', '.join(sorted(_TOP_KEYS))}"
-        for k in sorted(set(section) - _TOP_KEYS - _OTHER_KEYS)
+        for k in sorted(set(section) - _TOP_KEYS - set(MOVED_KEYS))
     )
     channels = section.get("channels", ["whatsapp"])
     if not isinstance(channels, list) or not all(c in CHANNELS for c in channels):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, Text, UniqueConstraint
 
-from whmcs_bridge.store.tables import PREFIX, Id, metadata
+from whmcs_bridge.plugin import PREFIX, Id, metadata
 
 #: ``event`` for a record that covers every alert.
 ALL_EVENTS = "*"

@@ -9,25 +9,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from whmcs_bridge import hookimpl
+from whmcs_bridge.plugin import SKIP, Migration, create_tables, hookimpl
 
 if TYPE_CHECKING:
     import click
 
-    from whmcs_bridge.bridge import Bridge
-    from whmcs_bridge.config import BridgeConfig
-    from whmcs_bridge.doctor import Check
-    from whmcs_bridge.events.model import Event
+    from whmcs_bridge.plugin import Bridge, BridgeConfig, Check, Event
 
     from .pricing import UpgradeQuote
+    from .settings import UpgradeSettings
 
 
 @hookimpl
-def bridge_validate_config(config: BridgeConfig) -> list[str]:
-    """Fires at start-up; returns the problems of ``[plugins.upgrades]`` (empty when valid)."""
-    from .settings import validate
+def bridge_load_settings(config: BridgeConfig) -> UpgradeSettings:
+    """Fires once at start-up; returns ``[plugins.upgrades]`` parsed (ValueError naming the key
+    when it is wrong)."""
+    from .settings import parse_settings
 
-    return validate(config.plugin_config("upgrades"))
+    return parse_settings(config.plugin_config("upgrades"))
+
+
+@hookimpl
+def bridge_migrations() -> list[Migration]:
+    """Fires before ``db upgrade`` and each cycle; returns the plugin's tables, in order."""
+    from .tables import upgrade_followups, upgrade_requests
+
+    return [
+        Migration(1, "manual upgrade requests (R-UP-3)", create_tables(upgrade_requests)),
+        Migration(2, "what a checkout price promised", create_tables(upgrade_followups)),
+    ]
 
 
 @hookimpl
@@ -62,7 +72,7 @@ def bridge_upgrade_price(
 def bridge_on_event(bridge: Bridge, event: Event) -> str | None:
     """Fires per stored event; on ``upgrade.ordered`` checks the upgrade invoice against the
     policy's price (reports, corrects when ``correct_invoices``); on ``upgrade.completed`` keeps
-    what the checkout price promised (cycle restart, credit). Returns a note; ``"skip"`` for
+    what the checkout price promised (cycle restart, credit). Returns a note; ``SKIP`` for
     every other event and for upgrades the checkout promised nothing more for.
     """
     if event.name == "upgrade.ordered":
@@ -73,18 +83,17 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | None:
         from .followup import keep_promise
 
         return keep_promise(bridge, event.subject_id)
-    return "skip"
+    return SKIP
 
 
 @hookimpl
 def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
     """Fires once per ``doctor`` run; returns whether the manual path's department exists."""
-    from whmcs_bridge.doctor import Check
+    from whmcs_bridge.plugin import Check
 
     from .catalog import department_id
-    from .settings import parse_settings
 
-    wanted = parse_settings(bridge.plugin_config("upgrades")).manual_department
+    wanted = bridge.settings("upgrades").manual_department
     name = "plugin upgrades: manual department"
     if wanted is None:
         return [Check(name, True, "not set: the manual path (R-UP-3) cannot open tickets")]

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
-from whmcs_bridge.panel.database import Panel
+from whmcs_bridge.plugin import Panel
 
 from .cycles import BillingCycle, ProductPrices, UpgradePricingError, parse_cycle
 from .pricing import Currency

@@ -21,18 +21,15 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from whmcs_bridge.serve.app import json_response, signature_problem
+from whmcs_bridge.plugin import SKIP, json_response, signature_problem
 
 from . import catalog, followup
 from .cycles import parse_cycle
 from .eligibility import price
 from .pricing import UpgradePricingError, UpgradeQuote, format_money
-from .settings import parse_settings
 
 if TYPE_CHECKING:
-    from whmcs_bridge.bridge import Bridge
-    from whmcs_bridge.events.model import Event
-    from whmcs_bridge.serve.app import Request, Response
+    from whmcs_bridge.plugin import Bridge, Event, Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +51,7 @@ def policy_quote(
     bridge: Bridge, service_id: int, target_product_id: int, billing_cycle: str, when: Any = None
 ) -> UpgradeQuote | None:
     """The configured policy's quote, or None when it cannot be priced (WHMCS keeps its own)."""
-    settings = parse_settings(bridge.plugin_config("upgrades"))
+    settings = bridge.settings("upgrades")
     with bridge.panel.connect() as conn:
         service = catalog.load_service(conn, bridge.panel, service_id)
         target = catalog.load_product(conn, bridge.panel, target_product_id)
@@ -127,12 +124,12 @@ def price_route(bridge: Bridge, request: Request) -> Response:
 
 def check_ordered_upgrade(bridge: Bridge, event: Event) -> str:
     """Compare the upgrade invoice with the policy's price; report, and correct when configured."""
-    settings = parse_settings(bridge.plugin_config("upgrades"))
+    settings = bridge.settings("upgrades")
     with bridge.panel.connect() as conn:
         upgrade = catalog.load_upgrade(conn, bridge.panel, event.subject_id)
         line = catalog.upgrade_invoice_line(conn, bridge.panel, event.subject_id)
     if upgrade is None or upgrade.new_product_id is None or upgrade.new_cycle is None:
-        return "skip"
+        return SKIP
     if line is None:
         return f"upgrade {upgrade.id}: no upgrade invoice (nothing was due)"
     if upgrade.status == "Completed" or line.invoice_status != "Unpaid":

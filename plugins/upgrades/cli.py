@@ -8,18 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from whmcs_bridge.cli.context import CliState, emit_json, json_option, pass_state
-from whmcs_bridge.panel.api import ApiError
-from whmcs_bridge.panel.money import Currency as PanelCurrency
+from whmcs_bridge.plugin import ApiError, CliState, emit_json, json_option, pass_state
+from whmcs_bridge.plugin import Currency as PanelCurrency
 
 from .checkout import charge
 from .eligibility import MANUAL_REASONS, UpgradeOption, UpgradePlan, plan_upgrade
 from .manual import request_manual_upgrade
 from .pricing import POLICIES, format_money
-from .settings import parse_settings
 
 if TYPE_CHECKING:
-    from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.plugin import Bridge
 
 
 @click.group()
@@ -153,7 +151,7 @@ def quote(
 ) -> None:
     """List each reachable target with the policy's price, WHMCS's price and the gap."""
     bridge = state.bridge()
-    settings = parse_settings(bridge.plugin_config("upgrades"))
+    settings = bridge.settings("upgrades")
     today = on_date.date() if on_date else bridge.clock.today()
     with bridge.panel.connect() as conn:
         plan = plan_upgrade(

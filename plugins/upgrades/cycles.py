@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.panel.money import Currency, round_money
+from whmcs_bridge.plugin import BridgeError, Currency, round_money
 
 
 class UpgradePricingError(BridgeError, ValueError):

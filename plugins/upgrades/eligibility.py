@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.panel.database import Panel
+from whmcs_bridge.plugin import BridgeError, Panel
 
 from . import catalog
 from .catalog import Product, Service

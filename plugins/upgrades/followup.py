@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from whmcs_bridge.panel.api import ApiOutcomeUnknown
+from whmcs_bridge.plugin import SKIP, ApiOutcomeUnknown
 
 from .pricing import UpgradeQuote
 from .tables import upgrade_followups as follow_t
 
 if TYPE_CHECKING:
-    from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.plugin import Bridge
 
     from .catalog import UpgradeRow
 
@@ -92,13 +92,13 @@ def _set(bridge: Bridge, upgrade_id: int, status: str, note: str | None = None) 
 def keep_promise(bridge: Bridge, upgrade_id: int) -> str:
     """On ``upgrade.completed``: move the due date and grant the credit the checkout promised.
 
-    Returns a note for the event's outcome; ``"skip"`` when the checkout promised nothing. An
+    Returns a note for the event's outcome; ``SKIP`` when the checkout promised nothing. An
     API refusal raises, so dispatch retries the event; a lost AddCredit answer does not.
     """
     with bridge.panel.connect() as conn:
         row = conn.execute(select(follow_t).where(follow_t.c.upgrade_id == upgrade_id)).first()
     if row is None:
-        return "skip"
+        return SKIP
     label = f"upgrade {upgrade_id} of service #{row.service_id}"
     if row.status == "done":
         return f"{label}: already kept ({row.note})"

@@ -17,17 +17,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from whmcs_bridge.errors import BridgeError, ConfigError
-from whmcs_bridge.panel.api import ApiError, ApiOutcomeUnknown
+from whmcs_bridge.plugin import ApiError, ApiOutcomeUnknown, BridgeError, ConfigError
 
 from . import catalog
 from .eligibility import MANUAL_REASONS, UpgradeNotPossible, UpgradeOption, plan_upgrade
 from .pricing import format_money
-from .settings import UpgradeSettings, parse_settings
+from .settings import UpgradeSettings
 from .tables import upgrade_requests as req_t
 
 if TYPE_CHECKING:
-    from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.plugin import Bridge
 
 WAIT_SECONDS = 10.0  # how long a second process waits for the first one's ticket
 # A claim this old belongs to a run that died: OpenTicket answers in seconds, not minutes.
@@ -161,7 +160,7 @@ def request_manual_upgrade(
     :raises ConfigError: no ``manual_department``, or no ``[api]`` to open tickets with.
     :raises BridgeError: OpenTicket failed (the claim is released), or its answer was lost.
     """
-    settings = parse_settings(bridge.plugin_config("upgrades"))
+    settings = bridge.settings("upgrades")
     option = _option(bridge, settings, service_id, target_id, cycle)
     subject, message = ticket_text(option, bridge.clock.today().isoformat())
     existing = _find(bridge, service_id, target_id)

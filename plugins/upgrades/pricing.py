@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
-from whmcs_bridge.panel.money import ZERO_DECIMAL_CODES, Currency
+from whmcs_bridge.plugin import ZERO_DECIMAL_CODES, Currency
 
 from .cycles import (
     BillingCycle,

@@ -99,12 +99,3 @@ def parse_settings(section: dict[str, Any]) -> UpgradeSettings:
         manual_without_module=_flag(section, "manual_without_module", True),
         correct_invoices=_flag(section, "correct_invoices", False),
     )
-
-
-def validate(section: dict[str, Any]) -> list[str]:
-    """The problems of the section, for ``bridge_validate_config`` (empty when valid)."""
-    try:
-        parse_settings(section)
-    except ValueError as exc:
-        return [str(exc)]
-    return []

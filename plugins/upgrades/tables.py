@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, DateTime, Integer, String, Table, Text, UniqueConstraint
 
-from whmcs_bridge.store.tables import PREFIX, Id, metadata
+from whmcs_bridge.plugin import PREFIX, Id, metadata
 
 upgrade_requests = Table(
     f"{PREFIX}upgrade_requests",

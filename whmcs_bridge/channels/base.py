@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol, get_args, runtime_checkable
 import requests
 from urllib3.exceptions import ConnectTimeoutError
 
+from whmcs_bridge.secrets import Secret, mask
+
 SendErrorKind = Literal[
     "transient",
     "recipient_rate",
@@ -32,35 +34,6 @@ KINDS: frozenset[str] = frozenset(get_args(SendErrorKind))
 _MAX_MESSAGE = 300
 
 
-class Secret:
-    """A credential that never shows itself in ``repr``, ``str``, f-strings or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        if not value:
-            raise ValueError("a secret must not be empty")
-        self._value = value
-
-    def reveal(self) -> str:
-        """The real value, for the one place that must send it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***``."""
-    # Longest first, so a secret that contains another is not left half-masked.
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 class _RedactSecrets(logging.Filter):
     """Rewrites records that carry a registered secret (urllib3 logs request URLs at DEBUG)."""
 
@@ -71,7 +44,7 @@ class _RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             text = record.getMessage()
-            clean = redact(text, self.secrets)
+            clean = mask(text, self.secrets)
             if clean != text:
                 record.msg, record.args = clean, ()
         return True
@@ -159,7 +132,7 @@ class SendError(Exception):
         # From the untruncated text: a secret cut in half by the truncation would survive.
         return SendError(
             self.kind,
-            redact(str(self.args[0]), list(secrets)),
+            mask(str(self.args[0]), list(secrets)),
             code=self.code,
             retry_after=self.retry_after,
             http_status=self.http_status,

@@ -1,8 +1,8 @@
 """The core channel plugin: offers the configured channels, the status webhook and their checks.
 
-Always registered (``CORE_PLUGINS``). Channels are configured in ``[plugins.alerts]``:
-``whatsapp = {api_base, version, phone_number_id, token, app_secret, verify_token, timeout}``
-and ``telegram = {api_base, token, timeout}``. ``email`` is offered when the bridge has an
+Always registered (``CORE_PLUGINS``). Channels are configured in their own sections:
+``[channels.whatsapp]`` (api_base, version, phone_number_id, token, app_secret, verify_token,
+timeout) and ``[channels.telegram]`` (api_base, token, timeout). ``email`` is offered when the bridge has an
 ``[api]``; ``console`` always.
 """
 
@@ -17,7 +17,6 @@ from whmcs_bridge.doctor import Check
 from . import webhook
 from .console import ConsoleChannel
 from .email import EmailChannel
-from .webhook import reveal
 
 if TYPE_CHECKING:
     from whmcs_bridge.bridge import Bridge
@@ -30,15 +29,14 @@ TELEGRAM_API = "https://api.telegram.org"
 
 
 def _table(bridge: Bridge, name: str) -> dict[str, Any]:
-    value = bridge.plugin_config("alerts").get(name)
-    return value if isinstance(value, dict) else {}
+    return bridge.config.channels.get(name, {})
 
 
 @hookimpl
 def bridge_register_channels(register: Any, bridge: Bridge) -> None:
     """Offer whatsapp and telegram when configured, email with an API, console always."""
     wa = _table(bridge, "whatsapp")
-    if reveal(wa.get("token")) and wa.get("phone_number_id"):
+    if wa.get("token") and wa.get("phone_number_id"):
         from .whatsapp import WhatsAppChannel
 
         register(
@@ -46,18 +44,18 @@ def bridge_register_channels(register: Any, bridge: Bridge) -> None:
                 api_base=str(wa.get("api_base", GRAPH_API)),
                 version=str(wa.get("version", GRAPH_VERSION)),
                 phone_number_id=str(wa["phone_number_id"]),
-                token=reveal(wa["token"]),
+                token=wa["token"],
                 timeout=float(wa.get("timeout", 10)),
             )
         )
     tg = _table(bridge, "telegram")
-    if reveal(tg.get("token")):
+    if tg.get("token"):
         from .telegram import TelegramChannel
 
         register(
             TelegramChannel(
                 api_base=str(tg.get("api_base", TELEGRAM_API)),
-                token=reveal(tg["token"]),
+                token=tg["token"],
                 timeout=float(tg.get("timeout", 10)),
             )
         )

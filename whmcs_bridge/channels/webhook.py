@@ -13,6 +13,8 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from whmcs_bridge.secrets import reveal
+
 from .whatsapp import parse_status_webhook, verify_webhook_signature
 
 if TYPE_CHECKING:
@@ -25,22 +27,14 @@ _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 _JSON = [("Content-Type", "application/json")]
 
 
-def reveal(value: Any) -> str:
-    """A config value that may be a resolved ``$env``/``$file`` secret, as a plain string."""
-    if value is None:
-        return ""
-    return str(value.reveal()) if hasattr(value, "reveal") else str(value)
-
-
 def whatsapp_settings(bridge: Bridge) -> dict[str, Any]:
-    """``[plugins.alerts.whatsapp]``, or ``{}``."""
-    section = bridge.plugin_config("alerts").get("whatsapp")
-    return section if isinstance(section, dict) else {}
+    """``[channels.whatsapp]``, or ``{}``."""
+    return bridge.config.channels.get("whatsapp", {})
 
 
 def verify_subscription(bridge: Bridge, request: Any) -> Response:
     """Meta's handshake: echo ``hub.challenge`` when the verify token matches, else 403."""
-    expected = reveal(whatsapp_settings(bridge).get("verify_token"))
+    expected = reveal(whatsapp_settings(bridge).get("verify_token")) or ""
     if not expected:
         return 404, _TEXT, b"the WhatsApp webhook is not configured\n"
     query = request.query
@@ -60,7 +54,7 @@ def receive_status(bridge: Bridge, request: Any) -> Response:
     moves a message forward is still true; one that does not is ignored (as are repeats).
     A database failure answers 500, so Meta sends the webhook again.
     """
-    secret = reveal(whatsapp_settings(bridge).get("app_secret"))
+    secret = reveal(whatsapp_settings(bridge).get("app_secret")) or ""
     if not secret:
         return 404, _TEXT, b"the WhatsApp webhook is not configured\n"
     signature = request.headers.get("X-Hub-Signature-256")

@@ -65,13 +65,10 @@ def _register_plugin_commands(argv: list[str]) -> None:
         host = get_plugin_manager(load_config(path))
     except Exception:  # before parsing: even --help must work
         return  # the command itself loads the plugins again and reports the problem
-    for impl in host.impls("bridge_register_commands"):
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:  # one broken plugin must not stop the CLI
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    for result in host.call_each("bridge_register_commands", cli=cli):
+        if not result.ok:  # one broken plugin must not stop the CLI
             click.echo(
-                f"warning: plugin '{impl.plugin_name}' could not add its commands: {reason}",
+                f"warning: plugin '{result.plugin}' could not add its commands: {result.error}",
                 err=True,
             )
 

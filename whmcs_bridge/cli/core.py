@@ -125,18 +125,16 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: CliState, as_json: bool) -> None:
     """Create or migrate the mod_whmcs_bridge_* tables (safe to repeat)."""
-    from whmcs_bridge.panel.database import Panel, describe_db_error
+    from whmcs_bridge.panel.database import describe_db_error
     from whmcs_bridge.store.migrate import upgrade
 
-    panel = Panel(state.config.database_url)
+    bridge = state.bridge()
     try:
-        before, after = upgrade(panel.engine)
+        before, after = upgrade(bridge.panel.engine, bridge.plugins.migrations())
     except BridgeError:
         raise
     except Exception as exc:  # a refused connection or missing CREATE right
-        raise BridgeError(describe_db_error(panel.url, exc)) from None
-    finally:
-        panel.dispose()
+        raise BridgeError(describe_db_error(bridge.panel.url, exc)) from None
     if as_json:
         emit_json({"ok": True, "from": before, "to": after})
     elif before == after:
@@ -158,19 +156,16 @@ def db_grants(state: CliState, account: str) -> None:
     """Print the least-privilege GRANT lines for the bridge's own database user.
 
     Run `db upgrade` first (as a user that may CREATE), then apply these as an admin: SELECT on
-    the WHMCS tables, and writes only on the bridge's own tables.
+    the WHMCS tables, writes only on the bridge's own tables, and the few narrow rights an
+    enabled plugin declares (moving a service, withdrawing a cancellation request).
     """
     from sqlalchemy import inspect
 
-    from whmcs_bridge.panel.database import Panel
     from whmcs_bridge.store.tables import PREFIX
 
-    panel = Panel(state.config.database_url)
-    try:
-        with panel.connect() as conn:
-            names = sorted(n for n in inspect(conn).get_table_names() if n.startswith(PREFIX))
-    finally:
-        panel.dispose()
+    bridge = state.bridge()
+    with bridge.panel.connect() as conn:
+        names = sorted(n for n in inspect(conn).get_table_names() if n.startswith(PREFIX))
     if not names:
         raise BridgeError(
             "the bridge's tables do not exist yet: run `whmcs-bridge db upgrade` first"
@@ -179,6 +174,12 @@ def db_grants(state: CliState, account: str) -> None:
     click.echo(f"GRANT SELECT ON `{database}`.* TO {account};")
     for name in names:
         click.echo(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{database}`.`{name}` TO {account};")
+    for result in bridge.plugins.call_each("bridge_db_grants", bridge=bridge):
+        if not result.ok:
+            raise BridgeError(f"plugin '{result.plugin}' cannot say its grants: {result.error}")
+        for grant in result.value or ():
+            why = f"  -- {result.plugin}: {grant.why}" if grant.why else f"  -- {result.plugin}"
+            click.echo(grant.sql(str(database), account) + why)
 
 
 COMMANDS = (doctor, run, plugins, db)

@@ -1,7 +1,7 @@
 """Dispatch: hands each stored event to every enabled plugin, one plugin at a time.
 
 pluggy would stop at the first exception, so the host calls each plugin's ``bridge_on_event``
-separately and records an outcome per (event, plugin). A failure is retried in later cycles and
+separately (``PluginHost.call_each``) and records an outcome per (event, plugin). A failure is retried in later cycles and
 quarantined after ``max_tries``; the other plugins go on. Outcomes are committed per event: a
 crash re-runs only the handlers of the event in flight, and handlers are idempotent for that.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from whmcs_bridge.events.model import Event
+from whmcs_bridge.events.model import SKIP, Event
 from whmcs_bridge.events.store import unsettled
 from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import outcomes as outcomes_t
@@ -44,9 +44,7 @@ def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
     settled is bookkeeping done per batch: outcomes alone decide what still has to run.
     """
     report = DispatchReport()
-    handlers = [
-        (impl.plugin_name, impl.function) for impl in bridge.plugins.impls("bridge_on_event")
-    ]
+    handlers = [impl.plugin_name for impl in bridge.plugins.impls("bridge_on_event")]
     last_id = 0
     with bridge.panel.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -101,7 +99,7 @@ def _dispatch_one(
     bridge: Bridge,
     conn: Connection,
     event: Event,
-    handlers: list[tuple[str, object]],
+    handlers: list[str],
     known: dict[tuple[int, str], tuple[str, int]],
     report: DispatchReport,
 ) -> bool:
@@ -111,16 +109,19 @@ def _dispatch_one(
     new_rows: list[dict[str, object]] = []
     retried: list[dict[str, object]] = []
     now = bridge.clock.panel_now()
-    for plugin, function in handlers:
+    owed: dict[str, int] = {}
+    for plugin in handlers:
         previous = known.get((event.id, plugin))
         if previous and previous[0] in FINAL:
             continue
-        tries = (previous[1] if previous else 0) + 1
-        try:
-            note = function(bridge=bridge, event=event)  # type: ignore[operator]
-        except Exception as exc:
+        owed[plugin] = previous[1] if previous else 0
+    for result in bridge.plugins.call_each(
+        "bridge_on_event", only=owed, bridge=bridge, event=event
+    ):
+        plugin, tries = result.plugin, owed[result.plugin] + 1
+        if not result.ok:
             status = "quarantined" if tries >= bridge.config.max_tries else "failed"
-            detail = f"{type(exc).__name__}: {exc}"[:1000]
+            detail = str(result.error)[:1000]
             log.warning(
                 "plugin %s failed on event %s (%s), try %d: %s",
                 plugin,
@@ -136,11 +137,12 @@ def _dispatch_one(
             else:
                 report.quarantined += 1
         else:
-            status = "skipped" if note == "skip" else "done"
-            detail = "" if note in (None, "skip") else str(note)[:1000]
+            note = result.value
+            status = "skipped" if note is SKIP else "done"
+            detail = "" if note is None or note is SKIP else str(note)[:1000]
             report.done += 1
         values = {"status": status, "tries": tries, "detail": detail, "updated_at": now}
-        if previous is None:
+        if known.get((event.id, plugin)) is None:
             new_rows.append({"event_id": event.id, "plugin": plugin, **values})
         else:
             retried.append({"b_event_id": event.id, "b_plugin": plugin, **values})

@@ -67,3 +67,22 @@ def event_key(name: str, subject_id: int, discriminator: object | None = None) -
     the panel-local day of the change."""
     base = f"{name}:{subject_id}"
     return base if discriminator is None else f"{base}:{discriminator}"
+
+
+class Skip:
+    """The type of :data:`SKIP`: one instance, compared with ``is``."""
+
+    _instance: Skip | None = None
+
+    def __new__(cls) -> Skip:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "SKIP"
+
+
+#: What ``bridge_on_event`` returns for an event that is not for the plugin: its outcome is
+#: recorded as ``skipped``, not ``done``.
+SKIP = Skip()

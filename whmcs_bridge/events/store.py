@@ -42,6 +42,29 @@ def record_events(conn: Connection, new: Iterable[Event], now: datetime) -> int:
     return max(result.rowcount, 0)
 
 
+def record_settled(conn: Connection, event: Event, now: datetime) -> int:
+    """Insert one event that no plugin is to act on (already settled); returns its id.
+
+    For a message that needs an event to hang on, such as ``alerts test``.
+    """
+    result = conn.execute(
+        insert(events_t).values(
+            event_key=event.key,
+            name=event.name,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            client_id=event.client_id,
+            occurred_at=event.occurred_at,
+            source=event.source,
+            origin=event.origin,
+            data=json.dumps(event.data, sort_keys=True, default=str),
+            created_at=now,
+            settled_at=now,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
 def unsettled(conn: Connection, after_id: int, limit: int) -> list[Event]:
     """Events still waiting for some plugin, oldest first, after ``after_id``."""
     rows = conn.execute(

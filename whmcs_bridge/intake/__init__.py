@@ -39,7 +39,11 @@ def registered_watchers(bridge: Bridge) -> list[Watcher]:
     from whmcs_bridge.intake.watchers import core_watchers
 
     found: list[Watcher] = list(core_watchers(bridge.panel.tables))
-    bridge.hook.bridge_register_watchers(register=found.append, bridge=bridge)
+    for result in bridge.plugins.call_each(
+        "bridge_register_watchers", register=found.append, bridge=bridge
+    ):
+        if not result.ok:
+            log.error("plugin %s: cannot add its watchers: %s", result.plugin, result.error)
     return found
 
 

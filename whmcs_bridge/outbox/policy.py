@@ -10,9 +10,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from whmcs_bridge.channels.base import SendError
 from whmcs_bridge.outbox.settings import OutboxSettings
 from whmcs_bridge.outbox.tables import DEAD, FAILED, QUEUED, UNKNOWN
-from whmcs_bridge.plugins.channels.base import SendError
 
 # Telegram answers these when a chat cannot be reached at all: worth an e-mail instead.
 _TELEGRAM_UNREACHABLE = ("blocked", "chat not found", "can't initiate", "deactivated", "kicked")

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
+from whmcs_bridge.channels.base import Channel, OutgoingMessage
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.pacing import RecipientSpacing, TokenBucket
 from whmcs_bridge.outbox.settings import OutboxSettings
 from whmcs_bridge.outbox.tables import QUEUED, outbox
-from whmcs_bridge.plugins.channels.base import Channel, OutgoingMessage
 
 if TYPE_CHECKING:
-    from whmcs_bridge.bridge import Bridge
+    from whmcs_bridge.channels.whatsapp import StatusUpdate
+    from whmcs_bridge.clock import Clock
     from whmcs_bridge.outbox.worker import DeliveryReport
-    from whmcs_bridge.plugins.channels.whatsapp import StatusUpdate
+    from whmcs_bridge.panel.database import Panel
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +56,26 @@ def outgoing(row: dict[str, Any]) -> OutgoingMessage:
 
 
 class Outbox:
-    """The durable outbox of one bridge. Channels come from ``bridge_register_channels``."""
+    """The durable outbox over the panel's database.
 
-    def __init__(self, bridge: Bridge) -> None:
-        self.bridge = bridge
-        self.settings = OutboxSettings.from_config(
-            bridge.plugin_config("alerts"), bridge.config.path
-        )
+    It takes only what it needs: the panel (its engine), the clock, the ``[outbox]`` settings and
+    a function that offers the channels by name (called once, when a channel is first needed).
+    ``dry_run`` queues nothing and sends nothing.
+    """
+
+    def __init__(
+        self,
+        panel: Panel,
+        clock: Clock,
+        settings: OutboxSettings,
+        offer_channels: Callable[[], dict[str, Channel]],
+        dry_run: bool = False,
+    ) -> None:
+        self.panel = panel
+        self.clock = clock
+        self.settings = settings
+        self.dry_run = dry_run
+        self._offer_channels = offer_channels
         # One bucket for every sending thread of this process: the limit holds for all of them.
         self.bucket = TokenBucket(
             self.settings.rate_per_second, margin=self.settings.rate_margin_seconds
@@ -75,33 +90,23 @@ class Outbox:
     # --- services -----------------------------------------------------------------------------
     def now(self) -> datetime:
         """The panel's local time, naive, with microseconds (pacing needs them)."""
-        return self.bridge.clock.now().replace(tzinfo=None)
+        return self.clock.now().replace(tzinfo=None)
 
     @property
     def is_mysql(self) -> bool:
-        return self.bridge.panel.backend == "mysql"
+        return self.panel.backend == "mysql"
 
     @property
     def skip_locked(self) -> bool:
         if self._skip_locked is None:
-            self._skip_locked = store.supports_skip_locked(self.bridge.panel.engine)
+            self._skip_locked = store.supports_skip_locked(self.panel.engine)
         return self._skip_locked
 
     @property
     def channels(self) -> dict[str, Channel]:
-        """The channels plugins offer, by name; one plugin failing leaves the others usable."""
+        """The channels on offer, by name."""
         if self._channels is None:
-            found: dict[str, Channel] = {}
-
-            def register(channel: Channel) -> None:
-                found[channel.name] = channel
-
-            for impl in self.bridge.plugins.impls("bridge_register_channels"):
-                try:
-                    impl.function(register=register, bridge=self.bridge)
-                except Exception as exc:
-                    log.error("plugin %s: cannot offer its channels: %s", impl.plugin_name, exc)
-            self._channels = found
+            self._channels = self._offer_channels()
         return self._channels
 
     # --- the API ------------------------------------------------------------------------------
@@ -129,7 +134,7 @@ class Outbox:
             raise ValueError(f"unknown message fields: {', '.join(sorted(unknown_keys))}")
         if fallback is not None and not {"channel", "recipient", "message"} <= set(fallback):
             raise ValueError("fallback needs channel, recipient and message")
-        if self.bridge.dry_run:
+        if self.dry_run:
             log.info(
                 "dry run: would queue %s message for event %s to %s (%s)",
                 channel,
@@ -140,7 +145,7 @@ class Outbox:
             return None
         now = self.now()
         due = self._panel_time(not_before) if not_before is not None else now
-        with self.bridge.panel.begin() as conn:
+        with self.panel.begin() as conn:
             return self._insert(
                 conn,
                 event_id=event_id,
@@ -176,7 +181,7 @@ class Outbox:
     def channel_health(self) -> dict[str, str | None]:
         """Each channel with ``None`` when it may send, else why it does not."""
         health: dict[str, str | None] = dict.fromkeys(self.channels)
-        with self.bridge.panel.connect() as conn:
+        with self.panel.connect() as conn:
             blocks = store.channel_blocks(conn, self.now())
         for name, block in blocks.items():
             health[name] = describe_block(block)
@@ -184,13 +189,13 @@ class Outbox:
 
     def resume_channel(self, name: str) -> bool:
         """Let a stopped (broken, paused, throttled) channel send again; True if it was stopped."""
-        with self.bridge.panel.begin() as conn:
+        with self.panel.begin() as conn:
             return store.clear_channel_state(conn, name)
 
     # --- helpers ------------------------------------------------------------------------------
     def _panel_time(self, value: datetime) -> datetime:
         if value.tzinfo is not None:
-            return value.astimezone(self.bridge.clock.timezone).replace(tzinfo=None)
+            return value.astimezone(self.clock.timezone).replace(tzinfo=None)
         return value
 
     def _insert(self, conn: Connection, **values: Any) -> int | None:

@@ -1,7 +1,8 @@
-"""The outbox's settings, read from ``[plugins.alerts]`` (the plugin that owns the messages)."""
+"""The outbox's delivery settings: the ``[outbox]`` section of the config."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -10,7 +11,7 @@ from whmcs_bridge.errors import ConfigError
 
 @dataclass(frozen=True)
 class OutboxSettings:
-    """Delivery knobs; every one is a key of ``[plugins.alerts]`` with the same name."""
+    """Delivery knobs; every one is a key of ``[outbox]`` with the same name."""
 
     rate_per_second: float = 80.0  # Meta's default throughput per business number
     min_interval_per_recipient: float = 6.0  # Meta's pair rate (messaging.md §1.7)
@@ -33,6 +34,10 @@ class OutboxSettings:
     webhook_late_minutes: float = 10.0  # a status older than this is logged as late (and applied)
 
     @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
     def from_config(cls, section: dict[str, Any], path: str | None = None) -> OutboxSettings:
         """Read the known keys of the section; a wrong type or a negative value is a ConfigError."""
         values: dict[str, Any] = {}
@@ -41,11 +46,16 @@ class OutboxSettings:
                 continue
             value = section[f.name]
             want = int if f.type == "int" else float
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ConfigError(
-                    f"expected a number of at least 0, got {value!r}",
+                    f"expected a finite number of at least 0, got {value!r}",
                     path=path,
-                    key=f"plugins.alerts.{f.name}",
+                    key=f"outbox.{f.name}",
                 )
             values[f.name] = want(value)
         settings = cls(**values)
@@ -53,13 +63,6 @@ class OutboxSettings:
             raise ConfigError(
                 "expected messages per second above 0",
                 path=path,
-                key="plugins.alerts.rate_per_second",
+                key="outbox.rate_per_second",
             )
         return settings
-
-
-#: Keys of ``[plugins.alerts]`` the outbox and the channel registry read (the alerts plugin's
-#: own validation must accept them): the delivery knobs plus the channel sub-tables.
-OUTBOX_KEYS: frozenset[str] = frozenset(
-    {f.name for f in fields(OutboxSettings)} | {"whatsapp", "telegram"}
-)

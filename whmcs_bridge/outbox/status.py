@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
+from whmcs_bridge.channels.base import SendError
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.policy import decide
 from whmcs_bridge.outbox.tables import (
@@ -31,11 +32,10 @@ from whmcs_bridge.outbox.tables import (
     UNKNOWN,
     outbox,
 )
-from whmcs_bridge.plugins.channels.base import SendError
 
 if TYPE_CHECKING:
+    from whmcs_bridge.channels.whatsapp import StatusUpdate
     from whmcs_bridge.outbox.service import Outbox
-    from whmcs_bridge.plugins.channels.whatsapp import StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def apply_status(box: Outbox, update_: StatusUpdate, channel: str = "whatsapp") 
     """Apply one status to its row; True when the row changed."""
     now = box.now()
     at = _local(box, update_.timestamp) or now
-    with box.bridge.panel.begin() as conn:
+    with box.panel.begin() as conn:
         row = store.find_for_status(
             conn, update_.outbox_id, update_.wamid, channel, lock=box.is_mysql
         )
@@ -170,4 +170,4 @@ def _failed(
 def _local(box: Outbox, value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.astimezone(box.bridge.clock.timezone).replace(tzinfo=None)
+    return value.astimezone(box.clock.timezone).replace(tzinfo=None)

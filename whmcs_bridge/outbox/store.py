@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from whmcs_bridge.channels.base import SendError, SendResult
 from whmcs_bridge.outbox.policy import ChannelAction, Decision
 from whmcs_bridge.outbox.tables import (
     DUE_STATES,
@@ -42,7 +43,6 @@ from whmcs_bridge.outbox.tables import (
     channel_states,
     outbox,
 )
-from whmcs_bridge.plugins.channels.base import SendError, SendResult
 
 o = outbox
 _MAX_ERROR = 500

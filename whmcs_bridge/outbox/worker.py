@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from whmcs_bridge.channels.base import Channel, SendError
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.policy import Decision, decide
 from whmcs_bridge.outbox.service import outgoing
 from whmcs_bridge.outbox.tables import DEAD, DUE_STATES, FAILED, QUEUED, UNKNOWN, outbox
-from whmcs_bridge.plugins.channels.base import Channel, SendError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -159,8 +159,8 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     report = DeliveryReport()
     started = time.monotonic()
     deadline = started + time_budget
-    panel = box.bridge.panel
-    if box.bridge.dry_run:
+    panel = box.panel
+    if box.dry_run:
         with panel.connect() as conn:
             due = conn.execute(
                 outbox.select().where(
@@ -275,10 +275,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
             if pause >= remaining:
                 report.stopped = "next message waits for recipient spacing"
                 break
-            time.sleep(pause)
-            if box.now() == now:
-                report.stopped = "clock is not moving"  # a fixed test clock
-                break
+            box.clock.sleep(pause)
     finally:
         # Every claimed row is sent and recorded before the delivery returns.
         while flight.running:

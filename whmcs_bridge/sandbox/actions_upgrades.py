@@ -57,37 +57,6 @@ def _round(amount: Decimal, currency: Currency) -> Decimal:
     return amount.quantize(places, rounding=ROUND_HALF_UP)
 
 
-def _plugin_prorata(
-    old_amount: Decimal,
-    old_cycle: str,
-    next_due: dt.date | None,
-    new_price: Decimal,
-    new_cycle: str,
-    today: dt.date,
-    currency: Currency,
-) -> tuple[Decimal, int, int] | None:
-    """The upgrades plugin's ``prorata`` policy, when that plugin is installed."""
-    try:
-        from whmcs_bridge.plugins.upgrades import pricing
-    except ImportError:
-        return None
-    quote = pricing.quote_prorata(
-        pricing.UpgradeRequest(
-            current_price=old_amount,
-            current_cycle=pricing.BillingCycle(old_cycle),
-            next_due_date=next_due,
-            new_price=new_price,
-            new_cycle=pricing.BillingCycle(new_cycle),
-            today=today,
-            currency=pricing.Currency(
-                currency.id, currency.code, currency.prefix, currency.suffix, currency.format
-            ),
-            downgrade="credit",
-        )
-    )
-    return quote.net_amount, quote.days_remaining, quote.total_days
-
-
 def prorata_price(
     old_amount: Decimal,
     old_cycle: str,
@@ -99,11 +68,9 @@ def prorata_price(
 ) -> tuple[Decimal, int, int]:
     """WHMCS's amount due for a package change: (signed amount, days left, days in cycle).
 
-    Uses the upgrades plugin's ``prorata`` policy when installed, else the same rule here.
+    The stand-in follows WHMCS's documented rule with its own code, never the upgrades plugin's:
+    a stand-in sharing our reading of the rule would prove nothing.
     """
-    shared = _plugin_prorata(old_amount, old_cycle, next_due, new_price, new_cycle, today, currency)
-    if shared is not None:
-        return shared
     return own_prorata(old_amount, old_cycle, next_due, new_price, new_cycle, today, currency)
 
 

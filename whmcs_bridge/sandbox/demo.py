@@ -9,9 +9,11 @@ and upgrade price checks.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ secret = "{secret}"
 timeout = 5
 
 [plugins]
-enabled = ["alerts", "upgrades"]
+enabled = ["alerts", "upgrades", "cancellations", "transfers"]
 
 [plugins.alerts]
 channels = ["console"]
@@ -54,6 +56,10 @@ channels = ["console"]
 [plugins.upgrades]
 policy = "difference"
 manual_department = "Ventas"
+
+[plugins.cancellations]
+technical_department = "Soporte Técnico"
+require_client_origin = true
 """
 
 
@@ -103,24 +109,22 @@ def _panel_activity(bridge: Bridge, today: date) -> list[str]:
     return done
 
 
-def _upgrade_quote(bridge: Bridge, today: date) -> list[str]:
-    from whmcs_bridge.plugins.upgrades.cli import _report
-    from whmcs_bridge.plugins.upgrades.eligibility import plan_upgrade
-    from whmcs_bridge.plugins.upgrades.settings import parse_settings
+def _upgrade_quote(config_file: Path, today: date) -> list[str]:
+    """``whmcs-bridge upgrade quote`` as an admin runs it, once per policy (the core knows the
+    upgrades plugin only by its command)."""
+    from whmcs_bridge.cli import main
 
     lines = []
     for policy in ("difference", "prorata"):
-        with bridge.panel.connect() as conn:
-            plan = plan_upgrade(
-                conn,
-                bridge.panel,
-                parse_settings(bridge.plugin_config("upgrades")),
-                1,
-                today,
-                target_id=2,
-                policy=policy,
+        out = io.StringIO()
+        with redirect_stdout(out):
+            main(
+                [
+                    *("--config", str(config_file), "upgrade", "quote", "--service", "1"),
+                    *("--to", "2", "--policy", policy, "--on", today.isoformat(), "--json"),
+                ]
             )
-        target = _report(bridge, plan)["targets"][0]
+        target = json.loads(out.getvalue())["targets"][0]
         lines.append(
             f"  {policy:<10} {target['amount_text']:>14}   WHMCS would charge "
             f"{target['whmcs_text']} (gap {target['gap_text']})"
@@ -128,9 +132,104 @@ def _upgrade_quote(bridge: Bridge, today: date) -> list[str]:
     return lines
 
 
+def _cancellations(bridge: Bridge, sandbox: SandboxPanel, config_file: Path) -> list[str]:
+    """Two requests from the client area (R-CA-7): Emily's Immediate one ends today, María's
+    End of Billing Period one waits for her due date; ``cancellations list`` shows both."""
+    from whmcs_bridge.cli import main
+    from whmcs_bridge.outbox.tables import outbox
+    from whmcs_bridge.sandbox.actions_cancellations import client_area_cancel
+
+    now = bridge.clock.panel_now()
+    with sandbox.engine.begin() as conn:
+        client_area_cancel(conn, sandbox.tables, 6, "Immediate", "Cierro el estudio", now)
+        client_area_cancel(conn, sandbox.tables, 1, "End of Billing Period", "Me mudo", now)
+    run_cycle(bridge)  # taken in, the client told the terms; the Immediate one terminated
+    run_cycle(bridge)  # the termination's notice
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["--config", str(config_file), "cancellations", "list", "--json"])
+    lines = [
+        f"  #{r['id']} service {r['service_id']} {r['type']:<21} {r['state']:<8} "
+        f"ends {r['end_date']}"
+        for r in json.loads(out.getvalue())
+    ]
+    with bridge.panel.connect() as conn:
+        rows = conn.execute(outbox.select().order_by(outbox.c.id)).all()
+    for row in rows:
+        message = json.loads(row.message)
+        if str(message.get("event", "")).startswith("cancellation."):
+            first = message.get("text", "").splitlines()[0]
+            lines.append(f"  to client {row.client_id} via {row.channel}: {first[:110]}")
+    return lines
+
+
+def _transfers(config_file: Path, bridge: Bridge) -> list[str]:
+    """``whmcs-bridge transfer``: one refused check, one request from the owner's ticket that is
+    applied, then a cycle sends the notices to both holders and the reply on the ticket."""
+    from whmcs_bridge.cli import main
+
+    def transfer(*args: str) -> dict[str, Any]:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            main(["--config", str(config_file), "transfer", *args, "--json"])
+        return dict(json.loads(out.getvalue()))
+
+    hosting = metadata.tables["tblhosting"]
+    today = bridge.clock.today()
+    with bridge.panel.begin() as conn:  # an order of Emily Carter's, active since last month
+        conn.execute(
+            insert(hosting).values(
+                **blank_row(
+                    hosting,
+                    id=8,
+                    userid=5,
+                    packageid=1,
+                    domain="carter-shop.com",
+                    domainstatus="Active",
+                    billingcycle="Annually",
+                    amount=100,
+                    regdate=today,
+                    nextduedate=today.replace(year=today.year + 1),
+                    nextinvoicedate=today.replace(year=today.year + 1),
+                )
+            )
+        )
+    refused = transfer("check", "--service", "3", "--to", "2")
+    reasons = ", ".join(f"{r['code']} ({r['rule']})" for r in refused["reasons"])
+    lines = [f"  check service #3 laespiga.com.ar -> client #2: {refused['verdict']}: {reasons}"]
+    opened = bridge.api.call(
+        "OpenTicket",
+        {
+            "deptid": 1,
+            "clientid": 5,
+            "subject": "Transfer carter-shop.com",
+            "message": "Please move carter-shop.com to maria.gonzalez@example.com.ar",
+        },
+    )
+    owner_ticket = ("--ticket", str(opened["id"]), "--service", "8")
+    asked = transfer("request", *owner_ticket, "--to", "maria.gonzalez@example.com.ar")
+    flags = ", ".join(f["code"] for f in asked["check"]["flags"]) or "none"
+    lines.append(
+        f"  ticket #{opened['id']} from Emily Carter: request #{asked['id']} {asked['state']} "
+        f"(flags: {flags}); reply on the ticket {asked['request_reply']}"
+    )
+    if asked["state"] != "pending":
+        return lines
+    applied = transfer("apply", "--id", str(asked["id"]), "--yes")
+    lines.append(
+        f"  apply #{asked['id']}: moved {applied['applied']}, event {applied['event_key']}"
+    )
+    cycle = run_cycle(bridge)
+    lines.append(
+        f"  next cycle: {cycle.delivery.get('sent', 0)} messages delivered (the notices to both "
+        "holders), the ticket told the move is done"
+    )
+    return lines
+
+
 def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[str, Any]:
     """Build the demo in ``directory`` (replacing an earlier demo there) and run it."""
-    from whmcs_bridge.plugins.channels import console
+    from whmcs_bridge.channels import console
 
     say = echo or (lambda _text: None)
     root = Path(directory)
@@ -181,8 +280,16 @@ def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[
                 "\n5. upgrade quote, service #1 (Hosting Inicial, 100/year, mid-cycle) to "
                 "Hosting Avanzado (150/year), R-UP-1:"
             )
-            quotes = _upgrade_quote(bridge, today)
+            quotes = _upgrade_quote(config_file, today)
             for line in quotes:
+                say(line)
+            say("\n6. cancellations from the client area (R-CA-7), and what the clients are told:")
+            cancelled = _cancellations(bridge, sandbox, config_file)
+            for line in cancelled:
+                say(line)
+            say("\n7. moving a service to another client (R-TR):")
+            moves = _transfers(config_file, bridge)
+            for line in moves:
                 say(line)
             say(f"\nexplore: .venv/bin/whmcs-bridge --config {config_file} events")
             return {
@@ -193,6 +300,8 @@ def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[
                 "events": [e.as_dict() | {"outcomes": o} for e, o in found],
                 "messages": [m.text for m in console.SENT[sent_before:]],
                 "upgrade_quote": quotes,
+                "transfers": moves,
+                "cancellations": cancelled,
             }
         finally:
             bridge.close()

@@ -97,7 +97,9 @@ class BridgeApp:
             ("POST", "/wake"): self._wake,
             ("GET", "/healthz"): self._healthz,
         }
-        bridge.hook.bridge_register_routes(register=self.register)
+        for result in bridge.plugins.call_each("bridge_register_routes", register=self.register):
+            if not result.ok:
+                log.error("plugin %s: cannot add its routes: %s", result.plugin, result.error)
 
     def register(self, method: str, path: str, handler: Handler) -> None:
         """Add a route; plugins call this through ``bridge_register_routes``."""

@@ -2,7 +2,9 @@
 
 Each migration must be idempotent (tables are created only when missing; a column is added only
 when absent), and the reached version is recorded in ``mod_whmcs_bridge_meta`` as
-``schema_version``. ``whmcs-bridge db upgrade`` runs them, and so does every ``run`` first.
+``schema_version`` (the core's) and ``schema_version:<plugin>`` (each plugin's own tables, which
+it declares through ``bridge_migrations``). This module names no feature. ``whmcs-bridge db
+upgrade`` runs them, and so does every ``run`` first.
 """
 
 from __future__ import annotations
@@ -11,51 +13,55 @@ import fcntl
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.store import tables as t
 
-Migration = Callable[[Connection], None]
 MIGRATE_LOCK_TIMEOUT = 60.0  # seconds a second upgrade waits for the first one
+Step = Callable[[Connection], None]
 
 
-def _create(*tables: object) -> Migration:
+@dataclass(frozen=True)
+class Migration:
+    """One idempotent step of the core's or a plugin's tables, numbered from 1 in its owner."""
+
+    version: int
+    description: str
+    apply: Step
+
+
+@dataclass(frozen=True)
+class PluginSchema:
+    """What an enabled plugin declares through ``bridge_migrations``, with its version."""
+
+    plugin_version: str
+    steps: tuple[Migration, ...]
+
+    @property
+    def version(self) -> int:
+        return max((step.version for step in self.steps), default=0)
+
+
+def create_tables(*tables: Table) -> Step:
+    """A migration step that creates each table (and its indexes) when it is missing."""
+
     def step(conn: Connection) -> None:
         for table in tables:
-            table.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+            table.create(conn, checkfirst=True)
 
     return step
-
-
-def _upgrade_requests(conn: Connection) -> None:
-    # Imported here: the plugin package must not load while the core store is being imported.
-    from whmcs_bridge.plugins.upgrades.tables import upgrade_requests
-
-    upgrade_requests.create(conn, checkfirst=True)
-
-
-def _upgrade_followups(conn: Connection) -> None:
-    from whmcs_bridge.plugins.upgrades.tables import upgrade_followups
-
-    upgrade_followups.create(conn, checkfirst=True)
 
 
 def _outbox(conn: Connection) -> None:
     from whmcs_bridge.outbox.tables import channel_states, outbox
 
-    _create(outbox, channel_states)(conn)
-
-
-def _alert_prefs(conn: Connection) -> None:
-    # Imported here, as above: the alerts plugin package imports the core.
-    from whmcs_bridge.plugins.alerts.tables import alert_prefs
-
-    alert_prefs.create(conn, checkfirst=True)
+    create_tables(outbox, channel_states)(conn)
 
 
 def _outbox_due_order(conn: Connection) -> None:
@@ -74,69 +80,106 @@ def _outbox_due_order(conn: Connection) -> None:
         conn.execute(text(f"DROP INDEX {OLD_DUE_INDEX}{on}"))
 
 
-MIGRATIONS: list[tuple[int, str, Migration]] = [
-    (
+def _nothing(conn: Connection) -> None:
+    """Versions 3, 4 and 6 created feature tables; those now belong to their plugins."""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
         1,
         "inbox, quarantine, events, outcomes, cursors, seen",
-        _create(t.inbox, t.quarantine, t.events, t.outcomes, t.cursors, t.seen),
+        create_tables(t.inbox, t.quarantine, t.events, t.outcomes, t.cursors, t.seen),
     ),
-    (2, "outbox, channel states", _outbox),
-    (3, "alert preferences (alerts plugin: opt-outs, WhatsApp opt-ins)", _alert_prefs),
-    (4, "upgrade requests (upgrades plugin, manual path)", _upgrade_requests),
-    (5, "outbox claim index (state, next_attempt_at, id)", _outbox_due_order),
-    (6, "upgrade follow-ups (upgrades plugin: cycle restart, credit)", _upgrade_followups),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+    Migration(2, "outbox, channel states", _outbox),
+    Migration(5, "outbox claim index (state, next_attempt_at, id)", _outbox_due_order),
+    Migration(7, "feature tables are declared by their plugins", _nothing),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+CORE = "schema_version"
 
 
-def current_version(conn: Connection) -> int:
-    """The recorded schema version; 0 when the bridge's tables do not exist yet."""
+def meta_key(plugin: str) -> str:
+    """The ``mod_whmcs_bridge_meta`` row holding a plugin's reached step."""
+    return f"schema_version:{plugin}"
+
+
+def current_version(conn: Connection, plugin: str | None = None) -> int:
+    """The recorded version of the core (or of one plugin); 0 when nothing is recorded yet."""
     if not inspect(conn).has_table(t.meta.name):
         return 0
-    value = conn.execute(
-        select(t.meta.c.value).where(t.meta.c.name == "schema_version")
-    ).scalar_one_or_none()
+    name = CORE if plugin is None else meta_key(plugin)
+    value = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar_one_or_none()
     return int(value) if value else 0
 
 
-def is_current(engine: Engine) -> bool:
-    """One cheap query: are the bridge's tables at :data:`SCHEMA_VERSION` already?"""
+def _wanted(plugins: Mapping[str, PluginSchema]) -> dict[str, int]:
+    wanted = {CORE: SCHEMA_VERSION}
+    wanted.update({meta_key(name): schema.version for name, schema in plugins.items()})
+    return wanted
+
+
+def behind(engine: Engine, plugins: Mapping[str, PluginSchema] | None = None) -> list[str]:
+    """One cheap query: who is behind (``core`` or plugin names); ``[]`` when all are current."""
+    wanted = _wanted(plugins or {})
     try:
         with engine.connect() as conn:
-            value = conn.execute(
-                select(t.meta.c.value).where(t.meta.c.name == "schema_version")
-            ).scalar_one_or_none()
+            rows = conn.execute(
+                select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(list(wanted)))
+            ).all()
     except DBAPIError:
-        return False  # no meta table yet
-    return value is not None and int(value) == SCHEMA_VERSION
+        return ["core"]  # no meta table yet
+    have = {row.name: int(row.value) for row in rows if str(row.value).isdigit()}
+    late = [name for name, version in wanted.items() if have.get(name, 0) < version]
+    return [("core" if name == CORE else name.split(":", 1)[1]) for name in late]
 
 
-def upgrade(engine: Engine, lock_timeout: float = MIGRATE_LOCK_TIMEOUT) -> tuple[int, int]:
-    """Bring the bridge's tables to :data:`SCHEMA_VERSION`; returns (before, after).
+def is_current(engine: Engine, plugins: Mapping[str, PluginSchema] | None = None) -> bool:
+    """Are the core's tables and every enabled plugin's at their declared versions?"""
+    return not behind(engine, plugins)
 
-    When behind, every step runs again, not only those above the recorded version: steps are
-    idempotent, and a step that landed with a lower number than one already applied (work that
-    merged late) is still applied.
+
+def upgrade(
+    engine: Engine,
+    plugins: Mapping[str, PluginSchema] | None = None,
+    lock_timeout: float = MIGRATE_LOCK_TIMEOUT,
+) -> tuple[int, int]:
+    """Bring the core's tables, then each enabled plugin's, to their versions; (before, after).
+
+    ``before``/``after`` are the core's versions. When behind, every step runs again, not only
+    those above the recorded version: steps are idempotent, and a step that landed with a
+    lower number than one already applied (work that merged late) is still applied. Each
+    plugin's reached step is recorded under its name (``schema_version:<plugin>``) with the
+    plugin's version (``plugin_version:<plugin>``).
 
     Migrations are serialised: two ``db upgrade`` (or a ``run`` and a ``db upgrade``) at once
     would otherwise both create the same table. On MySQL/MariaDB the connection doing the work
     holds ``GET_LOCK`` (released by the server if the process dies); on SQLite a file lock
-    beside the database. The version is read again once the lock is held.
+    beside the database. The versions are read again once the lock is held.
 
     :raises BridgeError: another upgrade held the lock for ``lock_timeout`` seconds.
     """
-    if is_current(engine):
+    plugins = plugins or {}
+    if is_current(engine, plugins):
         return SCHEMA_VERSION, SCHEMA_VERSION
     with engine.connect() as conn, _migrate_lock(conn, lock_timeout):
         with conn.begin():
             t.meta.create(conn, checkfirst=True)
             before = current_version(conn)
-        if before >= SCHEMA_VERSION:
-            return before, before
-        for version, _description, step in MIGRATIONS:
+        if before < SCHEMA_VERSION:
+            for step in MIGRATIONS:
+                with conn.begin():
+                    step.apply(conn)
+                    _record(conn, CORE, str(max(step.version, before)))
+        for name, schema in plugins.items():
             with conn.begin():
-                step(conn)
-                _record(conn, max(version, before))
+                reached = current_version(conn, name)
+            if reached >= schema.version:
+                continue
+            for step in schema.steps:
+                with conn.begin():
+                    step.apply(conn)
+                    _record(conn, meta_key(name), str(max(step.version, reached)))
+                    _record(conn, f"plugin_version:{name}", schema.plugin_version)
     return before, SCHEMA_VERSION
 
 
@@ -195,11 +238,9 @@ def _migrate_lock(conn: Connection, timeout: float) -> Iterator[None]:
         os.close(fd)
 
 
-def _record(conn: Connection, version: int) -> None:
-    exists = conn.execute(select(t.meta.c.name).where(t.meta.c.name == "schema_version")).first()
+def _record(conn: Connection, name: str, value: str) -> None:
+    exists = conn.execute(select(t.meta.c.name).where(t.meta.c.name == name)).first()
     if exists:
-        conn.execute(
-            t.meta.update().where(t.meta.c.name == "schema_version").values(value=str(version))
-        )
+        conn.execute(t.meta.update().where(t.meta.c.name == name).values(value=value))
     else:
-        conn.execute(t.meta.insert().values(name="schema_version", value=str(version)))
+        conn.execute(t.meta.insert().values(name=name, value=value))

@@ -30,6 +30,10 @@ class FixedClock(Clock):
 
         self.current += timedelta(**delta)
 
+    def sleep(self, seconds: float) -> None:
+        """Waiting code moves the test clock instead of the test waiting."""
+        self.advance(seconds=seconds)
+
 
 def sqlite_panel(path: Path, today: date | None = None, seed: bool = True) -> str:
     """Create an SQLite panel (WHMCS tables, optionally the sample data); returns its URL."""
@@ -65,9 +69,32 @@ def make_bridge(
     clock = FixedClock(now, cfg.timezone) if now else Clock(cfg.timezone)
     bridge = Bridge(cfg, plugins=host, clock=clock)
     if create_tables:
-        upgrade(bridge.panel.engine)
+        upgrade(bridge.panel.engine, host.migrations())
     return bridge
 
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def delivery_config(flat: dict[str, Any]) -> dict[str, Any]:
+    """Config sections from one flat dict of alerts, outbox and channel keys (for tests).
+
+    ``{"rate_per_second": 9, "whatsapp": {...}, "channels": ["console"]}`` becomes
+    ``{"outbox": {"rate_per_second": 9}, "channels": {"whatsapp": {...}},
+    "plugins": {"alerts": {"channels": ["console"]}}}``; a channel set to ``None`` is left out.
+    """
+    from whmcs_bridge.config import CHANNEL_KEYS
+    from whmcs_bridge.outbox.settings import OutboxSettings
+
+    outbox_keys = set(OutboxSettings.keys())
+    config: dict[str, Any] = {"outbox": {}, "channels": {}, "plugins": {"alerts": {}}}
+    for key, value in flat.items():
+        if key in outbox_keys:
+            config["outbox"][key] = value
+        elif key in CHANNEL_KEYS:
+            if value is not None:
+                config["channels"][key] = value
+        else:
+            config["plugins"]["alerts"][key] = value
+    return config
