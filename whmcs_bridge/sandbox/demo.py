@@ -220,9 +220,10 @@ def _transfers(config_file: Path, bridge: Bridge) -> list[str]:
         f"  apply #{asked['id']}: moved {applied['applied']}, event {applied['event_key']}"
     )
     cycle = run_cycle(bridge)
+    shown = transfer("show", str(asked["id"]))
     lines.append(
         f"  next cycle: {cycle.delivery.get('sent', 0)} messages delivered (the notices to both "
-        "holders), the ticket told the move is done"
+        f"holders); reply on the ticket that the move is done: {shown['moved_reply']}"
     )
     return lines
 
