@@ -22,9 +22,9 @@ import time
 from datetime import date, timedelta
 
 from sqlalchemy import event, func, insert, select
-
 from whmcs_bridge.plugins.transfers.check import check_transfer
 from whmcs_bridge.plugins.transfers.settings import TransferSettings
+
 from whmcs_bridge.testing.bridges import make_bridge
 
 MARK = "bench-transfer"
@@ -135,9 +135,10 @@ def main() -> None:
                 counts.append(len(statements))
                 verdicts[check.verdict] += 1
     times.sort()
+    p95 = times[int(len(times) * 0.95) - 1]
     print(
         f"transfer check x{len(times)} on {clients} clients, {services} services: "
-        f"median {statistics.median(times):.1f} ms, p95 {times[int(len(times) * 0.95) - 1]:.1f} ms, "
+        f"median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
         f"max {times[-1]:.1f} ms; {statistics.median(counts):.0f} statements per check; "
         f"{verdicts['allowed']} allowed, {verdicts['refused']} refused"
     )

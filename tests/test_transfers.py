@@ -547,3 +547,19 @@ def test_apply_killed_in_the_middle_moves_nothing(
     finally:
         if kind != "sqlite":
             whmcs_databases.give_back(url)
+
+
+def test_settings_example_and_bad_keys() -> None:
+    import tomllib
+
+    from whmcs_bridge.plugins.transfers.settings import load_settings
+
+    example = tomllib.loads((ROOT / "config" / "bridge.example.toml").read_text(encoding="utf-8"))
+    assert load_settings(example["plugins"]["transfers"]) == TransferSettings()
+    for section, key in (
+        ({"details_differ_at": 0}, "details_differ_at"),
+        ({"note_tickets": "yes"}, "note_tickets"),
+        ({"amdin": "x"}, "amdin"),
+    ):
+        with pytest.raises(ValueError, match=f"plugins.transfers.{key}"):
+            load_settings(section)
