@@ -9,6 +9,7 @@ is the plugin API: it changes only with a note in the README. See ``docs/plugins
 - reading the panel: :mod:`queries` (one function per question, both WHMCS models) and the
   table definitions (``bridge.panel.tables``) for what no query answers yet;
 - writing: ``bridge.api`` (the WHMCS API) and ``bridge.outbox`` (messages), with their errors;
+  :func:`send_notice` tells a client through WhatsApp or e-mail; ``bridge.emit`` stores an event;
 - owning tables: :class:`Migration`, :func:`create_tables`, :data:`metadata`, :data:`PREFIX`,
   :data:`Id`, and :class:`TableGrant` for the rare right beyond ``SELECT``;
 - channels (to add one): :class:`Channel`, :class:`OutgoingMessage`, :class:`SendResult`,
@@ -34,6 +35,13 @@ from whmcs_bridge.events.catalog import ALERT_EVENTS, CATALOG, EventSpec, spec
 from whmcs_bridge.events.model import SKIP, Event, Skip, event_key
 from whmcs_bridge.events.store import record_events
 from whmcs_bridge.intake.watcher import WatchContext, Watcher
+from whmcs_bridge.notices import (
+    DEFAULT_LANGUAGE,
+    Notice,
+    NoticeResult,
+    send_notice,
+    text_language,
+)
 from whmcs_bridge.panel import queries
 from whmcs_bridge.panel.api import (
     ApiError,
@@ -58,6 +66,7 @@ from whmcs_bridge.verdicts import UpgradePrice
 __all__ = [
     "ALERT_EVENTS",
     "CATALOG",
+    "DEFAULT_LANGUAGE",
     "LOGIN_SUBACCOUNTS",
     "LOGIN_USERS",
     "PREFIX",
@@ -82,6 +91,8 @@ __all__ = [
     "Id",
     "LongText",
     "Migration",
+    "Notice",
+    "NoticeResult",
     "OutgoingMessage",
     "Panel",
     "PanelTables",
@@ -116,6 +127,8 @@ __all__ = [
     "record_events",
     "round_money",
     "sanitize_param",
+    "send_notice",
     "signature_problem",
     "spec",
+    "text_language",
 ]

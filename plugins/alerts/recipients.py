@@ -11,11 +11,14 @@ from dataclasses import replace
 
 from sqlalchemy import Connection, select, text
 
-from whmcs_bridge.plugin import Event, PanelTables, PhoneResult, Recipient, normalise_phone
-
-#: WHMCS language name (``tblclients.language``, lower case) -> our text language.
-LANGUAGES = {"spanish": "es_AR", "english": "en"}
-DEFAULT_LANGUAGE = "es_AR"
+from whmcs_bridge.plugin import (
+    Event,
+    PanelTables,
+    PhoneResult,
+    Recipient,
+    normalise_phone,
+    text_language,
+)
 
 #: The e-mail preference of a secondary contact that covers each event (whmcs.md §6.3).
 CONTACT_PREFERENCE = {
@@ -49,12 +52,6 @@ def owner_of(conn: Connection, tables: PanelTables, event: Event) -> int:
     if not owner:
         raise SubjectGone(f"{kind} {event.subject_id} is not in the panel (or has no client)")
     return int(owner)
-
-
-def text_language(stored: str | None, panel_default: str) -> str:
-    """Our text language for a WHMCS language name; '' means the panel's default language."""
-    name = (stored or "").strip().lower() or panel_default.strip().lower()
-    return LANGUAGES.get(name, DEFAULT_LANGUAGE)
 
 
 def client_recipient(
