@@ -563,3 +563,82 @@ def test_settings_example_and_bad_keys() -> None:
     ):
         with pytest.raises(ValueError, match=f"plugins.transfers.{key}"):
             load_settings(section)
+
+
+@pytest.mark.mariadb
+def test_narrow_grants_are_printed_checked_and_enough(tmp_path: Path, mariadb_84: str) -> None:
+    import secrets
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    bridge = make_bridge(mariadb_84, config=ENABLED)
+    build_world(bridge)
+    ticket(bridge, 1, requestor_id=1)
+    request = create_request(bridge, 1, 1, "3").request
+    bridge.close()
+    admin = tmp_path / "admin.toml"
+    admin.write_text(
+        f'[panel]\ndatabase_url = "{mariadb_84}"\n[plugins]\nenabled = ["transfers"]\n'
+    )
+    user, password = f"wbtest_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    account = f"'{user}'@'%'"
+    command = ["--config", str(admin), "db", "grants", "--user", account]
+    printed = subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert printed.returncode == 0, printed.stderr
+    lines = printed.stdout.strip().splitlines()
+    narrow = [line for line in lines if "-- transfers" in line]
+    database = make_url(mariadb_84).database
+    assert [line.split("  --")[0] for line in narrow] == [
+        f"GRANT UPDATE (`userid`) ON `{database}`.`tblhosting` TO {account};",
+        f"GRANT UPDATE (`userid`) ON `{database}`.`tblhostingaddons` TO {account};",
+        f"GRANT UPDATE (`userid`) ON `{database}`.`tblsslorders` TO {account};",
+        f"GRANT UPDATE (`userid`) ON `{database}`.`tbldomains` TO {account};",
+        f"GRANT INSERT ON `{database}`.`tblactivitylog` TO {account};",
+    ]
+    root = create_engine(mariadb_84)
+    with root.begin() as conn:
+        conn.execute(text(f"CREATE USER {account} IDENTIFIED BY '{password}'"))
+        for line in lines:
+            if line not in narrow:
+                conn.execute(text(line))
+    url = make_url(mariadb_84).set(username=user, password=password)
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[panel]\ndatabase_url = "{url.render_as_string(hide_password=False)}"\n'
+        '[plugins]\nenabled = ["transfers"]\n'
+    )
+
+    def bridge_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "whmcs_bridge", "--config", str(config), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    try:
+        doctor = bridge_cli("doctor")
+        assert doctor.returncode != 0 and "plugin transfers: move grants" in doctor.stdout
+        assert "UPDATE (userid) on tblhosting" in doctor.stdout, doctor.stdout
+        with root.begin() as conn:
+            for line in narrow:
+                conn.execute(text(line.split("  --")[0]))
+        doctor = bridge_cli("doctor")
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        applied = bridge_cli("transfer", "apply", "--id", str(request.id), "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        with root.connect() as conn:
+            assert conn.execute(text("SELECT userid FROM tblhosting WHERE id=1")).scalar() == 3
+        assert password not in doctor.stdout + applied.stdout + applied.stderr
+    finally:
+        with root.begin() as conn:
+            conn.execute(text(f"DROP USER IF EXISTS {account}"))
+        root.dispose()
