@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from whmcs_bridge.plugin import BridgeError, Event, event_key, queries, record_events
 
 from . import store
-from .check import TransferCheck
+from .model import TransferCheck
 from .requests import check_for_request, settings_of
 from .tables import APPLIED, PENDING
 

@@ -14,7 +14,8 @@ from whmcs_bridge.plugin import BridgeError, CliState, emit_json, json_option, p
 
 from . import store
 from .apply import apply_transfer
-from .check import TransferCheck, check_transfer, parse_target
+from .check import check_transfer
+from .model import TransferCheck, parse_target
 from .requests import create_request, settings_of
 from .tables import APPLIED, CANCELLED, PENDING, REFUSED, STATES
 

@@ -19,7 +19,8 @@ from whmcs_bridge.plugin import (
 )
 
 from . import store
-from .check import BadTransferArgument, Reason, TransferCheck, check_transfer, parse_target
+from .check import check_transfer
+from .model import BadTransferArgument, Reason, TransferCheck, parse_target
 from .settings import TransferSettings, load_settings
 from .tables import PENDING, REFUSED
 from .texts import request_reply

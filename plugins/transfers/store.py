@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .check import TransferCheck
+from .model import TransferCheck
 from .tables import APPLIED, PENDING, transfer_notes, transfer_requests
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .check import Reason, TransferCheck
+from .model import Reason, TransferCheck
 
 ES, EN = "es", "en"
 
