@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Connection, select
 
-from whmcs_bridge.plugin import Currency, Event, PanelTables, Recipient, sanitize_param
+from whmcs_bridge.plugin import Currency, Event, PanelTables, Recipient, queries, sanitize_param
 
 from .settings import AlertSettings
 
@@ -49,22 +49,6 @@ def base_url(configured: str, panel_setting: str) -> str:
     return url if not url or url.endswith("/") else url + "/"
 
 
-def client_currency(conn: Connection, tables: PanelTables, currency_id: int | None) -> Currency:
-    """The client's ``tblcurrencies`` row; the default currency when it names none."""
-    table = tables.currencies
-    row = None
-    if currency_id:
-        row = conn.execute(select(table).where(table.c.id == currency_id)).first()
-    if row is None:
-        query = select(table).order_by(table.c.default.desc(), table.c.id).limit(1)
-        row = conn.execute(query).first()
-    if row is None:
-        return Currency(0, "", "", "", 1)
-    return Currency(
-        row.id, row.code or "", row.prefix or "", row.suffix or "", int(row.format or 1)
-    )
-
-
 def subject_context(
     conn: Connection,
     tables: PanelTables,
@@ -80,7 +64,7 @@ def subject_context(
     clients = tables.clients
     client = conn.execute(select(clients).where(clients.c.id == client_id)).first()
     client_map = client._mapping if client is not None else {}
-    currency = client_currency(conn, tables, client_map.get("currency"))
+    currency = queries.currency_row(conn, tables, client_map.get("currency"))
     when = event.occurred_at
     ctx: dict[str, Any] = {
         "event": event.name,
@@ -146,7 +130,7 @@ def _quote(
         raise LookupError(f"quote {event.subject_id} is not in the panel")
     m = row._mapping
     if m.get("currency") and m.get("currency") != currency.id:
-        currency = client_currency(conn, tables, m.get("currency"))
+        currency = queries.currency_row(conn, tables, m.get("currency"))
     return {
         "quote_id": str(row.id),
         "quote_subject": str(m.get("subject") or "").strip(),

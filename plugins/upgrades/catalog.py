@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
-from whmcs_bridge.plugin import Panel
+from whmcs_bridge.plugin import Panel, queries
 
 from .cycles import BillingCycle, ProductPrices, UpgradePricingError, parse_cycle
 from .pricing import Currency
@@ -116,22 +116,10 @@ def load_product(conn: Connection, panel: Panel, product_id: int) -> Product | N
 
 def client_currency(conn: Connection, panel: Panel, client_id: int) -> Currency:
     """The client's billing currency (``tblclients.currency``; 0 or unknown -> the default)."""
-    c, cur = panel.tables.clients, panel.tables.currencies
-    currency_id = conn.execute(select(c.c.currency).where(c.c.id == client_id)).scalar()
-    row = None
-    if currency_id:
-        row = conn.execute(select(cur).where(cur.c.id == int(currency_id))).first()
-    if row is None:
-        row = conn.execute(select(cur).order_by(cur.c.default.desc(), cur.c.id)).first()
-    if row is None:
+    currency = queries.currency_of_client(conn, panel.tables, client_id)
+    if not currency.id:
         raise UpgradePricingError("the panel has no currency (tblcurrencies is empty)")
-    return Currency(
-        id=int(row.id),
-        code=str(row.code or ""),
-        prefix=str(row.prefix or ""),
-        suffix=str(row.suffix or ""),
-        format=int(row.format or 1),
-    )
+    return currency
 
 
 def product_prices(
