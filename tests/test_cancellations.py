@@ -21,12 +21,13 @@ from whmcs_bridge.plugins.cancellations.tables import cancellations as cancel_t
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.doctor import plugin_checks
-from whmcs_bridge.events.model import Event
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.outbox.tables import outbox as outbox_t
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.panel.tables import PanelTables
 from whmcs_bridge.sandbox.actions_cancellations import client_area_cancel, daily_cancellation_task
 from whmcs_bridge.sandbox.api_server import SandboxPanel
+from whmcs_bridge.store.tables import inbox
 from whmcs_bridge.testing.bridges import FixedClock, make_bridge, utc
 
 ZONE = "America/Argentina/Buenos_Aires"
@@ -68,29 +69,82 @@ def build_company(url: str) -> None:
         add(conn, t.ticketdepartments, id=1, name="Soporte Técnico", email="soporte@example.com")
         add(conn, t.productgroups, id=1, name="Hosting Web")
         for pid, name, module in ((1, "Hosting Inicial", "cpanel"), (2, "Hosting Manual", "")):
-            add(conn, t.products, id=pid, gid=1, name=name, type="hostingaddon" if False else
-                "hostingaccount", paytype="recurring", servertype=module)
+            add(
+                conn,
+                t.products,
+                id=pid,
+                gid=1,
+                name=name,
+                type="hostingaddon" if False else "hostingaccount",
+                paytype="recurring",
+                servertype=module,
+            )
         for cid, first, email, language, phone in (
             (1, "María", "maria@example.com.ar", "spanish", "+54.2994123456"),
             (2, "John", "john@example.com", "english", "+1.2025550123"),
         ):
-            add(conn, t.clients, id=cid, firstname=first, lastname="Pérez", email=email,
-                language=language, phonenumber=phone, country="AR", currency=1, status="Active")
+            add(
+                conn,
+                t.clients,
+                id=cid,
+                firstname=first,
+                lastname="Pérez",
+                email=email,
+                language=language,
+                phonenumber=phone,
+                country="AR",
+                currency=1,
+                status="Active",
+            )
         services = (
             (1, 1, 1, "maria.com.ar", "Annually", DUE),
             (2, 1, 2, "manual.maria.com.ar", "Monthly", DAY + timedelta(days=20)),
             (3, 2, 1, "john.example.com", "Monthly", DAY + timedelta(days=10)),
         )
         for sid, cid, pid, domain, cycle, due in services:
-            add(conn, t.hosting, id=sid, userid=cid, packageid=pid, domain=domain,
-                domainstatus="Active", billingcycle=cycle, amount=100, nextduedate=due,
-                nextinvoicedate=due, regdate=due - timedelta(days=365), paymentmethod="mp",
-                username=f"user{sid}")
-        add(conn, t.hostingaddons, id=1, hostingid=1, addonid=0, userid=1, name="Backup extra",
-            status="Active", billingcycle="Annually", recurring=10, nextduedate=DUE)
-        add(conn, t.domains, id=1, userid=1, domain="maria.com.ar", status="Active",
-            recurringamount=20, donotrenew=0, type="Register", registrationdate=DAY,
-            expirydate=DUE + timedelta(days=100), nextduedate=DUE + timedelta(days=100))
+            add(
+                conn,
+                t.hosting,
+                id=sid,
+                userid=cid,
+                packageid=pid,
+                domain=domain,
+                domainstatus="Active",
+                billingcycle=cycle,
+                amount=100,
+                nextduedate=due,
+                nextinvoicedate=due,
+                regdate=due - timedelta(days=365),
+                paymentmethod="mp",
+                username=f"user{sid}",
+            )
+        add(
+            conn,
+            t.hostingaddons,
+            id=1,
+            hostingid=1,
+            addonid=0,
+            userid=1,
+            name="Backup extra",
+            status="Active",
+            billingcycle="Annually",
+            recurring=10,
+            nextduedate=DUE,
+        )
+        add(
+            conn,
+            t.domains,
+            id=1,
+            userid=1,
+            domain="maria.com.ar",
+            status="Active",
+            recurringamount=20,
+            donotrenew=0,
+            type="Register",
+            registrationdate=DAY,
+            expirydate=DUE + timedelta(days=100),
+            nextduedate=DUE + timedelta(days=100),
+        )
         # The period in progress (overdue, unpaid: stays due) and the renewal generated before
         # the request (for the period after the end: cancelled).
         invoice(conn, t, 10, 1, [("Hosting", 1, DUE - timedelta(days=365))], "Unpaid")
@@ -99,12 +153,33 @@ def build_company(url: str) -> None:
 
 
 def invoice(conn: Any, t: PanelTables, iid: int, cid: int, lines: list[Any], status: str) -> None:
-    add(conn, t.invoices, id=iid, userid=cid, date=DAY, duedate=DAY, status=status,
-        subtotal=100 * len(lines), total=100 * len(lines), paymentmethod="mp",
-        taxrate=0, taxrate2=0)
+    add(
+        conn,
+        t.invoices,
+        id=iid,
+        userid=cid,
+        date=DAY,
+        duedate=DAY,
+        status=status,
+        subtotal=100 * len(lines),
+        total=100 * len(lines),
+        paymentmethod="mp",
+        taxrate=0,
+        taxrate2=0,
+    )
     for kind, relid, due in lines:
-        add(conn, t.invoiceitems, invoiceid=iid, userid=cid, type=kind, relid=relid,
-            description=f"{kind} #{relid}", amount=100, duedate=due, paymentmethod="mp")
+        add(
+            conn,
+            t.invoiceitems,
+            invoiceid=iid,
+            userid=cid,
+            type=kind,
+            relid=relid,
+            description=f"{kind} #{relid}",
+            amount=100,
+            duedate=due,
+            paymentmethod="mp",
+        )
 
 
 class Panel:
@@ -129,9 +204,7 @@ class Panel:
 
     def row(self, service_id: int) -> Any:
         with self.bridge.panel.connect() as conn:
-            return conn.execute(
-                select(cancel_t).where(cancel_t.c.service_id == service_id)
-            ).first()
+            return conn.execute(select(cancel_t).where(cancel_t.c.service_id == service_id)).first()
 
     def messages(self, event_name: str, client_id: int) -> list[dict[str, Any]]:
         with self.bridge.panel.connect() as conn:
@@ -249,7 +322,7 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     # Not the client: held, and the client is told that it will be confirmed.
     assert (p.row(2).state, p.row(2).origin) == ("confirm", "api")
 
-    [received] = [m for m in p.messages("cancellation.requested", 1) if "Inicial" in m["text"]]
+    [received] = [m for m in p.messages("cancellation.received", 1) if "Inicial" in m["text"]]
     text = received["text"]
     assert received["language"] == "es_AR"
     assert received["subject"] == "Recibimos tu pedido de cancelación: Hosting Inicial"
@@ -266,13 +339,13 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     ):
         assert words in text, words
     assert "R-CA" not in text
-    [held] = [m for m in p.messages("cancellation.requested", 1) if "Manual" in m["text"]]
+    [held] = [m for m in p.messages("cancellation.received", 1) if "Manual" in m["text"]]
     assert "lo vamos a confirmar con vos" in held["text"]
-    [english] = p.messages("cancellation.requested", 2)
+    [english] = p.messages("cancellation.received", 2)
     assert "The service ends today, 10/12/2026." in english["text"]
 
     p.cycle()  # dispatches cancellation.completed of service 3
-    [ended] = p.messages("cancellation.completed", 2)
+    [ended] = p.messages("cancellation.terminated", 2)
     assert ended["subject"] == "Service cancelled: Hosting Inicial"
     assert "ended on 10/12/2026" in ended["text"]
     assert "Nothing already paid is refunded" in ended["text"]
@@ -322,15 +395,24 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     p.cycle()
     p.cycle()
     assert p.calls("ModuleTerminate") == 2  # once per service, never twice
-    [ended_es] = [m for m in p.messages("cancellation.completed", 1) if "Inicial" in m["text"]]
+    [ended_es] = [m for m in p.messages("cancellation.terminated", 1) if "Inicial" in m["text"]]
     assert f"se dio de baja el {DUE:%d/%m/%Y}" in ended_es["text"]
-    assert len(p.messages("cancellation.requested", 1)) == 2  # one per request, never again
+    assert len(p.messages("cancellation.received", 1)) == 2  # one per request, never again
 
 
-def test_lost_answer_whmcs_task_void_domains_and_doctor(panel: Panel) -> None:
-    """R-CA-10 (a lost terminate answer), WHMCS's own task first, void with its activity line,
-    the domain set not to renew, list --json, and doctor on WHMCS's settings."""
-    p = panel
+@pytest.fixture
+def no_renew_panel(empty_panel: tuple[str, str]) -> Iterator[Panel]:
+    _kind, url = empty_panel
+    make_bridge(url).close()
+    build_company(url)
+    yield from open_panel(url, domains="no_renew")
+
+
+def test_lost_answer_whmcs_task_void_domains_and_doctor(no_renew_panel: Panel) -> None:
+    """A lost terminate answer (issue 13 point 10), WHMCS's own task first, the domain set not
+    to renew (R-CA-3), a held request confirmed by the owner's ticket (R-CA-6), void with its
+    activity line, and doctor on WHMCS's settings (R-CA-2)."""
+    p = no_renew_panel
     p.cycle()
     from whmcs_bridge.plugins.cancellations import work
 
@@ -347,15 +429,51 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(panel: Panel) -> None:
     assert p.calls("ModuleTerminate") == 1
 
     # WHMCS's own daily task ends an End of Billing Period request on its date: recorded done.
-    p.client_cancel(1, "End of Billing Period", D(2026, 12, 10, 9, 5), no_renew_domain=True)
+    p.client_cancel(1, "End of Billing Period", D(2026, 12, 10, 9, 5))
     p.cycle()
-    assert p.row(1).domain_action == "client"  # the client ticked "do not renew" itself
+    assert p.row(1).domain_action == "no_renew"
+    domain = p.one(p.tables.domains, 1)
+    assert domain.donotrenew in (1, True) and domain.status == "Active"  # never cancelled
+    [told] = p.messages("cancellation.received", 1)
+    assert "lo marcamos para que no se renueve" in told["text"]
     set_clock(p, DUE, 8, 0)
     with p.sandbox.engine.begin() as conn:
         assert daily_cancellation_task(conn, p.sandbox.tables, DUE) == [1]
     p.cycle()
     assert p.row(1).state == "done" and "ended by WHMCS" in p.row(1).note
     assert p.calls("ModuleTerminate") == 1
+    set_clock(p, DAY, 12, 0)
+
+    # R-CA-6: made through the API for John; a ticket from another address does not confirm it,
+    # one from the owner's registered e-mail does. (Service 3 ended above: use a new one.)
+    with p.bridge.panel.begin() as conn:
+        add(
+            conn,
+            p.tables.hosting,
+            id=4,
+            userid=2,
+            packageid=1,
+            domain="shop.example.com",
+            domainstatus="Active",
+            billingcycle="Monthly",
+            amount=100,
+            nextduedate=DUE,
+            nextinvoicedate=DUE,
+            regdate=DAY,
+            paymentmethod="mp",
+            username="user4",
+        )
+    p.bridge.api.add_cancel_request(4, type="Immediate", reason="por teléfono")
+    p.cycle()
+    assert p.row(4).state == "confirm"
+    stranger = p.bridge.api.open_ticket(1, "Cancel", "please", name="X", email="x@example.net")
+    owner = p.bridge.api.open_ticket(1, "Cancel shop", "yes, cancel it", client_id=2)
+    with pytest.raises(BridgeError, match="not sent from the owner's registered e-mail"):
+        work.confirm(p.bridge, p.row(4), stranger.id, "ana")
+    work.confirm(p.bridge, p.row(4), owner.id, "ana")
+    assert p.row(4).state == "due" and owner.tid in p.row(4).note
+    p.cycle()
+    assert p.row(4).state == "done" and p.calls("ModuleTerminate") == 2
 
     # void: the request withdrawn before it takes effect; its WHMCS row deleted and logged.
     p.bridge.api.add_cancel_request(2, reason="me arrepentí")
@@ -369,7 +487,7 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(panel: Panel) -> None:
         assert conn.execute(select(r.c.id).where(r.c.relid == 2)).first() is None
         log = p.tables.activitylog
         lines = conn.execute(select(log.c.description, log.c.user)).all()
-    assert ("Cancellation Request Withdrawn - Service ID: 2" in lines[-1].description)
+    assert "Cancellation Request Withdrawn - Service ID: 2" in lines[-1].description
     assert lines[-1].user == "ana"
     p.cycle()
     assert p.row(2).state == "void" and p.one(p.tables.hosting, 2).domainstatus == "Active"
@@ -382,5 +500,145 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(panel: Panel) -> None:
         .where(p.tables.configuration.c.setting == "CancelInvoiceOnCancellation")
         .values(value="on")
     )
-    bad = {c.name: c for c in plugin_checks(p.bridge)}["plugin cancellations: CancelInvoiceOnCancellation"]
+    bad = {c.name: c for c in plugin_checks(p.bridge)}[
+        "plugin cancellations: CancelInvoiceOnCancellation"
+    ]
     assert not bad.ok and "Cancel Invoice on Cancellation Request" in bad.detail
+
+
+# -- SQLite only: settings, catch-up, a dead run's claim, the CLI --------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Any) -> str:
+    from whmcs_bridge.testing.bridges import sqlite_panel
+
+    url = sqlite_panel(tmp_path / "panel.sqlite", seed=False)
+    make_bridge(url).close()
+    build_company(url)
+    return url
+
+
+def test_settings_defaults_and_each_bad_key_named() -> None:
+    from whmcs_bridge.plugins.cancellations.settings import parse_settings
+
+    default = parse_settings({})
+    assert (default.domains, default.require_client_origin) == ("ask", True)
+    assert default.template_received == "cancelacion_recibida"
+    for section, key in (
+        ({"domain": "ask"}, "plugins.cancellations.domain:"),
+        ({"domains": "never"}, "plugins.cancellations.domains:"),
+        ({"require_client_origin": "yes"}, "plugins.cancellations.require_client_origin:"),
+        ({"template_received": "Cancelación"}, "plugins.cancellations.template_received:"),
+        ({"technical_department": True}, "plugins.cancellations.technical_department:"),
+    ):
+        with pytest.raises(ValueError, match=key):
+            parse_settings(section)
+    import tomllib
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "config" / "bridge.example.toml"
+    section = tomllib.loads(example.read_text(encoding="utf-8"))["plugins"]["cancellations"]
+    assert parse_settings(section).technical_department == "Soporte Técnico"
+
+
+def test_requests_from_before_the_bridge_and_the_clients_own_tick(sqlite_url: str) -> None:
+    """A request already in the panel when the bridge is installed is taken in by the catch-up
+    read (origin unknown: held); the client area's "do not renew" tick is reported, not redone;
+    ``domains = "leave"`` never touches a domain."""
+    for p in open_panel(sqlite_url, domains="leave"):
+        p.client_cancel(1, "End of Billing Period", D(2026, 12, 9, 9, 0), no_renew_domain=True)
+        p.sql(delete(inbox))  # made before the hook file was installed
+        p.cycle()  # baseline: no event for the old request, the catch-up finds it
+        row = p.row(1)
+        assert (row.state, row.origin, row.event_id) == ("confirm", "unknown", None)
+        assert p.messages("cancellation.received", 1) == []
+        p.client_cancel(3, "End of Billing Period", D(2026, 12, 10, 9, 0))
+        p.cycle()
+        assert p.row(3).state == "waiting" and p.row(3).domain_action == "none"
+        from whmcs_bridge.plugins.cancellations import work
+
+        work.confirm(p.bridge, p.row(1), None, "ana")
+        assert p.row(1).domain_action == "client"  # the client ticked it: said, not redone
+        assert p.calls("UpdateClientDomain") == 0
+
+
+def test_a_claim_left_by_a_dead_run_is_settled_by_the_status(sqlite_url: str) -> None:
+    """``terminating`` with no answer recorded (a run died around ModuleTerminate): nothing is
+    sent again while the panel may still be working on it; a service still active after that is
+    terminated, once."""
+    from whmcs_bridge.plugins.cancellations import work
+
+    from whmcs_bridge.panel.queries.cancellations import service_cancel_request
+
+    for p in open_panel(sqlite_url):
+        p.cycle()
+        p.client_cancel(3, "Immediate", D(2026, 12, 10, 8, 0))
+        with p.bridge.panel.connect() as conn:
+            request = service_cancel_request(conn, p.tables, 3)
+        work.take_in(p.bridge, request, "clientarea")
+        claimed = p.bridge.clock.panel_now() - timedelta(minutes=5)
+        p.sql(update(cancel_t).values(state="terminating", state_at=claimed))
+        p.cycle()
+        assert (p.row(3).state, p.calls("ModuleTerminate")) == ("terminating", 0)
+        p.clock.advance(minutes=6)
+        p.cycle()  # the claim is 11 minutes old and the service still Active: due again
+        assert p.row(3).state == "due" and "did not take effect" in p.row(3).note
+        p.cycle()
+        p.cycle()
+        assert (p.row(3).state, p.calls("ModuleTerminate")) == ("done", 1)
+
+
+def run_cli(config: Any, *args: str) -> Any:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "cancellations", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_list_show_and_refusals(sqlite_url: str, tmp_path: Any) -> None:
+    for p in open_panel(sqlite_url):
+        p.cycle()
+        p.client_cancel(1, "End of Billing Period", D(2026, 12, 10, 10, 0))
+        p.cycle()
+        config = tmp_path / "bridge.toml"
+        config.write_text(
+            f'[panel]\ndatabase_url = "{sqlite_url}"\ntimezone = "{ZONE}"\n'
+            '[plugins]\nenabled = ["cancellations"]\n'
+        )
+
+        listed = run_cli(config, "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        [one] = json.loads(listed.stdout)
+        assert one == {
+            "id": 1,
+            "service_id": 1,
+            "client_id": 1,
+            "type": "End of Billing Period",
+            "state": "waiting",
+            "end_date": DUE.isoformat(),
+            "reason": "Ya no lo uso",
+        }
+        shown = run_cli(config, "show", "--id", "1", "--json")
+        assert json.loads(shown.stdout)["origin"] == "clientarea"
+        missing = run_cli(config, "show", "--id", "99")
+        assert missing.returncode == 1 and "Traceback" not in missing.stderr
+        assert (
+            missing.stderr.strip()
+            == "error: no cancellation request #99 (see `cancellations list`)"
+        )
+        refused = run_cli(config, "done", "--service", "1")
+        assert refused.returncode == 1
+        assert "has no cancellation waiting for staff" in refused.stderr
+        grants = p.bridge.hook.bridge_db_grants(bridge=p.bridge)
+        assert [(g.table, g.privileges) for found in grants for g in found] == [
+            ("tblcancelrequests", ("DELETE",)),
+            ("tblactivitylog", ("INSERT",)),
+        ]

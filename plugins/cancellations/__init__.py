@@ -97,7 +97,7 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip:
         letter = notices.letter(bridge, row, "received", held=row.state == "confirm")
         if letter is None:
             return note + "; client not found, nobody told"
-        return note + f"; {notices.send(bridge, event, 'received', letter)} message(s) queued"
+        return f"{note}; {notices.send(bridge, event, letter)}"
     if event.name == work.COMPLETED:
         row = work.row_by_id(bridge, int(event.data.get("cancellation_id", 0)))
         if row is None:
@@ -105,7 +105,7 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip:
         letter = notices.letter(bridge, row, "terminated")
         if letter is None:
             return "client not found, nobody told"
-        return f"{notices.send(bridge, event, 'terminated', letter)} message(s) queued"
+        return notices.send(bridge, event, letter)
     return SKIP
 
 

@@ -18,15 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-import whmcs_bridge.plugin as plugin_api
-from whmcs_bridge.plugin import normalise_phone, queries
+from whmcs_bridge.plugin import Notice, queries, send_notice
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge, Event
 
 TEMPLATES = Path(__file__).parent / "templates"
-LANGUAGES = {"spanish": "es_AR", "english": "en"}
-DEFAULT_LANGUAGE = "es_AR"
 TYPE_LABELS = {
     "es_AR": {True: "Inmediata", False: "Fin del período de contratación"},
     "en": {True: "Immediate", False: "End of billing period"},
@@ -61,15 +58,14 @@ def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str]
 
 @dataclass(frozen=True)
 class Letter:
-    """One notice for one client, in both languages; ``language`` is the client's."""
+    """One notice for one client, in both languages (the client's is chosen when sent)."""
 
+    key: str  # cancellation.received | cancellation.terminated
     client_id: int
-    language: str
     texts: dict[str, str]
     subjects: dict[str, str]
     template: str
     params: dict[str, list[str]]
-    phone: str | None
 
 
 def letter(bridge: Bridge, row: Any, kind: str, held: bool = False) -> Letter | None:
@@ -89,8 +85,6 @@ def letter(bridge: Bridge, row: Any, kind: str, held: bool = False) -> Letter | 
             domain_name = found.domain if found else ""
     if client is None:
         return None
-    panel_language = bridge.panel.setting("Language").strip().lower()
-    language = LANGUAGES.get(client.language.strip().lower() or panel_language, DEFAULT_LANGUAGE)
     immediate = row.type == "Immediate"
     end = row.end_date if kind == "received" else (row.state_at.date() if row.state_at else None)
     context = {
@@ -113,68 +107,26 @@ def letter(bridge: Bridge, row: Any, kind: str, held: bool = False) -> Letter | 
             str(context["end_date"]),
         ]
     template = settings.template_received if kind == "received" else settings.template_terminated
-    phone = normalise_phone(client.phone, client.country).e164
-    return Letter(client.id, language, texts, subjects, template, params, phone)
+    return Letter(f"cancellation.{kind}", client.id, texts, subjects, template, params)
 
 
-def send(bridge: Bridge, event: Event, key: str, item: Letter) -> int:
-    """Queue the notice through the alerts channels; returns how many messages were queued.
-
-    Uses the core's ``send_notice`` when this bridge has it; otherwise queues an e-mail (and a
-    WhatsApp template where ``[channels.whatsapp]`` is set and the phone is usable) itself.
-    """
+def send(bridge: Bridge, event: Event, item: Letter) -> str:
+    """Queue the notice to the client (WhatsApp template, e-mail as its fallback, or e-mail);
+    returns a note for the event's outcome. Safe to repeat: nothing is queued twice."""
     assert event.id is not None
-    helper = getattr(plugin_api, "send_notice", None)
-    notice_type = getattr(plugin_api, "Notice", None)
-    if helper is not None and notice_type is not None:
-        result = helper(
-            bridge,
-            notice_type(
-                event_id=event.id,
-                client_id=item.client_id,
-                key=key,
-                texts=item.texts,
-                subjects=item.subjects,
-                template=item.template,
-                params=item.params[item.language],
-            ),
-        )
-        return int(result) if isinstance(result, int) else 1
-    channels = bridge.config.channels
-    lang = item.language
-    queued = 0
-    base = {"event": event.name, "language": lang, "text": item.texts[lang]}
-    if "whatsapp" in channels and item.phone:
-        queued += (
-            bridge.outbox.enqueue(
-                event_id=event.id,
-                recipient_key=f"client:{item.client_id}:{key}",
-                channel="whatsapp",
-                recipient=item.phone,
-                message={
-                    **base,
-                    "template": item.template,
-                    "template_language": lang,
-                    "params": item.params[lang],
-                },
-                client_id=item.client_id,
-            )
-            is not None
-        )
-    for name in ("email", "console"):
-        if name in channels or (name == "email" and bridge.has_api):
-            queued += (
-                bridge.outbox.enqueue(
-                    event_id=event.id,
-                    recipient_key=f"client:{item.client_id}:{key}",
-                    channel=name,
-                    recipient=str(item.client_id),
-                    message={**base, "subject": item.subjects[lang]},
-                    client_id=item.client_id,
-                )
-                is not None
-            )
-    return queued
+    result = send_notice(
+        bridge,
+        Notice(
+            event_id=event.id,
+            client_id=item.client_id,
+            key=item.key,
+            texts=item.texts,
+            subjects=item.subjects,
+            template=item.template,
+            params={lang: tuple(values) for lang, values in item.params.items()},
+        ),
+    )
+    return "; ".join([f"{result.new} message(s) queued", *result.notes])
 
 
 def manual_ticket(row: Any, service: Any) -> tuple[str, str]:
