@@ -42,6 +42,7 @@ HOLDER = {
     "postcode": "8300",
     "currency": 1,
     "status": "Active",
+    "language": "spanish",
 }
 CLIENTS: dict[int, tuple[str, dict[str, Any]]] = {
     1: ("a@ex.com", {}),

@@ -12,45 +12,52 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from whmcs_bridge.plugin import SKIP, ApiError, ApiOutcomeUnknown, ConfigError, Skip, queries
+from whmcs_bridge.plugin import (
+    SKIP,
+    ApiError,
+    ApiOutcomeUnknown,
+    ConfigError,
+    Notice,
+    Skip,
+    queries,
+    send_notice,
+)
 
 from . import store
 from .requests import reply_on_ticket, settings_of
-from .texts import language_of, moved_reply, notice, service_label, staff_note
+from .texts import EN, ES, day, moved_reply, notice, service_label, staff_note
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge, Event
 
 
 def _send_notice(
-    bridge: Bridge, event: Event, client: queries.ClientInfo, side: str, subject: str, text: str
-) -> Any:
-    language = language_of(client.language)
-    key = f"transfer:{side}:{client.id}"
-    try:
-        from whmcs_bridge.plugin import Notice, send_notice  # type: ignore[attr-defined]
-    except ImportError:  # the core's helper has not landed: queue an e-mail through the outbox
-        channel = "email" if "email" in bridge.outbox.channels else "console"
-        return bridge.outbox.enqueue(
-            event_id=int(event.id or 0),
-            recipient_key=key,
-            channel=channel,
-            recipient=str(client.id),
-            client_id=client.id,
-            message={"event": event.name, "language": language, "text": text, "subject": subject},
+    bridge: Bridge, event: Event, client: queries.ClientInfo, side: str, when: Any, label: str
+) -> str:
+    """The R-TR-5 notice to one holder, in both languages (the client's is picked)."""
+    url = bridge.panel.setting("SystemURL").strip()
+    url = f"{url.rstrip('/')}/clientarea.php" if url else ""
+    texts, subjects = {}, {}
+    for language in (ES, EN):
+        subjects[language], texts[language] = notice(
+            side, language, client.first_name, label, when, url
         )
-    return send_notice(
+    settings = settings_of(bridge)
+    template = settings.template_from if side == "from" else settings.template_to
+    result = send_notice(
         bridge,
         Notice(
             event_id=int(event.id or 0),
             client_id=client.id,
-            key=key,
-            texts={language: text},
-            subjects={language: subject},
-            template=None,
-            params=[],
+            key=f"transfer.{side}",
+            texts=texts,
+            subjects=subjects,
+            template=template or None,
+            params=(client.first_name or "-", label, day(when)),
         ),
     )
+    done = f"notice to client {client.id}: {result.new} queued"
+    return "; ".join([done, *result.notes])
 
 
 def on_moved(bridge: Bridge, event: Event) -> str | Skip:
@@ -62,20 +69,14 @@ def on_moved(bridge: Bridge, event: Event) -> str | Skip:
         tables = bridge.panel.tables
         old = queries.client(conn, tables, request.from_client_id)
         new = queries.client(conn, tables, int(request.to_client_id or 0))
-    url = bridge.panel.setting("SystemURL").strip()
-    url = f"{url.rstrip('/')}/clientarea.php" if url else ""
     when = (request.applied_at or event.occurred_at).date()
     label = service_label(request.check)
     notes = []
     for side, client in (("from", old), ("to", new)):
         if client is None:
-            notes.append(f"client of side {side} is gone")
+            notes.append(f"the {side} client is not in the panel: no notice")
             continue
-        subject, text = notice(
-            side, language_of(client.language), client.first_name, label, when, url
-        )
-        _send_notice(bridge, event, client, side, subject, text)
-        notes.append(f"notice to client {client.id}")
+        notes.append(_send_notice(bridge, event, client, side, when, label))
     notes.append(_moved_reply(bridge, request, old, when))
     return "; ".join(notes)
 

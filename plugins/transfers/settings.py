@@ -8,6 +8,8 @@ Keys and defaults::
     log_user = "System"      # the "user" of the activity-log lines of a move
     details_differ_at = 1    # R-TR-4: flag when at least this many of the five details differ
     note_tickets = true      # R-TR-9: staff note on the old holder's tickets about a moved service
+    template_from = ""       # R-TR-5 notices by WhatsApp: approved template names for the old and
+    template_to = ""         # new holder (body: first name, service, date); "" = e-mail only
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SECTION = "plugins.transfers"
-KEYS = {"admin", "log_user", "details_differ_at", "note_tickets"}
+KEYS = {"admin", "log_user", "details_differ_at", "note_tickets", "template_from", "template_to"}
 #: The details R-TR-4 compares, in the order the flag lists them.
 DETAILS = ("name", "company", "country", "phone", "address")
 
@@ -27,6 +29,8 @@ class TransferSettings:
     log_user: str = "System"
     details_differ_at: int = 1
     note_tickets: bool = True
+    template_from: str = ""
+    template_to: str = ""
 
 
 def _text(section: dict[str, Any], key: str, default: str) -> str:
@@ -53,4 +57,6 @@ def load_settings(section: dict[str, Any]) -> TransferSettings:
         log_user=log_user,
         details_differ_at=at,
         note_tickets=note,
+        template_from=_text(section, "template_from", ""),
+        template_to=_text(section, "template_to", ""),
     )

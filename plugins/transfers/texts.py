@@ -12,7 +12,7 @@ from datetime import date
 
 from .model import Reason, TransferCheck
 
-ES, EN = "es", "en"
+ES, EN = "es_AR", "en"  # the text languages of send_notice
 
 _STATUS_ES = {
     "Pending": "pendiente",
@@ -26,11 +26,6 @@ _STATUS_ES = {
 
 def day(value: date) -> str:
     return value.strftime("%d/%m/%Y")
-
-
-def language_of(panel_language: str) -> str:
-    """The text language for a client's ``tblclients.language`` (Spanish unless English)."""
-    return EN if panel_language.strip().lower().startswith("english") else ES
 
 
 def service_label(check: TransferCheck) -> str:
