@@ -457,7 +457,7 @@ def test_keys_presets_and_settings() -> None:
         "orders",
         "emails",
     )
-    settings = load_settings({"notify_rights": ["orders", "invoices"], "channels": ["console"]})
+    settings = load_settings({"notify_rights": ["orders", "invoices"], "channels": ["email"]})
     assert settings.notify_rights == ("invoices", "orders")
     for section, message in (
         ({"notify_rights": ["invoice"]}, "plugins.contacts.notify_rights: unknown 'invoice'"),

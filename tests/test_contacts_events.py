@@ -4,22 +4,24 @@ with their role and the holder's name (issue 10, R-CT-2)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import test_contacts
-from sqlalchemy import create_engine, delete, insert
+from sqlalchemy import create_engine, delete, insert, select
 from whmcs_bridge.plugins.contacts.recipients import alert_recipients
 from whmcs_bridge.plugins.contacts.settings import ContactSettings
 
-from whmcs_bridge.channels import console
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.events.store import list_events
+from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.panel.tables import PanelTables
 from whmcs_bridge.sandbox.api_server import SandboxPanel
+from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 from whmcs_bridge.testing.bridges import make_bridge
 
 # The panel and the API stand-in of test_contacts.py, as fixtures here too.
@@ -28,18 +30,43 @@ sandbox = test_contacts.sandbox
 
 CONFIG = {
     "panel": {"system_url": "https://clientes.example.com.ar/"},
-    "plugins": {
-        "enabled": ["contacts"],
-        "contacts": {"channels": ["console"], "email_fallback": False},
-    },
+    "plugins": {"enabled": ["contacts"]},
+    "outbox": {"min_interval_per_recipient": 0},
 }
 
 
-def bridge_for(url: str, sandbox: SandboxPanel | None = None) -> Any:
+def bridge_for(
+    url: str, sandbox: SandboxPanel | None = None, whatsapp: WhatsAppStandIn | None = None
+) -> Any:
     config: dict[str, Any] = {k: dict(v) for k, v in CONFIG.items()}
     if sandbox is not None:
         config["api"] = {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"}
+    if whatsapp is not None:
+        config["channels"] = {
+            "whatsapp": {
+                "api_base": whatsapp.base_url,
+                "version": "v21.0",
+                "phone_number_id": whatsapp.phone_number_id,
+                "token": whatsapp.token,
+            }
+        }
     return make_bridge(url, config=config)
+
+
+def queued(bridge: Any, after: int) -> list[dict[str, Any]]:
+    """Outbox rows above id ``after``: channel, recipient, the message and its fallback."""
+    with bridge.panel.connect() as conn:
+        rows = conn.execute(select(outbox).where(outbox.c.id > after).order_by(outbox.c.id))
+        return [
+            {
+                "id": r.id,
+                "channel": r.channel,
+                "recipient": r.recipient,
+                "message": json.loads(r.message),
+                "fallback": json.loads(r.fallback) if r.fallback else None,
+            }
+            for r in rows
+        ]
 
 
 def new_events(bridge: Any, seen: set[str]) -> list[Event]:
@@ -70,20 +97,23 @@ def cycles(
     people_panel: tuple[str, str, bool], sandbox: SandboxPanel
 ) -> Iterator[tuple[Any, bool, Any]]:
     _, url, users = people_panel
-    bridge = bridge_for(url, sandbox)
-    seen: set[str] = set()
-    first = run_cycle(bridge)
-    assert first.ok, first.errors
-    new_events(bridge, seen)  # the baseline emits nothing of ours
+    with WhatsAppStandIn() as whatsapp:
+        bridge = bridge_for(url, sandbox, whatsapp)
+        seen: set[str] = set()
+        first = run_cycle(bridge)
+        assert first.ok, first.errors
+        new_events(bridge, seen)  # the baseline emits nothing of ours
+        last = [0]
 
-    def cycle() -> tuple[list[Event], list[Any]]:
-        sent = len(console.SENT)
-        report = run_cycle(bridge)
-        assert report.ok, report.errors
-        return new_events(bridge, seen), console.SENT[sent:]
+        def cycle() -> tuple[list[Event], list[dict[str, Any]]]:
+            report = run_cycle(bridge)
+            assert report.ok, report.errors
+            rows = queued(bridge, last[0])
+            last[0] = max([last[0], *(r["id"] for r in rows)])
+            return new_events(bridge, seen), rows
 
-    yield bridge, users, cycle
-    bridge.close()
+        yield bridge, users, cycle
+        bridge.close()
 
 
 def test_links_and_subaccounts_are_news_once_and_the_owner_is_told(
@@ -108,18 +138,24 @@ def test_links_and_subaccounts_are_news_once_and_the_owner_is_told(
         ("user.permissions_changed", 10 if users else 1, 1)
     ]
     assert events[0].data["after"] == "invoices,profile,tickets"
-    [notice] = sent
-    assert notice.recipient == "+5492944123456"  # the owner's phone, Argentine mobile 9 added
-    assert notice.language == "es_AR" and notice.template == "alerta_acceso_cuenta"
-    assert notice.subject == "Alerta de seguridad: nuevo acceso a tu cuenta"
-    assert notice.text == (
+    [row] = sent
+    notice = row["message"]
+    assert (row["channel"], row["recipient"]) == ("whatsapp", "+5492944123456")  # mobile 9 added
+    assert row["fallback"]["channel"] == "email" and row["fallback"]["recipient"] == "1"
+    assert row["fallback"]["message"]["subject"] == "Alerta de seguridad: nuevo acceso a tu cuenta"
+    assert notice["language"] == "es_AR" and notice["template"] == "alerta_acceso_cuenta"
+    assert notice["text"] == (
         "Hola Lucía, te avisamos que Sofía Pérez (sofia@contadora.example.com.ar) recibió nuevos "
         "permisos en tu cuenta con estos permisos: Modificar el perfil de la cuenta principal.\n"
         "Si lo autorizaste vos, no tenés que hacer nada. Si no lo reconocés, cambiá tu "
         "contraseña, revisá los usuarios de tu cuenta en https://clientes.example.com.ar/ y "
         "escribinos de inmediato."
     )
-    assert notice.params == ["Lucía", "Sofía Pérez", "Modificar el perfil de la cuenta principal"]
+    assert notice["params"] == [
+        "Lucía",
+        "Sofía Pérez",
+        "Modificar el perfil de la cuenta principal",
+    ]
     assert f"owner of client 1 told about {who[0]}: 1 queued" in outcome(bridge, events[0])
     assert cycle() == ([], [])  # each change once
 
@@ -151,9 +187,14 @@ def test_links_and_subaccounts_are_news_once_and_the_owner_is_told(
         assert [(e.name, e.subject_id, e.data["change"]) for e in events] == [
             ("user.permissions_changed", 20, "linked")
         ]
-        [notice] = sent
-        assert notice.language == "en"
-        assert notice.text.startswith(
+        [row] = sent
+        assert row["message"]["language"] == "en" and row["recipient"] == "+5491145678901"
+        assert row["message"]["params"] == [
+            "Martín",
+            "Lucía Fernández",
+            "View & Open Support Tickets",
+        ]
+        assert row["message"]["text"].startswith(
             "Hi Martín, Lucía Fernández (lucia@fernandez.example.com.ar) can now log in to your "
             "account with these rights: View & Open Support Tickets.\n"
         )
@@ -220,10 +261,11 @@ def test_links_and_subaccounts_are_news_once_and_the_owner_is_told(
         )
         events, sent = cycle()
         assert [e.name for e in events] == ["contact.added"]
-        [notice] = sent
+        [row] = sent
+        assert row["message"]["params"] == ["Lucía", "Ana", "Ver & Abrir tickets de soporte"]
         assert (
             "Ana (ana@example.com) ahora puede ingresar a tu cuenta con estos permisos: "
-            "Ver & Abrir tickets de soporte." in notice.text
+            "Ver & Abrir tickets de soporte." in row["message"]["text"]
         )
 
 

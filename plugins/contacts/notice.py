@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from whmcs_bridge.plugin import SKIP, normalise_phone, queries
+from whmcs_bridge.plugin import SKIP, Notice, queries, send_notice
 
 from .permissions import canonical, label
 
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from .settings import ContactSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: WHMCS language name (``tblclients.language``) -> our text language; Spanish by default.
-LANGUAGES = {"spanish": "es_AR", "english": "en"}
 NOT_A_LOGIN = "-"
 OWNER = "*"
 
@@ -42,11 +40,6 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def text_language(stored: str | None, panel_default: str) -> str:
-    name = (stored or "").strip().lower() or panel_default.strip().lower()
-    return LANGUAGES.get(name, "es_AR")
 
 
 def render(language: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -145,50 +138,31 @@ def _queue(
     rights: tuple[str, ...],
     new_access: bool,
 ) -> str:
-    language = text_language(owner.language, bridge.panel.setting("Language"))
     url = (bridge.config.system_url or bridge.panel.setting("SystemURL")).strip()
-    rights_text = ", ".join(label(k, language) for k in rights) or "-"
-    context = {
-        "first_name": owner.first_name or owner.name,
-        "person_name": person.name,
-        "person_email": person.email,
-        "rights": rights_text,
-        "new_access": new_access,
-        "client_area_url": url,
-    }
-    subject, text = render(language, context)
-    message = {
-        "event": event.name,
-        "language": language,
-        "text": text,
-        "subject": subject,
-        "template": settings.whatsapp_template,
-        "template_language": settings.whatsapp_language,
-        "params": [context["first_name"], person.name, rights_text],
-    }
-    phone = normalise_phone(owner.phone, owner.country, settings.argentina_mobile_nine)
-    recipient_key = f"client:{owner.client_id}"
-    email = {"channel": "email", "recipient": str(owner.client_id), "message": message}
-    queued, notes = 0, []
-    for channel in settings.channels:
-        if channel == "email":
-            sends = [("email", str(owner.client_id), None)]
-        elif phone.e164 is None:
-            notes.append(f"phone not usable ({phone.problem})")
-            sends = [("email", str(owner.client_id), None)] if settings.email_fallback else []
-        else:
-            fallback = email if channel == "whatsapp" and settings.email_fallback else None
-            sends = [(channel, phone.e164, fallback)]
-        for name, to, fallback in sends:
-            outbox_id = bridge.outbox.enqueue(
-                event_id=event.id,
-                recipient_key=recipient_key,
-                channel=name,
-                recipient=to,
-                message=message,
-                client_id=owner.client_id,
-                fallback=fallback,
-            )
-            queued += outbox_id is not None
-    summary = f"owner of client {owner.client_id} told about {person.key}: {queued} queued"
-    return "; ".join([summary, *notes])
+    texts, subjects, params = {}, {}, {}
+    for language in ("es_AR", "en"):
+        rights_text = ", ".join(label(k, language) for k in rights) or "-"
+        context = {
+            "first_name": owner.first_name or owner.name,
+            "person_name": person.name,
+            "person_email": person.email,
+            "rights": rights_text,
+            "new_access": new_access,
+            "client_area_url": url,
+        }
+        subjects[language], texts[language] = render(language, context)
+        params[language] = (context["first_name"], person.name, rights_text)
+    notice = Notice(
+        event_id=int(event.id or 0),
+        client_id=owner.client_id,
+        key=f"contacts.security:{person.key}",
+        texts=texts,
+        subjects=subjects,
+        template=settings.whatsapp_template,
+        template_language=settings.whatsapp_language,
+        params=params,
+        channels=settings.channels,
+    )
+    result = send_notice(bridge, notice)
+    summary = f"owner of client {owner.client_id} told about {person.key}: {result.new} queued"
+    return "; ".join([summary, *result.notes])

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from whmcs_bridge.plugin import Recipient, normalise_phone, queries
-
-from .notice import text_language
+from whmcs_bridge.plugin import Recipient, normalise_phone, queries, text_language
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge, Event

@@ -7,8 +7,7 @@ Every key has a default, so an empty section works::
     notify_rights = ["profile", "contacts", "managedomains", "invoices", "orders", "emails"]
     notify_on_access = true          # a new login on the account, whatever its rights
     skip_owner_changes = true        # not when the panel says the owner did it (an invite)
-    channels = ["whatsapp"]          # whatsapp | console | email
-    email_fallback = true            # by e-mail when WhatsApp cannot reach the owner
+    channels = ["whatsapp", "email"] # WhatsApp template, else (or as its fallback) e-mail
     whatsapp_template = "alerta_acceso_cuenta"
     whatsapp_language = "es_AR"      # the template's language code at Meta
     alert_recipients = true          # contacts and users hear alerts by e-mail preference
@@ -26,7 +25,7 @@ from typing import Any
 
 from .permissions import PERMISSIONS, SENSITIVE
 
-CHANNELS = ("whatsapp", "console", "email")
+CHANNELS = ("whatsapp", "email")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
@@ -39,8 +38,7 @@ class ContactSettings:
     notify_rights: tuple[str, ...] = SENSITIVE
     notify_on_access: bool = True
     skip_owner_changes: bool = True
-    channels: tuple[str, ...] = ("whatsapp",)
-    email_fallback: bool = True
+    channels: tuple[str, ...] = ("whatsapp", "email")
     whatsapp_template: str = "alerta_acceso_cuenta"
     whatsapp_language: str = "es_AR"
     alert_recipients: bool = True
