@@ -48,7 +48,7 @@ secret = "{secret}"
 timeout = 5
 
 [plugins]
-enabled = ["alerts", "upgrades", "cancellations", "transfers"]
+enabled = ["alerts", "upgrades", "cancellations", "transfers", "contacts"]
 
 [plugins.alerts]
 channels = ["console"]
@@ -228,6 +228,23 @@ def _transfers(config_file: Path, bridge: Bridge) -> list[str]:
     return lines
 
 
+def _contacts(config_file: Path) -> list[str]:
+    """``whmcs-bridge contacts list`` for Estudio Fernández (client 2), then a grant: Sofía, the
+    bookkeeper, may also see quotes (R-CT-2), through WHMCS's UpdateUserPermissions."""
+    from whmcs_bridge.cli import main
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["--config", str(config_file), "contacts", "list", "--client", "2"])
+        main(
+            [
+                *("--config", str(config_file), "contacts", "grant", "--client", "2"),
+                *("--user", "6", "--preset", "billing"),
+            ]
+        )
+    return [f"  {line}" for line in out.getvalue().splitlines()]
+
+
 def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[str, Any]:
     """Build the demo in ``directory`` (replacing an earlier demo there) and run it."""
     from whmcs_bridge.channels import console
@@ -291,6 +308,9 @@ def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[
             say("\n7. moving a service to another client (R-TR):")
             moves = _transfers(config_file, bridge)
             for line in moves:
+                say(line)
+            say("\n8. who may act for a client, and a grant (R-CT-2):")
+            for line in _contacts(config_file):
                 say(line)
             say(f"\nexplore: .venv/bin/whmcs-bridge --config {config_file} events")
             return {
