@@ -361,6 +361,7 @@ def test_request_checks_the_owners_email(api_world: tuple[str, Any, SandboxPanel
         bridge, bridge.panel.tables.ticketreplies, bridge.panel.tables.ticketreplies.c.tid == 1
     )
     assert len(replies) == 1 and replies[0].message == ok.reply_text
+    assert replies[0].admin == "whmcs-bridge"  # a staff reply, not the client's
 
 
 def test_apply_moves_in_one_transaction_then_notices(

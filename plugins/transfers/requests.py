@@ -77,9 +77,12 @@ def owner_problem(
 def reply_on_ticket(bridge: Bridge, ticket_id: int, text: str) -> str:
     """AddTicketReply as staff; returns the reply's state (sent, unknown, failed: ...)."""
     settings = settings_of(bridge)
-    params: dict[str, Any] = {"ticketid": ticket_id, "message": text}
-    if settings.admin:
-        params["adminusername"] = settings.admin
+    # A staff reply: without adminusername WHMCS would post it as the client's own.
+    params: dict[str, Any] = {
+        "ticketid": ticket_id,
+        "message": text,
+        "adminusername": settings.admin,
+    }
     try:
         bridge.api.call("AddTicketReply", params)
     except ApiOutcomeUnknown:

@@ -3,8 +3,8 @@
 Keys and defaults::
 
     [plugins.transfers]
-    admin = ""               # WHMCS admin username the ticket replies and notes are signed with
-                             # ("" = the API credential's own admin)
+    admin = "whmcs-bridge"   # the staff name ticket replies are signed with (AddTicketReply's
+                             # adminusername: without one WHMCS posts the reply as the client)
     log_user = "System"      # the "user" of the activity-log lines of a move
     details_differ_at = 1    # R-TR-4: flag when at least this many of the five details differ
     note_tickets = true      # R-TR-9: staff note on the old holder's tickets about a moved service
@@ -25,7 +25,7 @@ DETAILS = ("name", "company", "country", "phone", "address")
 
 @dataclass(frozen=True)
 class TransferSettings:
-    admin: str = ""
+    admin: str = "whmcs-bridge"
     log_user: str = "System"
     details_differ_at: int = 1
     note_tickets: bool = True
@@ -53,7 +53,7 @@ def load_settings(section: dict[str, Any]) -> TransferSettings:
         raise ValueError(f"{SECTION}.note_tickets: must be true or false")
     log_user = _text(section, "log_user", "System") or "System"
     return TransferSettings(
-        admin=_text(section, "admin", ""),
+        admin=_text(section, "admin", "whmcs-bridge") or "whmcs-bridge",
         log_user=log_user,
         details_differ_at=at,
         note_tickets=note,
