@@ -590,17 +590,7 @@ def test_a_claim_left_by_a_dead_run_is_settled_by_the_status(sqlite_url: str) ->
 
 
 def run_cli(config: Any, *args: str) -> Any:
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    return subprocess.run(
-        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "cancellations", *args],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_bridge(config, "cancellations", *args)
 
 
 def test_cli_list_show_and_refusals(sqlite_url: str, tmp_path: Any) -> None:
@@ -642,3 +632,89 @@ def test_cli_list_show_and_refusals(sqlite_url: str, tmp_path: Any) -> None:
             ("tblcancelrequests", ("DELETE",)),
             ("tblactivitylog", ("INSERT",)),
         ]
+
+
+@pytest.mark.mariadb
+def test_void_with_exactly_the_granted_rights(tmp_path: Any, mariadb_84: str) -> None:
+    """``db grants`` names what ``cancellations void`` needs (DELETE on tblcancelrequests,
+    INSERT on tblactivitylog) and nothing more: a user with only those lines runs a cycle and
+    withdraws a request, and still cannot delete a service."""
+    import secrets
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    url = mariadb_84
+    make_bridge(url).close()
+    build_company(url)
+    root = create_engine(url)
+    sandbox = SandboxPanel(create_engine(url), identifier="ident", secret="api-s3cret")
+    with sandbox:
+        common = (
+            '[plugins]\nenabled = ["cancellations"]\n'
+            f'[api]\nurl = "{sandbox.url}"\nidentifier = "ident"\nsecret = "api-s3cret"\n'
+        )
+        admin = tmp_path / "admin.toml"
+        admin.write_text(f'[panel]\ndatabase_url = "{url}"\n{common}')
+        upgraded = run_bridge(admin, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        user, password = f"wbca_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+        account = f"'{user}'@'%'"
+        grants = run_bridge(admin, "db", "grants", "--user", account)
+        assert grants.returncode == 0, grants.stderr
+        assert "GRANT DELETE ON" in grants.stdout and "`tblcancelrequests`" in grants.stdout
+        assert "GRANT INSERT ON" in grants.stdout and "`tblactivitylog`" in grants.stdout
+        with root.begin() as conn:
+            conn.execute(text(f"CREATE USER {account} IDENTIFIED BY '{password}'"))
+            for line in grants.stdout.strip().splitlines():
+                conn.execute(text(line))
+            client_area_cancel(
+                conn,
+                PanelTables.from_database(root),
+                1,
+                "End of Billing Period",
+                "Me mudo",
+                D(2026, 12, 10, 10, 0),
+            )
+        try:
+            restricted = make_url(url).set(username=user, password=password)
+            config = tmp_path / "bridge.toml"
+            config.write_text(
+                f'[panel]\ndatabase_url = "{restricted.render_as_string(hide_password=False)}"\n'
+                f"{common}"
+            )
+            cycle = run_bridge(config, "run")
+            assert cycle.returncode == 0, cycle.stdout + cycle.stderr
+            voided = run_cli(config, "void", "--id", "1", "--by", "ana", "--json")
+            assert voided.returncode == 0, voided.stderr
+            assert json.loads(voided.stdout)["state"] == "void"
+            with root.connect() as conn:
+                assert conn.execute(text("SELECT COUNT(*) FROM tblcancelrequests")).scalar() == 0
+                line = conn.execute(
+                    text("SELECT description, user FROM tblactivitylog ORDER BY id DESC LIMIT 1")
+                ).first()
+            assert line is not None and line.user == "ana"
+            assert line.description.startswith("Cancellation Request Withdrawn - Service ID: 1")
+            engine = create_engine(restricted)
+            with pytest.raises((OperationalError, ProgrammingError)), engine.begin() as conn:
+                conn.execute(text("DELETE FROM tblhosting WHERE id = 1"))
+            engine.dispose()
+        finally:
+            with root.begin() as conn:
+                conn.execute(text(f"DROP USER {account}"))
+            root.dispose()
+
+
+def run_bridge(config: Any, *args: str) -> Any:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run(
+        [sys.executable, "-m", "whmcs_bridge", "--config", str(config), *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -127,7 +127,15 @@ def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
     from .work import settings_of
 
     settings = settings_of(bridge)
-    checks: list[Check] = []
+    checks: list[Check] = [
+        Check(
+            "plugin cancellations: API",
+            bridge.has_api,
+            "[api] set: requests are carried out through the WHMCS API"
+            if bridge.has_api
+            else "no [api] section: requests are recorded but none is carried out",
+        )
+    ]
     cancel_invoices = _on(bridge.panel.setting("CancelInvoiceOnCancellation"))
     checks.append(
         Check(

@@ -207,7 +207,10 @@ def take_in(
 
 def accept(bridge: Bridge, row: Any, service: Any) -> None:
     """What happens once a request is accepted: the domain (R-CA-3) and renewal invoices for
-    after the end (R-CA-2)."""
+    after the end (R-CA-2). Without ``[api]`` it waits (``domain_action`` stays unset) and a
+    later cycle does it."""
+    if not bridge.has_api:
+        return
     settings = settings_of(bridge)
     domain_id, action = domain_step(bridge, row, service, settings.domains)
     set_row(bridge, row, domain_id=domain_id, domain_action=action)
@@ -312,6 +315,9 @@ def run_tasks(bridge: Bridge) -> str | None:
     """One turn: catch up, then move every open request on."""
     report = TaskReport()
     catch_up(bridge, report)
+    if not bridge.has_api:
+        report.notes.append("no [api]: requests are recorded, none is carried out")
+        return report.summary()
     with bridge.panel.connect() as conn:
         rows = conn.execute(
             select(cancellations)
@@ -362,7 +368,11 @@ def advance(bridge: Bridge, row: Any, request: Any, report: TaskReport) -> None:
     if row.state == "confirm":
         return
     today = bridge.clock.today()
-    drop_renewals(bridge, row)
+    if row.domain_action is None:  # accepted while the API was not configured
+        accept(bridge, row, service)
+        row = row_by_id(bridge, row.id)
+    else:
+        drop_renewals(bridge, row)
     if row.state == "waiting":
         if today < row.end_date:
             return
