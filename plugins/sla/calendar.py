@@ -98,6 +98,8 @@ class BusinessCalendar:
     name: str = "business"
     _years: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
     _before_year: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    _business_days: dict[date, bool] = field(default_factory=dict, compare=False, repr=False)
+    _last: list[object] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.closes <= self.opens:
@@ -121,7 +123,11 @@ class BusinessCalendar:
         return country is not None and day in country  # type: ignore[operator]
 
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() in self.days and not self.is_holiday(day)
+        found = self._business_days.get(day)
+        if found is None:
+            found = day.weekday() in self.days and not self.is_holiday(day)
+            self._business_days[day] = found
+        return found
 
     @cached_property
     def day_seconds(self) -> int:
@@ -208,7 +214,13 @@ class BusinessCalendar:
         return found
 
     def _seconds_until(self, moment: datetime) -> int:
-        """Business seconds from the anchor year to ``moment`` (any fixed origin works)."""
+        """Business seconds from the anchor year to ``moment`` (any fixed origin works).
+
+        The last moment asked is remembered: ``sla status`` measures thousands of deadlines
+        from one "now"."""
+        last = self._last
+        if last and last[0] == moment:
+            return last[1]
         local = self._local(moment)
         day = local.date()
         total = self._seconds_before_year(day.year)
@@ -217,6 +229,7 @@ class BusinessCalendar:
             opens, closes = self.window(day)
             clamped = min(max(local, opens), closes)
             total += int((clamped - opens).total_seconds())
+        self._last[:] = [moment, total]
         return total
 
     def seconds_between(self, start: datetime, end: datetime) -> int:

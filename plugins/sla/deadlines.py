@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
@@ -55,6 +55,10 @@ def rounds_of(
     return found
 
 
+def _is_fixed(tz: tzinfo) -> bool:
+    return isinstance(tz, timezone)
+
+
 @dataclass(frozen=True)
 class Clocked:
     """A ticket's current round with what it is held to."""
@@ -73,22 +77,45 @@ class Timer:
     def __init__(self, settings: SlaSettings, panel_tz: tzinfo) -> None:
         self.settings = settings
         self.panel_tz = panel_tz
+        # Converting through a ZoneInfo is slow (thousands of tickets): the panel's offset is
+        # looked up once per hour of local time and applied as a fixed offset, the calendar's
+        # own tz object when it is the same offset (no conversion at all then).
+        self._offsets: dict[tuple[int, int, int, int], tzinfo] = {}
+        calendar_tz = settings.calendar.tz
+        self._fixed = {calendar_tz.utcoffset(None): calendar_tz} if _is_fixed(calendar_tz) else {}
+
+    def _fixed_tz(self, naive: datetime) -> tzinfo:
+        key = (naive.year, naive.month, naive.day, naive.hour)
+        found = self._offsets.get(key)
+        if found is None:
+            offset = self.panel_tz.utcoffset(naive) or timedelta(0)
+            found = self._fixed.setdefault(offset, timezone(offset))
+            self._offsets[key] = found
+        return found
 
     def _aware(self, naive: datetime) -> datetime:
-        return naive.replace(tzinfo=self.panel_tz)
+        return naive.replace(tzinfo=self._fixed_tz(naive))
 
     def _naive(self, aware: datetime) -> datetime:
-        return aware.astimezone(self.panel_tz).replace(tzinfo=None)
+        guess = aware.astimezone(self._fixed_tz(aware.replace(tzinfo=None)))
+        local = guess.replace(tzinfo=None)
+        if self._fixed_tz(local) is guess.tzinfo:
+            return local
+        return aware.astimezone(self.panel_tz).replace(tzinfo=None)  # across a DST change
 
-    def schedule(self, started_at: datetime, target: Target) -> tuple[datetime, datetime]:
-        """(warn_at, deadline) of a round that started at ``started_at`` (naive panel-local)."""
+    def schedule(
+        self, started_at: datetime, target: Target, warning: bool = True
+    ) -> tuple[datetime, datetime]:
+        """(warn_at, deadline) of a round that started at ``started_at`` (naive panel-local);
+        without ``warning`` the first is the deadline too (a reader that only shows deadlines).
+        """
         clock = self.settings.clock(target.clock)
         start = self._aware(started_at)
+        deadline = self._naive(clock.add(start, target.minutes))
+        if not warning:
+            return deadline, deadline
         warn_minutes = max(1, math.floor(target.minutes * self.settings.warn_at))
-        return (
-            self._naive(clock.add(start, warn_minutes)),
-            self._naive(clock.add(start, target.minutes)),
-        )
+        return self._naive(clock.add(start, warn_minutes)), deadline
 
     def minutes_left(self, now: datetime, deadline: datetime, clock_name: str) -> int:
         """Minutes of the round's clock from ``now`` to ``deadline``; negative once breached."""
@@ -105,9 +132,20 @@ class Timer:
 
 
 def clock_ticket(
-    timer: Timer, ticket: TicketInfo, replies: list[tuple[datetime, bool]], held: Any
+    timer: Timer,
+    ticket: TicketInfo,
+    replies: list[tuple[datetime, bool]],
+    held: Any,
+    stored: Any = None,
+    plans: dict[int, PlanChoice] | None = None,
+    warning: bool = True,
 ) -> tuple[list[Round], Clocked | None]:
-    """The ticket's rounds, and its current round when that one waits for staff."""
+    """The ticket's rounds, and its current round when that one waits for staff.
+
+    :param stored: the round's stored clock, when there is one: its plan, target and deadline
+        stand (a promise made is not moved by a later change of plan or config).
+    :param plans: a cache of plans by client id, for many tickets of one client.
+    """
     if ticket.opened_at is None:
         return [], None
     settings = timer.settings
@@ -115,27 +153,56 @@ def clock_ticket(
     current = rounds[-1]
     if current.answered_at is not None:
         return rounds, None
-    plan = plan_of(settings, held)
+    if stored is not None and int(stored.round) == current.number:
+        target = Target(int(stored.target_minutes), stored.clock, int(stored.kind), bool(stored.p1))
+        plan = PlanChoice(stored.plan, "stored")
+        return rounds, Clocked(ticket, current, plan, target, stored.warn_at, stored.deadline)
+    plan = plans.get(ticket.client_id) if plans is not None else None
+    if plan is None:
+        plan = plan_of(settings, held)
+        if plans is not None:
+            plans[ticket.client_id] = plan
     target = target_for(
         settings, plan.plan, ticket.department_id, ticket.department_name, ticket.priority
     )
-    warn_at, deadline = timer.schedule(current.started_at, target)
+    warn_at, deadline = timer.schedule(current.started_at, target, warning)
     return rounds, Clocked(ticket, current, plan, target, warn_at, deadline)
 
 
+def open_clocks(conn: Connection) -> dict[int, Any]:
+    """The stored clocks still running, by ticket id (one per ticket: its current round)."""
+    query = select(clocks).where(clocks.c.answered_at.is_(None), clocks.c.closed_at.is_(None))
+    found: dict[int, Any] = {}
+    for row in conn.execute(query):
+        current = found.get(int(row.ticket_id))
+        if current is None or int(row.round) > int(current.round):
+            found[int(row.ticket_id)] = row
+    return found
+
+
 def survey(
-    conn: Connection, tables: Any, timer: Timer
+    conn: Connection, tables: Any, timer: Timer, use_stored: bool = False
 ) -> tuple[dict[int, list[Round]], list[Clocked]]:
     """Every open ticket's rounds, and the rounds waiting for staff (one pass, a few queries
-    per thousand tickets)."""
-    tickets = list(queries.tickets.open_tickets(conn, tables, page_size=2000))
+    per thousand tickets). ``use_stored`` (a reader: ``sla status``): a round with a stored
+    clock keeps its deadline, and warning times are not computed."""
+    tickets = queries.tickets.open_ticket_heads(conn, tables)
     replies = queries.tickets.reply_times(conn, tables, (t.id for t in tickets))
-    holdings = queries.holdings.holdings_of_clients(conn, tables, (t.client_id for t in tickets))
+    stored = open_clocks(conn) if use_stored else {}
+    wanted = (t.client_id for t in tickets if t.id not in stored)
+    holdings = queries.holdings.holdings_of_clients(conn, tables, wanted)
+    plans: dict[int, PlanChoice] = {}
     rounds: dict[int, list[Round]] = {}
     waiting: list[Clocked] = []
     for ticket in tickets:
         found, clocked = clock_ticket(
-            timer, ticket, replies.get(ticket.id, []), holdings.get(ticket.client_id)
+            timer,
+            ticket,
+            replies.get(ticket.id, []),
+            holdings.get(ticket.client_id),
+            stored.get(ticket.id),
+            plans,
+            warning=not use_stored,
         )
         rounds[ticket.id] = found
         if clocked is not None:

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from whmcs_bridge.plugin import Bridge, Event, WatchContext, event_key, queries
+from whmcs_bridge.plugin import Bridge, Event, Notice, WatchContext, event_key, queries, send_notice
 
 from . import texts
 from .tables import incident_notices
+from .tasks import settings_of
 
 WATCHER = "sla.incidents"
 STATUS_PAGE = "serverstatus.php"
@@ -78,11 +79,6 @@ class IncidentWatcher:
         )
 
 
-def _language(stored: str, panel_default: str) -> str:
-    name = (stored or panel_default or "").strip().lower()
-    return "en" if name == "english" else "es_AR"
-
-
 def _status_url(bridge: Bridge) -> str:
     base = (bridge.config.system_url or bridge.panel.setting("SystemURL") or "").strip()
     if base and not base.endswith("/"):
@@ -114,22 +110,38 @@ def tell_clients(bridge: Bridge, event: Event) -> str:
         told = _notified(bridge, issue.id, "opened")
         clients = [c for c in clients if c.client_id in told]
     already = _notified(bridge, issue.id, stage)
-    panel_language = bridge.panel.setting("Language")
+    settings = settings_of(bridge)
+    template = settings.whatsapp_templates.get(event.name)
     when = issue.ended_at or issue.last_update or event.occurred_at
-    queued = 0
+    queued, notes = 0, []
     for person in clients:
-        language = _language(person.language, panel_language)
-        facts = {
-            "first_name": person.first_name or person.company_name,
-            "server": issue.server_name or f"#{issue.server_id}",
-            "title": issue.title,
-            "services": texts.services_phrase(person.domains, language),
-            "status_url": _status_url(bridge),
-            "date": texts.when(when),
-        }
-        subject, text = texts.incident_notice(stage, language, facts)
-        message = {"event": event.name, "language": language, "text": text, "subject": subject}
-        queued += _send(bridge, event, person.client_id, message)
+        texts_by_language, subjects, params = {}, {}, {}
+        for language in ("es_AR", "en"):
+            facts = {
+                "first_name": person.first_name or person.company_name,
+                "server": issue.server_name or f"#{issue.server_id}",
+                "title": issue.title,
+                "services": texts.services_phrase(person.domains, language),
+                "status_url": _status_url(bridge),
+                "date": texts.when(when),
+            }
+            subjects[language], texts_by_language[language] = texts.incident_notice(
+                stage, language, facts
+            )
+            last = facts["status_url"] if stage == "opened" else facts["date"]
+            params[language] = (facts["first_name"], facts["server"], facts["title"], last)
+        notice = Notice(
+            event_id=int(event.id or 0),
+            client_id=person.client_id,
+            key=event.name,
+            texts=texts_by_language,
+            subjects=subjects,
+            template=template,
+            params=params,
+        )
+        result = send_notice(bridge, notice)
+        queued += result.new
+        notes.extend(result.notes)
         if person.client_id not in already and not bridge.dry_run:
             with bridge.panel.begin() as conn:
                 conn.execute(
@@ -141,24 +153,5 @@ def tell_clients(bridge: Bridge, event: Event) -> str:
                         created_at=bridge.clock.panel_now(),
                     )
                 )
-    return f"{len(clients)} client(s) on {issue.server_name or issue.server_id}, {queued} queued"
-
-
-def _send(bridge: Bridge, event: Event, client_id: int, message: dict[str, Any]) -> int:
-    """Tell one client through the alerts channels (``send_notice``), or by e-mail through
-    WHMCS while the core has no ``send_notice``. The outbox's key (event, client, channel) makes
-    a retried event queue nothing twice."""
-    from whmcs_bridge import plugin
-
-    send_notice = getattr(plugin, "send_notice", None)
-    if send_notice is not None:
-        return int(send_notice(bridge, event, client_id, message) or 0)
-    queued = bridge.outbox.enqueue(
-        event_id=int(event.id or 0),
-        recipient_key=f"client:{client_id}",
-        channel="email",
-        recipient=str(client_id),
-        client_id=client_id,
-        message=message,
-    )
-    return 1 if queued else 0
+    summary = f"{len(clients)} client(s) on {issue.server_name or issue.server_id}, {queued} queued"
+    return "; ".join([summary, *sorted(set(notes))])

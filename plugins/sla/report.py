@@ -25,30 +25,25 @@ def status(bridge: Bridge) -> list[dict[str, Any]]:
     timer = timer_of(bridge)
     now = bridge.clock.panel_now()
     with bridge.panel.connect() as conn:
-        _, waiting = survey(conn, bridge.panel.tables, timer)
-    stored = stored_clocks(bridge, sorted({c.ticket.id for c in waiting}))
+        _, waiting = survey(conn, bridge.panel.tables, timer, use_stored=True)
     found = []
     for c in waiting:
-        row: Any = stored.get((c.ticket.id, c.round.number))
-        deadline = row.deadline if row is not None else c.deadline
-        clock = row.clock if row is not None else c.target.clock
-        left = timer.minutes_left(now, deadline, clock)
+        left = timer.minutes_left(now, c.deadline, c.target.clock)
         found.append(
             {
                 "ticket_id": c.ticket.id,
                 "tid": c.ticket.tid,
                 "client_id": c.ticket.client_id,
-                "plan": row.plan if row is not None else c.plan.plan,
+                "plan": c.plan.plan,
                 "department": c.ticket.department_name,
-                "sla": row.kind if row is not None else c.target.kind,
-                "p1": bool(row.p1) if row is not None else c.target.p1,
-                "clock": clock,
+                "sla": c.target.kind,
+                "p1": c.target.p1,
+                "clock": c.target.clock,
                 "round": c.round.number,
-                "started": timer.iso(c.round.started_at),
-                "deadline": timer.iso(deadline),
+                "deadline": timer.iso(c.deadline),
                 "business_minutes_left": left,
-                "breached": left < 0 or (now >= deadline),
-                "_sort": (deadline, c.ticket.id),
+                "breached": now >= c.deadline,
+                "_sort": (c.deadline, c.ticket.id),
             }
         )
     found.sort(key=lambda item: item.pop("_sort"))

@@ -38,6 +38,10 @@ to Friday, Argentina's holidays), every client on ``standard`` and every departm
     whatsapp = "+5491122334455"         # the on-call person
     [plugins.sla.notify.departments."Desarrollo web"]
     telegram_chat = "-100999"
+
+    [plugins.sla.whatsapp_templates]    # incident notices to clients; without one: e-mail
+    "incident.opened" = "incidente_servidor"    # params: name, server, title, status page
+    "incident.resolved" = "incidente_resuelto"  # params: name, server, title, date
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ KEYS = {
     "client_groups",
     "departments",
     "notify",
+    "whatsapp_templates",
 }
 NOTIFY_KEYS = {"telegram_chat", "email", "whatsapp"}
 
@@ -152,6 +157,8 @@ class SlaSettings:
     departments: dict[str, int] = field(default_factory=dict)
     notify: StaffNotify = field(default_factory=StaffNotify)
     notify_departments: dict[str, StaffNotify] = field(default_factory=dict)
+    #: Approved WhatsApp templates for incident notices, by event; without one, e-mail only.
+    whatsapp_templates: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.plans:
@@ -321,6 +328,19 @@ def _notify(raw: dict[str, Any], where: str) -> StaffNotify:
     )
 
 
+def _templates(section: dict[str, Any]) -> dict[str, str]:
+    found = {}
+    for name, value in _table(section, "whatsapp_templates").items():
+        if name not in ("incident.opened", "incident.resolved"):
+            raise _fail(
+                f"whatsapp_templates.{name}", "expected incident.opened or incident.resolved"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise _fail(f"whatsapp_templates.{name}", "expected an approved template's name")
+        found[name] = value.strip()
+    return found
+
+
 def parse_settings(section: dict[str, Any]) -> SlaSettings:
     """Read the section; raises ValueError whose text starts with the dotted key at fault."""
     for key in sorted(set(section) - KEYS):
@@ -374,4 +394,5 @@ def parse_settings(section: dict[str, Any]) -> SlaSettings:
         departments=_departments(section),
         notify=_notify(notify_raw, "notify"),
         notify_departments=notify_departments,
+        whatsapp_templates=_templates(section),
     )

@@ -17,6 +17,7 @@ __all__ = [
     "TicketReply",
     "first_staff_reply",
     "open_statuses",
+    "open_ticket_heads",
     "open_tickets",
     "replies",
     "reply_times",
@@ -282,3 +283,53 @@ def tickets_opened_between(
         where.append(tickets.c.merged_ticket_id == 0)
     query = _tickets_query(tables).where(*where).order_by(tickets.c.id)
     return [_ticket_info(row) for row in conn.execute(query)]
+
+
+def open_ticket_heads(conn: Connection, tables: PanelTables) -> list[TicketInfo]:
+    """Every open ticket (see :func:`open_tickets`) in one query, by id, without its subject and
+    message (``''``): what a deadline over thousands of tickets needs, read cheaply."""
+    tickets, departments = tables.tickets, tables.ticketdepartments
+    where = [tickets.c.status.in_(open_statuses(conn, tables))]
+    if "merged_ticket_id" in tickets.c:
+        where.append(tickets.c.merged_ticket_id == 0)
+    query = (
+        select(
+            tickets.c.id,
+            tickets.c.tid,
+            tickets.c.userid,
+            tickets.c.did,
+            departments.c.name,
+            tickets.c.status,
+            tickets.c.urgency,
+            tickets.c.date,
+            tickets.c.admin,
+        )
+        .select_from(tickets.outerjoin(departments, departments.c.id == tickets.c.did))
+        .where(*where)
+        .order_by(tickets.c.id)
+    )
+    return [
+        TicketInfo(
+            id=ticket_id,
+            tid=tid or "",
+            client_id=client_id or 0,
+            contact_id=0,
+            requestor_id=0,
+            department_id=did or 0,
+            department_name=name or "",
+            email="",
+            name="",
+            subject="",
+            message="",
+            status=status or "",
+            priority=urgency or "",
+            opened_at=opened,
+            last_reply=None,
+            admin=(admin or "").strip(),
+            service_id=None,
+            domain_id=None,
+        )
+        for ticket_id, tid, client_id, did, name, status, urgency, opened, admin in conn.execute(
+            query
+        )
+    ]

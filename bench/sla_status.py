@@ -1,0 +1,185 @@
+"""Benchmark: ``sla status`` over 10,000 open tickets (issue 14: under a second).
+
+    python bench/sla_status.py [URL | --sqlite] [--tickets 10000] [--clients 4000] [--runs 3]
+
+Default panel: a fresh MariaDB database with the stock WHMCS 8.4 schema (dropped at the end);
+``--sqlite`` uses a temporary SQLite file. The panel gets ``--clients`` clients (a third with a
+service of a product mapped to a plan, a tenth in a mapped client group), four departments (two
+of them with an SLA kind), ``--tickets`` open tickets opened over the last 90 days, and replies
+on a third of them (client replies, staff replies, reopened tickets). Half the tickets have a
+stored clock (as after cycles), half not (computed on the spot).
+
+Printed: wall seconds per ``sla status`` (the same work as ``whmcs-bridge sla status --json``
+minus printing), best and median of ``--runs``, with the number of rows, and the best CPU
+seconds of this process (the database server's time is in the wall figure only); the first run
+includes building the holiday tables. Exit status 1 when the best run takes 1 s or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from whmcs_bridge.plugins.sla import report, tasks  # noqa: E402
+from whmcs_bridge.store.migrate import upgrade  # noqa: E402
+from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel  # noqa: E402
+
+NOW = datetime(2026, 11, 27, 19, 30, tzinfo=UTC)
+SLA = {
+    "products": {"Soporte Full": "full", "Soporte Premium": "premium"},
+    "client_groups": {"Corporativos": "professional"},
+    "departments": {"Desarrollo web": 4, "Mantenimiento": 2},
+    "critical_departments": ["Urgencias"],
+}
+
+
+def blanks(table: object, values: dict[str, object]) -> dict[str, object]:
+    """Values plus what WHMCS leaves to MySQL's non-strict mode (see sandbox.insert_row)."""
+    from whmcs_bridge.sandbox.actions_common import blank
+
+    row = dict(values)
+    for column in table.columns:  # type: ignore[attr-defined]
+        if column.name not in row and not column.nullable and not column.primary_key:
+            if column.server_default is None:
+                row[column.name] = blank(column)
+    return row
+
+
+def fill(bridge: object, tickets: int, clients: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    t = bridge.panel.tables  # type: ignore[attr-defined]
+    local_now = NOW.astimezone(bridge.clock.timezone).replace(tzinfo=None)  # type: ignore[attr-defined]
+    with bridge.panel.begin() as conn:  # type: ignore[attr-defined]
+        depts = ["Soporte", "Desarrollo web", "Mantenimiento", "Urgencias"]
+        conn.execute(
+            insert(t.ticketdepartments),
+            [blanks(t.ticketdepartments, {"id": i + 1, "name": n}) for i, n in enumerate(depts)],
+        )
+        conn.execute(insert(t.clientgroups), [blanks(t.clientgroups, {"id": 1, "groupname": "Corporativos"})])
+        products = ["Hosting", "Soporte Full", "Soporte Premium"]
+        conn.execute(
+            insert(t.products),
+            [blanks(t.products, {"id": i + 1, "name": n}) for i, n in enumerate(products)],
+        )
+        conn.execute(
+            insert(t.clients),
+            [
+                blanks(
+                    t.clients,
+                    {"id": i, "firstname": f"C{i}", "email": f"c{i}@x.test", "groupid": int(i % 10 == 0)},
+                )
+                for i in range(1, clients + 1)
+            ],
+        )
+        conn.execute(
+            insert(t.hosting),
+            [
+                blanks(
+                    t.hosting,
+                    {"userid": i, "packageid": 1 + (i % 3), "domainstatus": "Active"},
+                )
+                for i in range(1, clients + 1)
+                if i % 3 == 0 or i % 7 == 0
+            ],
+        )
+        ticket_rows, reply_rows = [], []
+        for i in range(1, tickets + 1):
+            opened = local_now - timedelta(minutes=rng.randrange(0, 90 * 24 * 60))
+            ticket_rows.append(
+                blanks(
+                    t.tickets,
+                    {
+                        "id": i,
+                        "tid": f"BEN-{i:06d}",
+                        "did": rng.randrange(1, 5),
+                        "userid": rng.randrange(1, clients + 1),
+                        "date": opened,
+                        "title": "Consulta",
+                        "message": "Hola, tengo un problema con mi sitio.",
+                        "status": rng.choice(["Open", "Customer-Reply", "In Progress"]),
+                        "urgency": rng.choice(["Low", "Medium", "High"]),
+                        "lastreply": opened,
+                    },
+                )
+            )
+            if i % 3 == 0:
+                pattern = rng.choice([[""], ["Staff"], ["Staff", ""], ["", "Staff", ""]])
+                for n, admin in enumerate(pattern):
+                    reply_rows.append(
+                        blanks(
+                            t.ticketreplies,
+                            {
+                                "tid": i,
+                                "date": opened + timedelta(minutes=10 * (n + 1)),
+                                "admin": admin,
+                                "message": "...",
+                            },
+                        )
+                    )
+        for start in range(0, len(ticket_rows), 2000):
+            conn.execute(insert(t.tickets), ticket_rows[start : start + 2000])
+        for start in range(0, len(reply_rows), 2000):
+            conn.execute(insert(t.ticketreplies), reply_rows[start : start + 2000])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", nargs="?", help="a panel database URL (default: fresh MariaDB 8.4)")
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=4_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    drop = None
+    if args.sqlite:
+        url = sqlite_panel(Path(tempfile.mkdtemp()) / "panel.sqlite", seed=False)
+    elif args.url:
+        url = args.url
+    else:
+        from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema
+
+        url, drop = load_whmcs_schema("8.4"), drop_database
+    try:
+        bridge = make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": SLA}}, now=NOW)
+        upgrade(bridge.panel.engine, bridge.plugins.migrations())
+        fill(bridge, args.tickets, args.clients)
+        # Half the tickets with stored clocks, as after cycles.
+        timer = tasks.timer_of(bridge)
+        from whmcs_bridge.plugins.sla.deadlines import store_clocks, survey
+
+        with bridge.panel.connect() as conn:
+            _, waiting = survey(conn, bridge.panel.tables, timer)
+        with bridge.panel.begin() as conn:
+            store_clocks(conn, waiting[::2], "sync", bridge.clock.panel_now())
+        times, cpu, rows = [], [], 0
+        for _ in range(args.runs):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            rows = len(report.status(bridge))
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        backend = "sqlite" if args.sqlite else bridge.panel.backend
+        print(
+            f"sla status, {backend}: {args.tickets} open tickets, {rows} waiting for staff; "
+            f"best {min(times):.3f} s, median {statistics.median(times):.3f} s, "
+            f"runs {', '.join(f'{t:.3f}' for t in times)}; CPU best {min(cpu):.3f} s"
+        )
+        bridge.close()
+        return 0 if min(times) < 1.0 else 1
+    finally:
+        if drop is not None:
+            drop(url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
