@@ -454,8 +454,8 @@ def test_keys_presets_and_settings() -> None:
         "contacts",
         "managedomains",
         "invoices",
-        "orders",
         "emails",
+        "orders",
     )
     settings = load_settings({"notify_rights": ["orders", "invoices"], "channels": ["email"]})
     assert settings.notify_rights == ("invoices", "orders")

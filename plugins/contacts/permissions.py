@@ -49,8 +49,8 @@ SENSITIVE: tuple[str, ...] = (
     "contacts",
     "managedomains",
     "invoices",
-    "orders",
     "emails",
+    "orders",
 )
 
 

@@ -4,7 +4,7 @@ Every key has a default, so an empty section works::
 
     [plugins.contacts]
     notify_owner = true              # tell the owner when someone gains access or a right
-    notify_rights = ["profile", "contacts", "managedomains", "invoices", "orders", "emails"]
+    notify_rights = ["profile", "contacts", "managedomains", "invoices", "emails", "orders"]
     notify_on_access = true          # a new login on the account, whatever its rights
     skip_owner_changes = true        # not when the panel says the owner did it (an invite)
     channels = ["whatsapp", "email"] # WhatsApp template, else (or as its fallback) e-mail
