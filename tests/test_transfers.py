@@ -382,6 +382,7 @@ def test_apply_moves_in_one_transaction_then_notices(
     assert not late.applied and late.check.codes == ["overdue_invoices"]
     with bridge.panel.begin() as conn:
         conn.execute(t.invoices.update().where(t.invoices.c.id == 20).values(status="Paid"))
+    assert run_cycle(bridge).ok  # the watchers' baseline, before the move
     result = apply_transfer(bridge, request.id, with_domain=True)
     assert result.applied and result.moved is not None
     assert (result.moved.addon_ids, result.moved.ssl_order_ids, result.moved.domain_ids) == (
@@ -415,6 +416,8 @@ def test_apply_moves_in_one_transaction_then_notices(
     report = run_cycle(bridge)
     assert report.ok, report.errors
     run_cycle(bridge)
+    # The services watcher sees the same move (the log line names the service): one event still.
+    assert len(rows(bridge, events_t, events_t.c.name == "service.moved")) == 1
     from whmcs_bridge.outbox.tables import outbox
 
     notices = rows(bridge, outbox, outbox.c.event_id == event.id)
