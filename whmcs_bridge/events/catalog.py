@@ -176,7 +176,8 @@ CATALOG: tuple[EventSpec, ...] = (
         "user.permissions_changed",
         "user",
         (),
-        "tblusers_clients.permissions (8.x) or tblcontacts.permissions (7.x) changes",
+        "tblusers_clients.permissions (8.x) or tblcontacts.permissions (7.x) changes;"
+        " a tblusers_clients row added or removed (8.x: a user linked or unlinked)",
         _d("2026-11-26"),
         repeatable=True,
     ),
