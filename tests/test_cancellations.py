@@ -718,3 +718,21 @@ def run_bridge(config: Any, *args: str) -> Any:
         text=True,
         timeout=120,
     )
+
+
+def test_an_overdue_service_ends_at_once_and_its_unpaid_period_stays_due(sqlite_url: str) -> None:
+    """End of Billing Period whose date has passed (the service is overdue): carried out at
+    once; the unpaid invoice of the period it is in stays due (R-CA-2), not taken for a renewal."""
+    for p in open_panel(sqlite_url):
+        overdue = DAY - timedelta(days=5)
+        p.sql(
+            update(p.tables.hosting).where(p.tables.hosting.c.id == 3).values(nextduedate=overdue)
+        )
+        with p.bridge.panel.begin() as conn:
+            invoice(conn, p.tables, 20, 2, [("Hosting", 3, overdue)], "Unpaid")
+        p.cycle()
+        p.client_cancel(3, "End of Billing Period", D(2026, 12, 10, 11, 0))
+        p.cycle()
+        assert (p.row(3).state, p.row(3).end_date) == ("done", overdue)
+        assert p.one(p.tables.hosting, 3).domainstatus == "Cancelled"
+        assert p.one(p.tables.invoices, 20).status == "Unpaid"

@@ -54,7 +54,7 @@ SETTLE = timedelta(minutes=10)
 LIVE_ADDONS = ("Active", "Suspended", "Pending")
 #: Invoice line types that bill the service's next periods (Upgrade lines stay: they are for
 #: the period in progress).
-RENEWAL_LINES = ("Hosting", "Addon", "PromoHosting")
+RENEWAL_LINES = ("Hosting", "Addon")
 NO_MODULE = "not assigned to a module"
 BATCH = 200
 
@@ -253,16 +253,24 @@ def set_no_renew(bridge: Bridge, row: Any) -> str:
 
 
 def drop_renewals(bridge: Bridge, row: Any) -> list[int]:
-    """Cancel (through the API) unpaid renewal lines for a period starting on or after the end:
-    the whole invoice when it holds nothing else, else just those lines. Lines for the period in
-    progress stay due (R-CA-2). Returns the invoices touched."""
+    """Cancel (through the API) unpaid renewal lines for a period starting on or after the end
+    (and not before today): the whole invoice when it holds nothing else, else just those lines.
+    Lines for the period in progress stay due (R-CA-2). Returns the invoices touched."""
     with bridge.panel.connect() as conn:
         unpaid = queries.billing.unpaid_items_of_service(conn, bridge.panel.tables, row.service_id)
+    # A period that started before today is in progress, even past the end (an overdue
+    # service's unpaid period): it stays due.
+    first = max(row.end_date, bridge.clock.today())
     by_invoice: dict[int, list[int]] = {}
     for line in unpaid:
         item = line.item
-        if item.type in RENEWAL_LINES and item.due_date and item.due_date >= row.end_date:
+        if item.type in RENEWAL_LINES and item.due_date and item.due_date >= first:
             by_invoice.setdefault(item.invoice_id, []).append(item.id)
+    for line in unpaid:  # a renewal's promotion goes with it
+        item = line.item
+        chosen = by_invoice.get(item.invoice_id)
+        if item.type == "PromoHosting" and chosen is not None and item.id not in chosen:
+            chosen.append(item.id)
     touched = []
     for invoice_id, line_ids in sorted(by_invoice.items()):
         try:
@@ -546,20 +554,10 @@ def confirm(bridge: Bridge, row: Any, ticket_id: int | None, who: str) -> Any:
         raise BridgeError(f"request #{row.id} is {row.state}, not waiting for confirmation")
     note = f"confirmed by {who}"
     if ticket_id is not None:
-        with bridge.panel.connect() as conn:
-            tables = bridge.panel.tables
-            ticket = queries.tickets.ticket(conn, tables, ticket_id)
-            owner = queries.clients.client(conn, tables, int(row.client_id))
-        if ticket is None:
-            raise BridgeError(f"no ticket {ticket_id} in the panel")
-        sender = (
-            ticket.email or (owner.email if ticket.client_id == row.client_id else "")
-        ).lower()
-        if owner is None or sender.strip() != owner.email.strip().lower():
-            raise BridgeError(
-                f"ticket {ticket.tid} was not sent from the owner's registered e-mail"
-            )
-        note = f"confirmed by ticket {ticket.tid} from the owner's e-mail"
+        problem, tid = ticket_problem(bridge, int(row.client_id), ticket_id)
+        if problem:
+            raise BridgeError(problem)
+        note = f"confirmed by ticket {tid} from the owner's e-mail ({who})"
     today = bridge.clock.today()
     state = "due" if row.end_date <= today else "waiting"
     if not set_row(bridge, row, expect="confirm", state=state, note=note):
@@ -569,6 +567,29 @@ def confirm(bridge: Bridge, row: Any, ticket_id: int | None, who: str) -> Any:
         service = queries.services.service(conn, bridge.panel.tables, row.service_id)
     accept(bridge, row, service)
     return row_by_id(bridge, row.id)
+
+
+def ticket_problem(bridge: Bridge, client_id: int, ticket_id: int) -> tuple[str | None, str]:
+    """Why a ticket does not stand for the owner's own request (R-CA-6), or ``None``; and the
+    ticket's number. It must be the client's, opened by neither staff nor a contact, and come
+    from the owner's registered e-mail: the owner login on 8.x, the client's address on 7.x."""
+    tables = bridge.panel.tables
+    with bridge.panel.connect() as conn:
+        ticket = queries.tickets.ticket(conn, tables, ticket_id)
+        owner = queries.clients.client(conn, tables, client_id)
+        owner_login = queries.people.owner_user_id(conn, tables, client_id)
+    if ticket is None or owner is None:
+        return f"no ticket {ticket_id} (or client {client_id}) in the panel", ""
+    registered = owner.email.strip().lower()
+    if ticket.client_id != client_id or ticket.admin or ticket.contact_id:
+        reason = "it is not the client's own"
+    elif ticket.requestor_id and ticket.requestor_id != owner_login:
+        reason = f"login user {ticket.requestor_id} sent it, not the owner"
+    elif ticket.email.strip() and ticket.email.strip().lower() != registered:
+        reason = f"it came from {ticket.email.strip()}"
+    else:
+        return None, ticket.tid
+    return f"ticket {ticket.tid} was not sent from the owner's registered e-mail: {reason}", ""
 
 
 def mark_done(bridge: Bridge, service_id: int) -> Any:
@@ -586,18 +607,24 @@ def mark_done(bridge: Bridge, service_id: int) -> Any:
 
 
 def void(bridge: Bridge, row: Any, who: str) -> Any:
-    """Withdraw a request before it takes effect: delete the ``tblcancelrequests`` row (one
-    statement, logged in the activity log; WHMCS has no API for it) and record ``void``."""
+    """Withdraw a request before it takes effect: in one transaction the row is marked ``void``
+    (only if its state is still the one read) and its ``tblcancelrequests`` row deleted (one
+    statement) and logged in the activity log; WHMCS has no API for it."""
     if row.state not in ("confirm", "waiting", "due"):
         raise BridgeError(
             f"request #{row.id} is {row.state}: only one not yet carried out can be voided"
         )
-    with bridge.panel.connect() as conn:
-        request = queries.cancellations.cancel_request(conn, bridge.panel.tables, row.request_id)
-    if request is not None:
-        with bridge.panel.begin() as conn:
-            queries.cancellations.withdraw_request(
-                conn, bridge.panel.tables, request, who, bridge.clock.panel_now()
-            )
-    set_row(bridge, row, state="void", note=f"withdrawn by {who}")
+    now = bridge.clock.panel_now()
+    tables = bridge.panel.tables
+    with bridge.panel.begin() as conn:
+        claimed = conn.execute(
+            update(cancellations)
+            .where(cancellations.c.id == row.id, cancellations.c.state == row.state)
+            .values(state="void", note=f"withdrawn by {who}", state_at=now, updated_at=now)
+        ).rowcount
+        if claimed != 1:
+            raise BridgeError(f"request #{row.id} changed meanwhile; look again")
+        request = queries.cancellations.cancel_request(conn, tables, int(row.request_id))
+        if request is not None:
+            queries.cancellations.withdraw_request(conn, tables, request, who, now)
     return row_by_id(bridge, row.id)
