@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
+
 from whmcs_bridge.plugin import (
     SKIP,
     ApiError,
@@ -134,7 +136,7 @@ def on_ticket_opened(bridge: Bridge, event: Event) -> str | Skip:
     try:
         with bridge.panel.begin() as conn:
             claimed = store.claim_note(conn, ticket.id, about.id, now)
-    except Exception:  # the claim raced with another run at commit
+    except IntegrityError:  # another run's claim won at commit
         claimed = False
     if not claimed:
         return f"ticket {ticket.id}: R-TR-9 note already handled"
