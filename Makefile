@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint services clean
+.PHONY: demo test lint services screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ services:
 
 test: $(STAMP) services lint
 	$(BIN)/pytest -q
+
+# Each tab of the staff page (WHMCS admin area) rendered against the sample panel, as PNG.
+screenshots: $(STAMP) services
+	$(BIN)/python -m whmcs_bridge.sandbox.staff_screenshots var/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

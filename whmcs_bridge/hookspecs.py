@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from whmcs_bridge.intake.watcher import Watcher
     from whmcs_bridge.recipient import Recipient
     from whmcs_bridge.serve.app import Handler
+    from whmcs_bridge.staff import StaffActionResult, StaffAdmin, StaffTab
     from whmcs_bridge.store.grants import TableGrant
     from whmcs_bridge.store.migrate import Migration
     from whmcs_bridge.verdicts import UpgradePrice
@@ -182,6 +183,39 @@ def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> lis
 
     :param client_id: the client the event's subject belongs to now.
     :return: a list of :class:`whmcs_bridge.plugin.Recipient`, or ``None``.
+    """
+
+
+@hookspec
+def bridge_staff_tabs(bridge: Bridge, language: str) -> list[StaffTab] | None:
+    """Offer the plugin's tabs of the staff page in the WHMCS admin area.
+
+    Fires each time the page asks ``serve`` for its content (``POST /staff/tabs``), once per
+    page view. The rows carry the actions staff may take, each with the ``version`` of the state
+    it was drawn from.
+
+    :param language: ``es`` or ``en``, the admin's language.
+    :return: a list of :class:`whmcs_bridge.plugin.StaffTab`, or ``None`` for no tab.
+    """
+
+
+@hookspec(firstresult=True)
+def bridge_staff_action(
+    bridge: Bridge, name: str, params: dict[str, Any], version: str, admin: StaffAdmin
+) -> StaffActionResult | None:
+    """Carry out a staff page button (``POST /staff/action``) for the plugin that owns it.
+
+    Fires once per button press; the plugin whose prefix the name carries (``transfers.approve``)
+    answers. It re-reads the state, refuses with ``StaffActionResult.changed`` when ``version``
+    no longer matches what the page drew, and records ``admin`` in its table and in the panel's
+    activity log. Stops at the first non-``None`` result.
+
+    :param name: ``<plugin>.<verb>``.
+    :param params: the row's parameters as drawn (ids).
+    :param version: the fingerprint of the state the page showed.
+    :param admin: the WHMCS admin who pressed it.
+    :return: a :class:`whmcs_bridge.plugin.StaffActionResult`, or ``None`` when the action is
+        not this plugin's.
     """
 
 

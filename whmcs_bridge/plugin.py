@@ -14,6 +14,7 @@ is the plugin API: it changes only with a note in the README. See ``docs/plugins
   :data:`Id`, and :class:`TableGrant` for the rare right beyond ``SELECT``;
 - channels (to add one): :class:`Channel`, :class:`OutgoingMessage`, :class:`SendResult`,
   :class:`SendError`;
+- the staff page in the WHMCS admin area: :class:`StaffTab` and its rows and actions;
 - the CLI and ``serve``: :data:`pass_state`, :data:`json_option`, :func:`emit_json`,
   :class:`Request`, :func:`json_response`, :func:`signature_problem`;
 - money, dates and phones: :class:`Currency`, :func:`round_money`, :func:`parse_panel_date`,
@@ -58,6 +59,17 @@ from whmcs_bridge.phones import PhoneResult, normalise_phone
 from whmcs_bridge.recipient import Recipient
 from whmcs_bridge.secrets import Secret
 from whmcs_bridge.serve.app import Request, Response, json_response, signature_problem
+from whmcs_bridge.staff import (
+    StaffAction,
+    StaffActionResult,
+    StaffAdmin,
+    StaffRow,
+    StaffSection,
+    StaffTab,
+    fingerprint,
+    is_english,
+    log_staff_action,
+)
 from whmcs_bridge.store.grants import TableGrant
 from whmcs_bridge.store.migrate import Migration, create_tables
 from whmcs_bridge.store.tables import PREFIX, Id, LongText, metadata
@@ -104,6 +116,12 @@ __all__ = [
     "SendError",
     "SendResult",
     "Skip",
+    "StaffAction",
+    "StaffActionResult",
+    "StaffAdmin",
+    "StaffRow",
+    "StaffSection",
+    "StaffTab",
     "TableGrant",
     "UpgradePrice",
     "WatchContext",
@@ -113,10 +131,13 @@ __all__ = [
     "create_tables",
     "emit_json",
     "event_key",
+    "fingerprint",
     "format_money",
     "hookimpl",
+    "is_english",
     "json_option",
     "json_response",
+    "log_staff_action",
     "metadata",
     "normalise_phone",
     "parse_money",

@@ -42,7 +42,10 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "sla": "whmcs_bridge.plugins.sla",
 }
 # Core services written as plugins; always registered, not named in `enabled`.
-CORE_PLUGINS: tuple[str, ...] = ("whmcs_bridge.channels.registry",)
+CORE_PLUGINS: tuple[str, ...] = (
+    "whmcs_bridge.channels.registry",
+    "whmcs_bridge.serve.staff_core",
+)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import click
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from whmcs_bridge.cli.context import CliState, emit_json, json_option, pass_state
-from whmcs_bridge.outbox.tables import DEAD, FAILED, FINAL_STATES, QUEUED, STATES, UNKNOWN, outbox
+from whmcs_bridge.outbox.tables import FINAL_STATES, STATES, outbox
 
 o = outbox
 _SUMMARY = (
@@ -94,32 +94,8 @@ def show(state: CliState, message_id: int, as_json: bool) -> None:
 @pass_state
 def retry(state: CliState, message_id: int, force: bool) -> None:
     """Queue a dead, failed or unknown message again, now."""
-    row = _row(state, message_id)
-    if row["state"] not in (DEAD, FAILED, UNKNOWN):
-        raise click.ClickException(
-            f"message {message_id} is {row['state']}: only dead, failed or unknown ones retry"
-        )
-    if row["state"] == UNKNOWN and not force:
-        raise click.ClickException(
-            f"message {message_id} may have reached the recipient already (its answer was "
-            "lost); add --force to send it again anyway"
-        )
-    bridge = state.bridge()
-    now = bridge.outbox.now()
-    values: dict[str, Any] = {
-        "state": QUEUED,
-        "next_attempt_at": now,
-        "failures": 0,
-        "holds": 0,
-        "updated_at": now,
-    }
-    if row["state"] == UNKNOWN:
-        values["duplicate_risk"] = 1
-    with bridge.panel.begin() as conn:
-        conn.execute(
-            update(o).where(o.c.id == message_id, o.c.state == row["state"]).values(**values)
-        )
-    click.echo(f"message {message_id}: queued again (was {row['state']})")
+    was = state.bridge().outbox.requeue(message_id, force)
+    click.echo(f"message {message_id}: queued again (was {was})")
 
 
 @outbox_group.command("purge")

@@ -16,10 +16,11 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from whmcs_bridge.channels.base import Channel, OutgoingMessage
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.pacing import RecipientSpacing, TokenBucket
 from whmcs_bridge.outbox.settings import OutboxSettings
-from whmcs_bridge.outbox.tables import QUEUED, outbox
+from whmcs_bridge.outbox.tables import DEAD, FAILED, QUEUED, UNKNOWN, outbox
 
 if TYPE_CHECKING:
     from whmcs_bridge.channels.whatsapp import StatusUpdate
@@ -38,6 +39,9 @@ MESSAGE_FIELDS = (
     "params",
     "button_url_suffix",
     "subject",
+    "button_index",
+    "template_fallback_language",
+    "free_form",
 )
 
 
@@ -191,6 +195,45 @@ class Outbox:
         """Let a stopped (broken, paused, throttled) channel send again; True if it was stopped."""
         with self.panel.begin() as conn:
             return store.clear_channel_state(conn, name)
+
+    def requeue(self, message_id: int, force: bool = False) -> str:
+        """Queue a dead, failed or unknown message again, now; returns its former state.
+
+        An ``unknown`` message may have reached the recipient (its answer was lost): it goes
+        again only with ``force``, marked as a possible duplicate.
+
+        :raises BridgeError: no such message, a state that does not retry, or unknown without
+            ``force``; the message says which.
+        """
+        with self.panel.begin() as conn:
+            row = conn.execute(select(outbox).where(outbox.c.id == message_id)).first()
+            if row is None:
+                raise BridgeError(f"no outbox message {message_id}")
+            if row.state not in (DEAD, FAILED, UNKNOWN):
+                raise BridgeError(
+                    f"message {message_id} is {row.state}: only dead, failed or unknown ones retry"
+                )
+            if row.state == UNKNOWN and not force:
+                raise BridgeError(
+                    f"message {message_id} may have reached the recipient already (its answer "
+                    "was lost); add --force to send it again anyway"
+                )
+            now = self.now()
+            values: dict[str, Any] = {
+                "state": QUEUED,
+                "next_attempt_at": now,
+                "failures": 0,
+                "holds": 0,
+                "updated_at": now,
+            }
+            if row.state == UNKNOWN:
+                values["duplicate_risk"] = 1
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == message_id, outbox.c.state == row.state)
+                .values(**values)
+            )
+        return str(row.state)
 
     # --- helpers ------------------------------------------------------------------------------
     def _panel_time(self, value: datetime) -> datetime:

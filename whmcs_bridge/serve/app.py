@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = 3 * 1024 * 1024  # Meta's webhooks can be up to 3 MB (messaging.md §0)
 Response = tuple[int, list[tuple[str, str]], bytes]
 Handler = Callable[["Bridge", "Request"], Response]
 
@@ -97,6 +97,10 @@ class BridgeApp:
             ("POST", "/wake"): self._wake,
             ("GET", "/healthz"): self._healthz,
         }
+        from whmcs_bridge.serve.staff import staff_routes
+
+        for method, path, handler in staff_routes(health):
+            self.register(method, path, handler)
         for result in bridge.plugins.call_each("bridge_register_routes", register=self.register):
             if not result.ok:
                 log.error("plugin %s: cannot add its routes: %s", result.plugin, result.error)

@@ -1,0 +1,120 @@
+"""Render every tab of the staff page against the sample panel, and photograph each one.
+
+``make screenshots`` (or ``python -m whmcs_bridge.sandbox.staff_screenshots DIR``) builds the
+demo panel with every built-in plugin enabled, starts ``serve`` on loopback, renders each tab
+with the addon module under php-cli (the WHMCS admin area's stand-ins of
+``tests/php/addon_harness.php``) and saves ``DIR/<tab>.html`` and, with Debian's ``chromium``,
+``DIR/<tab>.png``. Nothing of it is committed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from whmcs_bridge.testing.staff import render_staff_page, serving
+
+SECRET = "screenshots-secret"
+#: A plain frame standing in for the admin area's, so the page reads as staff see it.
+FRAME = """<!doctype html><html lang="es"><head><meta charset="utf-8">
+<title>whmcs-bridge: {tab}</title><style>
+body {{ font: 13px/1.5 "Helvetica Neue", Arial, sans-serif; margin: 24px; color: #333; }}
+.nav-tabs {{ list-style: none; padding: 0; border-bottom: 1px solid #ddd; display: flex; }}
+.nav-tabs li {{ margin-right: 4px; }} .nav-tabs a {{ display: block; padding: 8px 14px; }}
+.nav-tabs .active a {{ border: 1px solid #ddd; border-bottom-color: #fff; background: #fff; }}
+.badge {{ background: #c9302c; color: #fff; border-radius: 9px; padding: 1px 7px; }}
+.alert {{ padding: 10px; border-radius: 4px; }} .alert-success {{ background: #dff0d8; }}
+.alert-danger {{ background: #f2dede; }} .alert-warning {{ background: #fcf8e3; }}
+table {{ border-collapse: collapse; width: 100%; }} th, td {{ padding: 5px 8px;
+border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }}
+tr.danger td {{ background: #fbeaea; }} tr.warning td {{ background: #fdf7e1; }}
+tr.wb-detail td {{ color: #666; font-size: 12px; }}
+</style></head><body><h1>Addons &gt; whmcs-bridge</h1>{page}</body></html>"""
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium() -> str | None:
+    """Debian's chromium, or None when it is not installed."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def photograph(html_file: Path, png_file: Path, profile: Path) -> None:
+    """A full-width screenshot of a saved page (headless, no network)."""
+    browser = chromium()
+    if browser is None:
+        raise RuntimeError("chromium is not installed: apt-get install -y chromium")
+    subprocess.run(
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,900",
+         f"--screenshot={png_file}", html_file.as_uri()],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
+def dump_dom(html_file: Path, profile: Path) -> str:
+    """The page's DOM as chromium builds it (what a browser really shows)."""
+    browser = chromium()
+    if browser is None:
+        raise RuntimeError("chromium is not installed: apt-get install -y chromium")
+    done = subprocess.run(
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+         html_file.as_uri()],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return done.stdout
+
+
+def save_page(directory: Path, tab: str, page: str) -> Path:
+    path = directory / f"{tab}.html"
+    path.write_text(FRAME.format(tab=tab, page=page), encoding="utf-8")
+    return path
+
+
+def main(directory: str = "var/screenshots") -> int:
+    from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+
+    root = Path(directory).absolute()
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    url = sqlite_panel(root / "panel.sqlite", date.today())
+    enabled = ["alerts", "upgrades", "contacts", "transfers", "cancellations", "sla"]
+    bridge = make_bridge(
+        url, config={"plugins": {"enabled": enabled}, "serve": {"wake_secret": SECRET}}
+    )
+    try:
+        with serving(bridge) as serve_url:
+            first = render_staff_page(serve_url, SECRET)
+            tabs = [key for key in _tab_keys(first)]
+            for tab in tabs:
+                page = render_staff_page(serve_url, SECRET, tab=tab)
+                html_file = save_page(root, tab, page)
+                if chromium():
+                    photograph(html_file, root / f"{tab}.png", root / "chromium-profile")
+                print(f"{tab}: {html_file}" + (f" and {tab}.png" if chromium() else ""))
+    finally:
+        bridge.close()
+    if not chromium():
+        print("chromium is not installed: the pages are saved as HTML only")
+    return 0
+
+
+def _tab_keys(page: str) -> list[str]:
+    import re
+
+    return re.findall(r"&amp;tab=([a-z_]+)\"", page)
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
