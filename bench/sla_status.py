@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from whmcs_bridge.plugins.sla import report, tasks  # noqa: E402
+
+from whmcs_bridge.panel.rows import blank_row  # noqa: E402
 from whmcs_bridge.store.migrate import upgrade  # noqa: E402
 from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel  # noqa: E402
 
@@ -45,15 +47,8 @@ SLA = {
 
 
 def blanks(table: object, values: dict[str, object]) -> dict[str, object]:
-    """Values plus what WHMCS leaves to MySQL's non-strict mode (see sandbox.insert_row)."""
-    from whmcs_bridge.sandbox.actions_common import blank
-
-    row = dict(values)
-    for column in table.columns:  # type: ignore[attr-defined]
-        if column.name not in row and not column.nullable and not column.primary_key:
-            if column.server_default is None:
-                row[column.name] = blank(column)
-    return row
+    """Values plus what WHMCS leaves to MySQL's non-strict mode."""
+    return blank_row(table, **values)  # type: ignore[arg-type]
 
 
 def fill(bridge: object, tickets: int, clients: int, seed: int = 7) -> None:
@@ -66,7 +61,9 @@ def fill(bridge: object, tickets: int, clients: int, seed: int = 7) -> None:
             insert(t.ticketdepartments),
             [blanks(t.ticketdepartments, {"id": i + 1, "name": n}) for i, n in enumerate(depts)],
         )
-        conn.execute(insert(t.clientgroups), [blanks(t.clientgroups, {"id": 1, "groupname": "Corporativos"})])
+        conn.execute(
+            insert(t.clientgroups), [blanks(t.clientgroups, {"id": 1, "groupname": "Corporativos"})]
+        )
         products = ["Hosting", "Soporte Full", "Soporte Premium"]
         conn.execute(
             insert(t.products),
@@ -77,7 +74,12 @@ def fill(bridge: object, tickets: int, clients: int, seed: int = 7) -> None:
             [
                 blanks(
                     t.clients,
-                    {"id": i, "firstname": f"C{i}", "email": f"c{i}@x.test", "groupid": int(i % 10 == 0)},
+                    {
+                        "id": i,
+                        "firstname": f"C{i}",
+                        "email": f"c{i}@x.test",
+                        "groupid": int(i % 10 == 0),
+                    },
                 )
                 for i in range(1, clients + 1)
             ],

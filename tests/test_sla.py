@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, update
+from whmcs_bridge.plugins.sla import report as reports
+from whmcs_bridge.plugins.sla import tasks
+from whmcs_bridge.plugins.sla.plans import missing_channels, plan_of, target_for
+from whmcs_bridge.plugins.sla.settings import parse_settings
+from whmcs_bridge.plugins.sla.tables import clocks, incident_notices
 
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.events.dispatch import dispatch
 from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake import run_intake
 from whmcs_bridge.outbox.tables import outbox
-from whmcs_bridge.plugins.sla import report as reports
-from whmcs_bridge.plugins.sla import tasks
-from whmcs_bridge.plugins.sla.plans import missing_channels, plan_of, target_for
-from whmcs_bridge.plugins.sla.settings import parse_settings
-from whmcs_bridge.plugins.sla.tables import clocks, incident_notices
 from whmcs_bridge.panel.queries.holdings import Holdings
 from whmcs_bridge.sandbox.actions_common import insert_row
 from whmcs_bridge.sandbox.api_server import SandboxPanel
@@ -75,11 +75,20 @@ def seed(bridge: Bridge) -> dict[str, int]:
         ):
             ids[key] = insert_row(conn, t.ticketdepartments, {"name": name, "email": "s@x.test"})
         group = insert_row(conn, t.clientgroups, {"groupname": "Corporativos"})
-        for key, first, group_id in (("std", "Ana", 0), ("pro", "Bruno", group), ("full", "Ceci", 0)):
+        for key, first, group_id in (
+            ("std", "Ana", 0),
+            ("pro", "Bruno", group),
+            ("full", "Ceci", 0),
+        ):
             ids[key] = insert_row(
                 conn,
                 t.clients,
-                {"firstname": first, "lastname": "Test", "email": f"{key}@x.test", "groupid": group_id},
+                {
+                    "firstname": first,
+                    "lastname": "Test",
+                    "email": f"{key}@x.test",
+                    "groupid": group_id,
+                },
             )
         hosting = insert_row(conn, t.products, {"name": "Hosting", "type": "hostingaccount"})
         full = insert_row(conn, t.products, {"name": "Soporte Full", "type": "other"})
@@ -119,7 +128,10 @@ def seed(bridge: Bridge) -> dict[str, int]:
             local(2026, 11, 27, 16, 30),
             message="Por favor llamenme por teléfono o por WhatsApp",
         )
-        for when, admin in ((local(2026, 11, 27, 11, 0), "Marta"), (local(2026, 11, 27, 16, 0), "")):
+        for when, admin in (
+            (local(2026, 11, 27, 11, 0), "Marta"),
+            (local(2026, 11, 27, 16, 0), ""),
+        ):
             insert_row(
                 conn,
                 t.ticketreplies,
@@ -282,11 +294,13 @@ def test_deadlines_warnings_and_breaches(empty_panel: tuple[str, str], sandbox_f
         tasks.run(bridge)
     with bridge.panel.connect() as conn:
         states = {
-            int(r.ticket_id): r
-            for r in conn.execute(select(clocks).where(clocks.c.round == 1))
+            int(r.ticket_id): r for r in conn.execute(select(clocks).where(clocks.c.round == 1))
         }
         notes = conn.execute(
-            select(bridge.panel.tables.ticketnotes.c.ticketid, bridge.panel.tables.ticketnotes.c.message)
+            select(
+                bridge.panel.tables.ticketnotes.c.ticketid,
+                bridge.panel.tables.ticketnotes.c.message,
+            )
         ).all()
         replies = conn.execute(select(func.count()).select_from(bridge.panel.tables.ticketreplies))
         reply_count = replies.scalar()
@@ -340,7 +354,9 @@ def test_incidents_told_once_per_client(empty_panel: tuple[str, str]) -> None:
         clients = {}
         for key, language in (("a", "english"), ("b", "spanish"), ("c", "")):
             clients[key] = insert_row(
-                conn, t.clients, {"firstname": key.upper(), "email": f"{key}@x.test", "language": language}
+                conn,
+                t.clients,
+                {"firstname": key.upper(), "email": f"{key}@x.test", "language": language},
             )
         for client, srv, domain in (
             ("a", server, "a1.test"),
@@ -351,7 +367,12 @@ def test_incidents_told_once_per_client(empty_panel: tuple[str, str]) -> None:
             insert_row(
                 conn,
                 t.hosting,
-                {"userid": clients[client], "server": srv, "domain": domain, "domainstatus": "Active"},
+                {
+                    "userid": clients[client],
+                    "server": srv,
+                    "domain": domain,
+                    "domainstatus": "Active",
+                },
             )
     assert cycle(bridge) == []  # the first cycle only remembers (baseline)
     with bridge.panel.begin() as conn:
@@ -373,8 +394,14 @@ def test_incidents_told_once_per_client(empty_panel: tuple[str, str]) -> None:
     rows = staff_rows(bridge)
     assert sorted(int(r.recipient) for r in rows) == sorted([clients["a"], clients["b"]])
     texts = {int(r.recipient): json.loads(r.message) for r in rows}
-    assert texts[clients["a"]]["language"] == "en" and "a1.test, a2.test" in texts[clients["a"]]["text"]
-    assert "Hola B" in texts[clients["b"]]["text"] and "serverstatus.php" in texts[clients["b"]]["text"]
+    assert (
+        texts[clients["a"]]["language"] == "en"
+        and "a1.test, a2.test" in texts[clients["a"]]["text"]
+    )
+    assert (
+        "Hola B" in texts[clients["b"]]["text"]
+        and "serverstatus.php" in texts[clients["b"]]["text"]
+    )
     with bridge.panel.begin() as conn:
         conn.execute(
             update(t.networkissues)
@@ -420,7 +447,14 @@ def test_cli_status_plan_report_and_demo_friday(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     first = rows[0]
-    assert set(first) >= {"ticket_id", "tid", "client_id", "plan", "deadline", "business_minutes_left"}
+    assert set(first) >= {
+        "ticket_id",
+        "tid",
+        "client_id",
+        "plan",
+        "deadline",
+        "business_minutes_left",
+    }
     assert first["business_minutes_left"] < 0  # real time is well past November 2026's deadlines
     done = cli("plan", "--client", str(ids["full"]), "--json")
     assert done.returncode == 0, done.stderr
@@ -434,3 +468,13 @@ def test_cli_status_plan_report_and_demo_friday(tmp_path: Path) -> None:
     assert "standard" in done.stdout
     done = cli("report", "--from", "2026-13-01", "--to", "2026-11-30")
     assert done.returncode == 2 and "--from: expected a date" in done.stderr
+
+
+def test_example_config_section_is_valid() -> None:
+    import tomllib
+
+    raw = tomllib.loads((ROOT / "config" / "bridge.example.toml").read_text(encoding="utf-8"))
+    settings = parse_settings(raw["plugins"]["sla"])
+    assert settings.kind_of(0, "Desarrollo web") == 4 and settings.notify.email
+    assert settings.calendar.is_holiday(datetime(2026, 12, 24).date())
+    assert settings.whatsapp_templates["incident.opened"] == "incidente_servidor"

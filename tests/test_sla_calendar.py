@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from whmcs_bridge.plugins.sla.calendar import (
     DEFAULT_TZ,
     BusinessCalendar,

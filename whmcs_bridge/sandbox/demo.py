@@ -48,7 +48,7 @@ secret = "{secret}"
 timeout = 5
 
 [plugins]
-enabled = ["alerts", "upgrades", "cancellations", "transfers", "contacts"]
+enabled = ["alerts", "upgrades", "cancellations", "transfers", "contacts", "sla"]
 
 [plugins.alerts]
 channels = ["console"]
@@ -60,6 +60,11 @@ manual_department = "Ventas"
 [plugins.cancellations]
 technical_department = "Soporte Técnico"
 require_client_origin = true
+
+# R-SL: business hours 10-17 UTC-3 Monday to Friday and Argentina's holidays by default;
+# clients with Hosting Avanzado have the Professional (Premium) support plan here.
+[plugins.sla.products]
+"Hosting Avanzado" = "premium"
 """
 
 
@@ -245,6 +250,48 @@ def _contacts(config_file: Path) -> list[str]:
     return [f"  {line}" for line in out.getvalue().splitlines()]
 
 
+def _sla_friday(bridge: Bridge, config_file: Path, today: date) -> list[str]:
+    """R-SL-1/6: two tickets opened last Friday at 16:30, by a standard client (María, client 1)
+    and a premium one (Estudio Fernández, client 2), and their deadlines from ``sla status``."""
+    from datetime import datetime, time, timedelta
+
+    from whmcs_bridge.cli import main
+
+    friday = today - timedelta(days=(today.weekday() - 4) % 7 or 7)
+    opened = datetime.combine(friday, time(16, 30))
+    tickets = metadata.tables["tbltickets"]
+    with bridge.panel.begin() as conn:
+        for tid, client in (("SLA-000001", 1), ("SLA-000002", 2)):
+            conn.execute(
+                insert(tickets).values(
+                    **blank_row(
+                        tickets,
+                        tid=tid,
+                        did=1,
+                        userid=client,
+                        title="Consulta",
+                        message="Hola, necesito ayuda con mi sitio.",
+                        status="Open",
+                        urgency="Medium",
+                        date=opened,
+                        lastreply=opened,
+                    )
+                )
+            )
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["--config", str(config_file), "sla", "status", "--json"])
+    lines = []
+    for row in json.loads(out.getvalue()):
+        if row["tid"].startswith("SLA-"):
+            due = datetime.fromisoformat(row["deadline"])
+            lines.append(
+                f"  #{row['tid']} client {row['client_id']} ({row['plan']}): opened "
+                f"{opened:%a %d/%m %H:%M}, first answer due {due:%a %d/%m %H:%M}"
+            )
+    return lines
+
+
 def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[str, Any]:
     """Build the demo in ``directory`` (replacing an earlier demo there) and run it."""
     from whmcs_bridge.channels import console
@@ -311,6 +358,12 @@ def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[
                 say(line)
             say("\n8. who may act for a client, and a grant (R-CT-2):")
             for line in _contacts(config_file):
+                say(line)
+            say(
+                "\n9. support deadlines (R-SL): a ticket opened on Friday at 16:30 waits for "
+                "business hours (10-17, Mon-Fri):"
+            )
+            for line in _sla_friday(bridge, config_file, today):
                 say(line)
             say(f"\nexplore: .venv/bin/whmcs-bridge --config {config_file} events")
             return {
