@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from whmcs_bridge.plugin import (
@@ -56,7 +56,10 @@ LIVE_ADDONS = ("Active", "Suspended", "Pending")
 #: the period in progress).
 RENEWAL_LINES = ("Hosting", "Addon")
 NO_MODULE = "not assigned to a module"
-BATCH = 200
+#: Open requests that may act today, per cycle (more wait for the next cycle).
+URGENT_BATCH = 500
+#: Waiting requests checked per cycle for renewals and changes made in WHMCS (round-robin).
+SWEEP_BATCH = 100
 
 
 @dataclass
@@ -292,47 +295,80 @@ def drop_renewals(bridge: Bridge, row: Any) -> list[int]:
 # -- the cycle's work -------------------------------------------------------------------------
 
 
+CATCH_UP, SWEEP = 1, 2  # the rows of cancellation_cursor
+
+
+def _cursor(conn: Any, which: int) -> int:
+    value = conn.execute(
+        select(cancellation_cursor.c.last_request_id).where(cancellation_cursor.c.id == which)
+    ).scalar()
+    return int(value or 0)
+
+
+def _set_cursor(bridge: Bridge, which: int, value: int) -> None:
+    now = bridge.clock.panel_now()
+    with bridge.panel.begin() as conn:
+        moved = conn.execute(
+            update(cancellation_cursor)
+            .where(cancellation_cursor.c.id == which)
+            .values(last_request_id=value, updated_at=now)
+        ).rowcount
+        if not moved:
+            conn.execute(
+                insert(cancellation_cursor).values(id=which, last_request_id=value, updated_at=now)
+            )
+
+
 def catch_up(bridge: Bridge, report: TaskReport) -> None:
     """Take in requests no event brought (made before the bridge was installed, or while the
     hook file was missing), above the plugin's cursor; their origin is unknown."""
     tables = bridge.panel.tables
     with bridge.panel.connect() as conn:
-        after = conn.execute(select(func.max(cancellation_cursor.c.last_request_id))).scalar()
-        requests = queries.cancellations.cancel_requests_since(conn, tables, int(after or 0))
+        after = _cursor(conn, CATCH_UP)
+        requests = queries.cancellations.cancel_requests_since(conn, tables, after)
     for request in requests:
         if row_by_request(bridge, request.id) is None:
             _row, created = take_in(bridge, request, "unknown")
             report.taken += created
     if requests and not bridge.dry_run:
-        last = requests[-1].id
-        with bridge.panel.begin() as conn:
-            moved = conn.execute(
-                update(cancellation_cursor)
-                .where(cancellation_cursor.c.id == 1)
-                .values(last_request_id=last, updated_at=bridge.clock.panel_now())
-            ).rowcount
-            if not moved:
-                conn.execute(
-                    insert(cancellation_cursor).values(
-                        id=1, last_request_id=last, updated_at=bridge.clock.panel_now()
-                    )
-                )
+        _set_cursor(bridge, CATCH_UP, requests[-1].id)
+
+
+def rows_to_advance(bridge: Bridge) -> list[Any]:
+    """This cycle's rows: every open one that may act today (held, due, in doubt, or waiting
+    with its date come), plus a round-robin slice of the other waiting ones, checked for
+    renewal invoices and for a request withdrawn or carried out in WHMCS meanwhile."""
+    c = cancellations.c
+    today = bridge.clock.today()
+    with bridge.panel.connect() as conn:
+        urgent = conn.execute(
+            select(cancellations)
+            .where(
+                c.state.in_(OPEN_STATES),
+                (c.state != "waiting") | (c.end_date <= today),
+            )
+            .order_by(c.id)
+            .limit(URGENT_BATCH)
+        ).all()
+        after = _cursor(conn, SWEEP)
+        waiting = (c.state == "waiting") & (c.end_date > today)
+        sweep = conn.execute(
+            select(cancellations).where(waiting, c.id > after).order_by(c.id).limit(SWEEP_BATCH)
+        ).all()
+    if not bridge.dry_run:
+        _set_cursor(bridge, SWEEP, int(sweep[-1].id) if len(sweep) == SWEEP_BATCH else 0)
+    return [*urgent, *sweep]
 
 
 def run_tasks(bridge: Bridge) -> str | None:
-    """One turn: catch up, then move every open request on."""
+    """One turn: catch up, then move the open requests on (:func:`rows_to_advance`)."""
     report = TaskReport()
     catch_up(bridge, report)
     if not bridge.has_api:
         report.notes.append("no [api]: requests are recorded, none is carried out")
         return report.summary()
+    rows = rows_to_advance(bridge)
     with bridge.panel.connect() as conn:
-        rows = conn.execute(
-            select(cancellations)
-            .where(cancellations.c.state.in_(OPEN_STATES))
-            .order_by(cancellations.c.id)
-            .limit(BATCH)
-        ).all()
         requests = queries.cancellations.cancel_requests_by_id(
             conn, bridge.panel.tables, [int(r.request_id) for r in rows]
         )
