@@ -441,8 +441,19 @@ def test_refusals_are_one_clear_line(
         message = "WHMCS refused CreateClientInvite: Command Not Found"
     with pytest.raises(BridgeError) as caught:
         apply(bridge, change)
-    bridge.close()
     assert str(caught.value) == message
+    # The stand-in's other documented answers (whmcs.md §3.2, §3.5).
+    assert bridge.api.call("GetPermissionsList")["permissions"]["permission"] == list(PERMISSIONS)
+    added = bridge.api.call(
+        "AddContact", {"clientid": 2, "email": "x@ruiz.example.com", "subaccount": 1}
+    )
+    assert added.get("warning", "").startswith("Sub Accounts are no longer supported") == users
+    if users:
+        with pytest.raises(BridgeError, match="You cannot remove the account owner"):
+            bridge.api.call("DeleteUserClient", {"user_id": 1, "client_id": 1})
+        bridge.api.call("DeleteUserClient", {"user_id": 3, "client_id": 1})
+        assert rights_in_panel(url, users) == {}
+    bridge.close()
 
 
 def test_keys_presets_and_settings() -> None:
