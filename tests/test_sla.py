@@ -329,6 +329,21 @@ def test_deadlines_warnings_and_breaches(empty_panel: tuple[str, str], sandbox_f
             select(clocks).where(clocks.c.ticket_id == ids["t_std"], clocks.c.round == 1)
         ).one()
     assert std.warning_state == "sent" and std.breach_state is None
+    # Closed unanswered: off the clock; open again: the same clock runs on.
+    tickets_t = bridge.panel.tables.tickets
+
+    def maint_closed_at(status: str) -> Any:
+        with bridge.panel.begin() as conn:
+            conn.execute(
+                update(tickets_t).where(tickets_t.c.id == ids["t_maint"]).values(status=status)
+            )
+        tasks.run(bridge)
+        with bridge.panel.connect() as conn:
+            query = select(clocks.c.closed_at).where(clocks.c.ticket_id == ids["t_maint"])
+            return conn.execute(query).scalar_one()
+
+    assert maint_closed_at("Closed") is not None
+    assert maint_closed_at("Open") is None
     # The sandbox got staff e-mail only.
     bridge.close()
     if kind == "sqlite":
@@ -478,3 +493,28 @@ def test_example_config_section_is_valid() -> None:
     assert settings.kind_of(0, "Desarrollo web") == 4 and settings.notify.email
     assert settings.calendar.is_holiday(datetime(2026, 12, 24).date())
     assert settings.whatsapp_templates["incident.opened"] == "incidente_servidor"
+
+
+def test_hooks_through_the_host(tmp_path: Path) -> None:
+    """bridge_migrations, bridge_register_watchers, bridge_register_commands and
+    bridge_doctor_checks as the host calls them."""
+    import click
+
+    from whmcs_bridge.intake import registered_watchers
+
+    bridge = sla_bridge(sqlite_panel(tmp_path / "panel.sqlite", seed=False), FRIDAY_1630)
+    migrations = {r.plugin: r.value for r in bridge.plugins.call_each("bridge_migrations")}
+    assert [m.version for m in migrations["sla"]] == [1]
+    assert "sla.incidents" in {w.name for w in registered_watchers(bridge)}
+    group = click.Group()
+    bridge.plugins.call_each("bridge_register_commands", cli=group)
+    assert set(group.commands["sla"].commands) == {"status", "plan", "report"}
+    checks = [
+        c
+        for r in bridge.plugins.call_each("bridge_doctor_checks", bridge=bridge)
+        for c in r.value or []
+    ]
+    by_name = {c.name: c for c in checks}
+    assert by_name["plugin sla: staff notifications"].ok
+    assert not by_name["plugin sla: ticket notes"].ok  # no [api]
+    bridge.close()

@@ -253,12 +253,25 @@ def store_clocks(conn: Connection, waiting: Iterable[Clocked], source: str, now:
     waiting = list(waiting)
     since = tracking_since(conn, now)
     existing: set[tuple[int, int]] = set()
+    closed: set[tuple[int, int]] = set()
     ids = sorted({c.ticket.id for c in waiting})
     for start in range(0, len(ids), 1000):
-        query = select(clocks.c.ticket_id, clocks.c.round).where(
+        query = select(clocks.c.ticket_id, clocks.c.round, clocks.c.closed_at).where(
             clocks.c.ticket_id.in_(ids[start : start + 1000])
         )
-        existing.update((int(a), int(b)) for a, b in conn.execute(query))
+        for ticket_id, number, closed_at in conn.execute(query):
+            existing.add((int(ticket_id), int(number)))
+            if closed_at is not None:
+                closed.add((int(ticket_id), int(number)))
+    for clocked in waiting:
+        # Closed unanswered, then open again (staff reopened it): the same clock runs on.
+        if (clocked.ticket.id, clocked.round.number) in closed:
+            conn.execute(
+                update(clocks)
+                .where(clocks.c.ticket_id == clocked.ticket.id)
+                .where(clocks.c.round == clocked.round.number)
+                .values(closed_at=None, updated_at=now)
+            )
     rows = []
     for clocked in waiting:
         if (clocked.ticket.id, clocked.round.number) in existing:
