@@ -492,7 +492,10 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(no_renew_panel: Panel) -
     p.cycle()
     assert p.row(2).state == "void" and p.one(p.tables.hosting, 2).domainstatus == "Active"
 
-    checks = {c.name: c for c in plugin_checks(p.bridge)}
+    checks = {
+        c.name: c for found in p.bridge.hook.bridge_doctor_checks(bridge=p.bridge) for c in found
+    }
+    assert checks["plugin cancellations: API"].ok
     assert checks["plugin cancellations: CancelInvoiceOnCancellation"].ok
     assert checks["plugin cancellations: technical department"].ok
     p.sql(
@@ -540,6 +543,21 @@ def test_settings_defaults_and_each_bad_key_named() -> None:
     example = Path(__file__).resolve().parent.parent / "config" / "bridge.example.toml"
     section = tomllib.loads(example.read_text(encoding="utf-8"))["plugins"]["cancellations"]
     assert parse_settings(section).technical_department == "Soporte Técnico"
+    import click
+    from whmcs_bridge.plugins.cancellations import bridge_migrations, bridge_register_commands
+
+    [step] = bridge_migrations()
+    assert step.version == 1
+    group = click.Group()
+    bridge_register_commands(cli=group)
+    assert sorted(group.commands["cancellations"].commands) == [
+        "confirm",
+        "done",
+        "list",
+        "no-renew",
+        "show",
+        "void",
+    ]
 
 
 def test_requests_from_before_the_bridge_and_the_clients_own_tick(sqlite_url: str) -> None:
@@ -553,6 +571,14 @@ def test_requests_from_before_the_bridge_and_the_clients_own_tick(sqlite_url: st
         row = p.row(1)
         assert (row.state, row.origin, row.event_id) == ("confirm", "unknown", None)
         assert p.messages("cancellation.received", 1) == []
+        # Without the hook file the watcher reports a new request: origin unknown, held, told.
+        p.bridge.api.call("UpdateClientProduct", {"serviceid": 2, "status": "Active"})
+        p.client_cancel(2, "Immediate", D(2026, 12, 10, 9, 30))
+        p.sql(delete(inbox))
+        p.cycle()
+        assert (p.row(2).state, p.row(2).origin) == ("confirm", "unknown")
+        [told] = p.messages("cancellation.received", 1)
+        assert "lo vamos a confirmar con vos" in told["text"]
         p.client_cancel(3, "End of Billing Period", D(2026, 12, 10, 9, 0))
         p.cycle()
         assert p.row(3).state == "waiting" and p.row(3).domain_action == "none"
