@@ -115,36 +115,26 @@ def seed_people(url: str, created: datetime | None = None) -> bool:
                 permissions="invoices,tickets",
                 created_at=created,
             )
-            add(
-                conn,
-                tables,
-                "contacts",
-                id=1,
-                userid=1,
-                firstname="Sofía",
-                lastname="Pérez",
-                email=SOFIA_EMAIL,
-                phonenumber="+54.3514000111",
-                country="AR",
-                **{**prefs, "invoiceemails": 1},
-            )
-        else:
-            add(
-                conn,
-                tables,
-                "contacts",
-                id=1,
-                userid=1,
-                firstname="Sofía",
-                lastname="Pérez",
-                email=SOFIA_EMAIL,
-                phonenumber="+54.3514000111",
-                country="AR",
-                subaccount=1,
-                password="$2y$10$y",
-                permissions="invoices,tickets",
-                **{**prefs, "invoiceemails": 1},
-            )
+        # Sofía's contact row: mail only on 8.x, her sub-account login on 7.x.
+        login = (
+            {}
+            if users
+            else {"subaccount": 1, "password": "$2y$10$y", "permissions": "invoices,tickets"}
+        )
+        add(
+            conn,
+            tables,
+            "contacts",
+            id=1,
+            userid=1,
+            firstname="Sofía",
+            lastname="Pérez",
+            email=SOFIA_EMAIL,
+            phonenumber="+54.3514000111",
+            country="AR",
+            **login,
+            **{**prefs, "invoiceemails": 1},
+        )
         add(
             conn,
             tables,
