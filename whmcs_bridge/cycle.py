@@ -13,7 +13,7 @@ from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.events.dispatch import dispatch
 from whmcs_bridge.intake import run_intake
-from whmcs_bridge.lock import cycle_lock
+from whmcs_bridge.lock import LockLost, cycle_lock
 from whmcs_bridge.panel.database import describe_db_error
 from whmcs_bridge.store.migrate import is_current, upgrade
 
@@ -42,10 +42,14 @@ class CycleReport:
 
 
 def run_cycle(bridge: Bridge) -> CycleReport:
-    """Run one cycle under the panel-wide lock; raises LockHeld if another cycle runs."""
+    """Run one cycle under the panel-wide lock; raises LockHeld if another cycle runs.
+
+    The lock is checked with the server before each step (and by dispatch and delivery as they
+    go): once it is lost the cycle stops with :class:`~whmcs_bridge.lock.LockLost`.
+    """
     report = CycleReport(dry_run=bridge.dry_run)
     started = time.monotonic()
-    with cycle_lock(bridge.panel):
+    with cycle_lock(bridge.panel) as lock:
         plugin_tables = bridge.plugins.migrations()
         if not bridge.dry_run and not is_current(bridge.panel.engine, plugin_tables):
             try:
@@ -59,10 +63,12 @@ def run_cycle(bridge: Bridge) -> CycleReport:
             report.schema = f"bridge tables at version {after}" + (
                 f" (upgraded from {before})" if before != after else ""
             )
+        lock.check(now=True)
         report.intake = run_intake(bridge).as_dict()
         if bridge.dry_run:
             report.seconds = round(time.monotonic() - started, 3)
             return report
+        lock.check(now=True)
         result = dispatch(bridge)
         report.dispatch = {
             "events": result.events,
@@ -71,7 +77,9 @@ def run_cycle(bridge: Bridge) -> CycleReport:
             "quarantined": result.quarantined,
         }
         report.errors.extend(result.errors)
+        lock.check(now=True)
         _run_tasks(bridge, report)
+        lock.check(now=True)
         _deliver(bridge, report)
     report.seconds = round(time.monotonic() - started, 3)
     return report
@@ -93,6 +101,8 @@ def _deliver(bridge: Bridge, report: CycleReport) -> None:
         return
     try:
         report.delivery = bridge.outbox.deliver_due().as_dict()
+    except LockLost:
+        raise
     except Exception as exc:
         log.exception("delivery failed")
         report.errors.append(f"delivery: {type(exc).__name__}: {exc}")

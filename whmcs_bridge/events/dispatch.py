@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from whmcs_bridge.events.model import SKIP, Event
 from whmcs_bridge.events.store import unsettled
+from whmcs_bridge.lock import ensure_held
 from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import outcomes as outcomes_t
 
@@ -56,6 +57,7 @@ def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
             last_id = chunk[-1].id or last_id
             settled: list[int] = []
             for event in chunk:
+                ensure_held()  # a cycle that lost its lock stops here (outcomes are kept)
                 report.events += 1
                 if _dispatch_one(bridge, conn, event, handlers, known, report):
                     settled.append(event.id or 0)

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge.channels.base import Channel, SendError
+from whmcs_bridge.lock import LockLost, ensure_held
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.policy import Decision, decide
 from whmcs_bridge.outbox.service import outgoing
@@ -185,6 +186,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     # Claim when a few slots are free (or none is busy): fewer, larger claims.
     batch = max(1, flight.concurrency // _BATCH_DIVISOR)
     failure: BaseException | None = None
+    lost: LockLost | None = None
     tried = 0
     contended = 0
 
@@ -221,6 +223,12 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                 continue
             if limit is not None:
                 free = min(free, limit - tried)
+            try:
+                ensure_held()  # a cycle that lost its lock claims no more (another may run)
+            except LockLost as exc:
+                lost = exc
+                report.stopped = "the cycle lock was lost"
+                break
             now = box.now()
             try:
                 with db.begin() as conn:
@@ -284,6 +292,8 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
         db.close()
     if failure is not None:
         raise failure
+    if lost is not None:
+        raise lost
     report.channels = box.channel_health()
     report.seconds = round(time.monotonic() - started, 3)
     return report

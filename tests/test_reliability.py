@@ -1,0 +1,94 @@
+"""Reliability under attack (issue 12): a lock that cannot be lost silently, a message sent at
+most twice, one bad row never stops the bridge, no 500 for a bad request, config checked before
+any work, a health check that tells the truth."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from test_dispatch import _kill_lock_holder as kill_lock_holder
+
+from whmcs_bridge import hookimpl, lock
+from whmcs_bridge.cycle import run_cycle
+from whmcs_bridge.errors import LockHeld
+from whmcs_bridge.lock import LockLost, lease_key, server_lock_name
+from whmcs_bridge.store.tables import meta
+from whmcs_bridge.testing.bridges import make_bridge
+
+
+# --- 1. the lock ---------------------------------------------------------------------------------
+class Overlap:
+    """Tasks that note how many cycles are inside them at once; the first one waits."""
+
+    def __init__(self) -> None:
+        self.inside = 0
+        self.most_inside = 0
+        self.runs = 0
+        self.entered = threading.Event()
+        self.go_on = threading.Event()
+        self._mutex = threading.Lock()
+
+    @hookimpl
+    def bridge_run_tasks(self, bridge: Any) -> str:
+        with self._mutex:
+            self.inside += 1
+            self.runs += 1
+            self.most_inside = max(self.most_inside, self.inside)
+            first = self.runs == 1
+        try:
+            if first:
+                self.entered.set()
+                self.go_on.wait(30)
+            return "ran"
+        finally:
+            with self._mutex:
+                self.inside -= 1
+
+
+@pytest.mark.mariadb
+def test_a_lost_lock_stops_the_cycle_and_keeps_a_second_one_out(
+    mariadb_84: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lock, "HEARTBEAT_SECONDS", 0.1)
+    tasks = Overlap()
+    first = make_bridge(mariadb_84, plugins=[("overlap", tasks)])
+    second = make_bridge(mariadb_84, plugins=[("overlap", tasks)])
+    raised: list[BaseException] = []
+
+    def cycle() -> None:
+        try:
+            run_cycle(first)
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=cycle)
+    thread.start()
+    try:
+        assert tasks.entered.wait(30)
+        lock_name = server_lock_name(first.panel)
+        kill_lock_holder(mariadb_84, lock_name)  # the server frees GET_LOCK with the session
+        time.sleep(0.5)
+        # The lock is free on the server, but the first cycle still runs: its lease keeps
+        # the second one out (before: it ran beside the first).
+        with pytest.raises(LockHeld, match="still running"):
+            run_cycle(second)
+    finally:
+        tasks.go_on.set()
+        thread.join(30)
+    assert len(raised) == 1 and isinstance(raised[0], LockLost), raised
+    message = str(raised[0])
+    assert "\n" not in message and "lock on this panel was lost" in message
+    assert raised[0].exit_code == 1
+    # The first cycle stopped and gave its lease up: the next one runs at once.
+    with first.panel.connect() as conn:
+        leases = conn.execute(select(meta).where(meta.c.name == lease_key(lock_name))).all()
+    assert leases == []
+    report = run_cycle(second)
+    assert report.ok and report.tasks == {"overlap": "ran"}
+    assert tasks.runs == 2 and tasks.most_inside == 1
+    first.close()
+    second.close()
