@@ -341,6 +341,8 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     assert "R-CA" not in text
     [held] = [m for m in p.messages("cancellation.received", 1) if "Manual" in m["text"]]
     assert "lo vamos a confirmar con vos" in held["text"]
+    assert "Una vez confirmado, el servicio se da de baja ese mismo día." in held["text"]
+    assert "se da de baja hoy" not in held["text"]
     [english] = p.messages("cancellation.received", 2)
     assert "The service ends today, 10/12/2026." in english["text"]
 
@@ -368,6 +370,7 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     from whmcs_bridge.plugins.cancellations import work
 
     work.confirm(p.bridge, p.row(2), None, "ana")
+    assert p.row(2).end_date == DAY + timedelta(days=1)  # Immediate: the day it is confirmed
     p.cycle()
     row2 = p.row(2)
     assert row2.state == "manual" and row2.ticket_id

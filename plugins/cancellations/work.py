@@ -595,8 +595,9 @@ def confirm(bridge: Bridge, row: Any, ticket_id: int | None, who: str) -> Any:
             raise BridgeError(problem)
         note = f"confirmed by ticket {tid} from the owner's e-mail ({who})"
     today = bridge.clock.today()
-    state = "due" if row.end_date <= today else "waiting"
-    if not set_row(bridge, row, expect="confirm", state=state, note=note):
+    end = today if row.type == "Immediate" else row.end_date  # the day it is confirmed
+    state = "due" if end <= today else "waiting"
+    if not set_row(bridge, row, expect="confirm", state=state, note=note, end_date=end):
         raise BridgeError(f"request #{row.id} changed meanwhile; look again")
     row = row_by_id(bridge, row.id)
     with bridge.panel.connect() as conn:
