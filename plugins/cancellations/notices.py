@@ -75,13 +75,13 @@ def letter(bridge: Bridge, row: Any, kind: str, held: bool = False) -> Letter | 
     settings = settings_of(bridge)
     tables = bridge.panel.tables
     with bridge.panel.connect() as conn:
-        client = queries.clients.client(conn, tables, int(row.client_id))
         service = queries.services.service(conn, tables, int(row.service_id))
+        # The service's holder now (a service moved since the request tells its new holder).
+        holder = service.client_id if service else int(row.client_id)
+        client = queries.clients.client(conn, tables, holder)
         domain_name = ""
-        if row.domain_id:
-            found = queries.cancellations.hosting_domain(
-                conn, tables, int(row.client_id), service.domain if service else ""
-            )
+        if row.domain_id and service is not None:
+            found = queries.cancellations.hosting_domain(conn, tables, holder, service.domain)
             domain_name = found.domain if found else ""
     if client is None:
         return None
