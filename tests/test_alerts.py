@@ -463,6 +463,8 @@ def test_english_client_gets_english_text(panel: str) -> None:
     message = call["message"]
     assert (message["language"], message["template_language"]) == ("en", "en")
     assert message["template"] == "servicio_suspendido"
+    # Issue 9 point 15: not approved in English (132001), the event's Spanish goes instead.
+    assert message["template_fallback_language"] == "es_AR"
     assert message["text"] == (
         "Hi Emily, your service Hosting Avanzado (carterdesign.com) has been suspended.\n"
         "If you have unpaid invoices, paying them reactivates the service. If you have any"
@@ -569,8 +571,25 @@ def test_config_overrides_template_params_and_console_channel(panel: str) -> Non
     assert (message["template"], message["template_language"]) == ("pago_ok", "es")
     assert message["params"] == ["A-00004", "Carlos", "26/11/2026"]
     assert message["button_url_suffix"] is None
+    assert "template_fallback_language" not in message  # Carlos's language is the event's
     notes = {name: detail for name, _status, detail in outcome_statuses(bridge)}
     assert "no Telegram chat id known, telegram skipped" in notes["invoice.paid"]
+
+
+def test_the_url_buttons_index_comes_from_the_template_config(panel: str) -> None:
+    section = {"events": {"invoice.created": {"button_index": 1}}}
+    bridge = alerts_bridge(panel, section)
+    box = recording(bridge)
+    run_cycle(bridge)
+    sql(bridge, CASES["invoice.created"][0])
+    run_cycle(bridge)
+    (call,) = [c for c in box.of("invoice.created") if c["channel"] == "whatsapp"]
+    assert call["message"]["button_index"] == "1"
+    problems = alert_settings.problems({"events": {"invoice.paid": {"button_index": 12}}})
+    assert problems == [
+        "plugins.alerts.events.invoice.paid.button_index: expected the URL button's position,"
+        " 0 to 9"
+    ]
 
 
 def test_config_problems_name_their_keys() -> None:
@@ -754,7 +773,7 @@ def test_through_the_real_outbox_meta_gets_this_exact_request(panel: str) -> Non
         },
         "biz_opaque_callback_data": body["biz_opaque_callback_data"],
     }
-    assert body["biz_opaque_callback_data"].isdigit()
+    assert body["biz_opaque_callback_data"].startswith("wb:")
 
 
 @pytest.mark.parametrize("event", list(CASES))

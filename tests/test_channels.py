@@ -14,6 +14,7 @@ import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
+
 from whmcs_bridge.channels.base import (
     Channel,
     OutgoingMessage,
@@ -24,11 +25,14 @@ from whmcs_bridge.channels.base import (
 from whmcs_bridge.channels.telegram import TelegramChannel
 from whmcs_bridge.channels.whatsapp import (
     WhatsAppChannel,
+    fit_params,
+    parse_inbound_messages,
     parse_status_webhook,
     sanitize_param,
+    shorten,
     verify_webhook_signature,
 )
-
+from whmcs_bridge.outbox.policy import unreachable
 from whmcs_bridge.sandbox.telegram_standin import BLOCKED, TelegramStandIn
 from whmcs_bridge.sandbox.whatsapp_standin import Json, LoopbackStandIn, WhatsAppStandIn
 
@@ -131,7 +135,7 @@ def test_template_request_is_exactly_what_meta_expects(wa: WhatsAppStandIn) -> N
                 },
             ],
         },
-        "biz_opaque_callback_data": "41",
+        "biz_opaque_callback_data": "wb:41",
     }
     assert result.provider_message_id in wa.sent
     assert result.provider_message_id.startswith("wamid.")
@@ -167,6 +171,8 @@ def test_a_message_without_template_is_permanent_and_never_sent(wa: WhatsAppStan
         (131048, "channel_paused", 400),
         (131000, "transient", 500),
         (131016, "transient", 503),
+        (131057, "transient", 500),  # the account is in maintenance: later it passes
+        (131037, "channel_paused", 400),  # display name not approved: nothing passes
     ],
 )
 def test_every_meta_code_maps_to_its_kind(
@@ -176,7 +182,7 @@ def test_every_meta_code_maps_to_its_kind(
     error = send_error(wa_channel(wa), invoice())
     assert (error.kind, error.code, error.http_status) == (kind, code, http_status)
     assert error.trace_id
-    assert wa.requests[0]["json"]["biz_opaque_callback_data"] == "41"
+    assert wa.requests[0]["json"]["biz_opaque_callback_data"] == "wb:41"
 
 
 @pytest.mark.parametrize(("code", "kind"), [(130429, "throttled"), (131056, "recipient_rate")])
@@ -240,7 +246,90 @@ def test_standin_rejects_what_meta_rejects(wa: WhatsAppStandIn) -> None:
     error = raw_send(wa, {"to": "+5491123456789", "type": "template", "template": template})
     assert error["code"] == 100
     assert error["error_data"]["messaging_product"] == "whatsapp"
-    assert set(error) == {"message", "type", "code", "error_data", "fbtrace_id"}
+    assert set(error) == {
+        "message",
+        "type",
+        "code",
+        "error_data",
+        "error_subcode",
+        "is_transient",
+        "fbtrace_id",
+    }
+
+
+# --- Meta's real rules (issue 9 points 10, 12, 15) --------------------------------------------
+def test_standin_refuses_empty_parameters_long_bodies_and_wrong_button_index(
+    wa: WhatsAppStandIn,
+) -> None:
+    good = {"messaging_product": "whatsapp", "to": "+5491123456789", "type": "template"}
+    template = {"name": "invoice_created", "language": {"code": "es_AR"}}
+    empty = {"type": "body", "parameters": [{"type": "text", "text": ""}]}
+    error = raw_send(wa, {**good, "template": {**template, "components": [empty]}})
+    assert (error["code"], error["error_data"]["details"]) == (100, "Parameter 'text' is mandatory")
+    wa.template_details[("invoice_created", "es_AR")] = (900, 1)
+    long = {"type": "body", "parameters": [{"type": "text", "text": "x" * 200}]}
+    button = {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text"}]}
+    body = {**good, "template": {**template, "components": [long, button]}}
+    assert raw_send(wa, body)["code"] == 100  # the URL button's suffix is empty
+    button["parameters"] = [{"type": "text", "text": "viewinvoice.php?id=1"}]
+    assert raw_send(wa, body)["code"] == 132005  # 900 + 200 > 1024
+    button["index"] = "0"
+    long["parameters"] = [{"type": "text", "text": "x"}]
+    assert raw_send(wa, body)["code"] == 131008  # the template's URL button is the second
+
+
+def test_parameters_are_never_empty_nor_too_long_and_the_button_index_is_configured(
+    wa: WhatsAppStandIn,
+) -> None:
+    wa.registered_templates = {("invoice_created", "es_AR"): 3}
+    wa.template_details[("invoice_created", "es_AR")] = (300, 1)
+    product = "Hosting Corporativo Plus " * 60  # 1,500 characters
+    msg = invoice(params=["", "  ", product], button_url_suffix="", button_index="1")
+    assert wa_channel(wa).send(msg).provider_message_id
+    components = wa.requests[0]["json"]["template"]["components"]
+    texts = [p["text"] for p in components[0]["parameters"]]
+    assert texts[:2] == ["-", "-"]
+    assert texts[2].endswith("…") and len(texts[2]) <= 1024 - 300
+    assert texts[2][:-1].split()[-1] in ("Hosting", "Corporativo", "Plus")  # a whole word
+    assert components[1]["index"] == "1"
+    assert components[1]["parameters"] == [{"type": "text", "text": "-"}]
+
+
+def test_long_values_are_cut_at_a_word_with_an_ellipsis_the_short_ones_kept() -> None:
+    fitted = fit_params(["Juan", "palabra " * 100, "otra " * 100], budget=104)
+    assert fitted[0] == "Juan"
+    assert all(len(v) <= 50 for v in fitted[1:]) and sum(map(len, fitted)) <= 104
+    assert fitted[1].endswith("palabra…") and fitted[2].endswith("otra…")
+    assert shorten("uno dos tres", 12) == "uno dos tres"
+    assert shorten("uno dos tres", 9) == "uno dos…"
+
+
+def test_throttling_reads_the_business_use_case_header(wa: WhatsAppStandIn) -> None:
+    wa.fail_next(code=130429, usage_minutes=7)
+    error = send_error(wa_channel(wa), invoice())
+    assert (error.kind, error.retry_after) == ("throttled", 420.0)
+    wa.fail_next(code=4, http_status=400)
+    assert send_error(wa_channel(wa), invoice()).retry_after is None
+
+
+def test_a_template_missing_in_the_clients_language_goes_in_the_default_one(
+    wa: WhatsAppStandIn,
+) -> None:
+    wa.registered_templates = {("invoice_created", "es_AR"): 3}
+    msg = invoice(template_language="en", template_fallback_language="es_AR")
+    assert wa_channel(wa).send(msg).provider_message_id
+    asked = [r["json"]["template"]["language"]["code"] for r in wa.requests]
+    assert asked == ["en", "es_AR"]
+    wa.reset()
+    wa.registered_templates = {}
+    error = send_error(wa_channel(wa), msg)
+    assert error.code == 132001 and len(wa.requests) == 2
+    assert unreachable("whatsapp", error)  # the outbox then queues the e-mail fallback
+
+
+def test_accepted_message_status_is_reported(wa: WhatsAppStandIn) -> None:
+    wa.message_status_next.append("held_for_quality_assessment")
+    assert wa_channel(wa).send(invoice()).provider_status == "held_for_quality_assessment"
 
 
 # --- WhatsApp: transport ---------------------------------------------------------------------
@@ -359,6 +448,33 @@ def test_webhook_signature_wrong_or_missing(wa: WhatsAppStandIn, receiver: Webho
     assert not verify_webhook_signature(
         APP_SECRET, forged["body"], forged["headers"]["X-Hub-Signature-256"]
     )
+
+
+def test_statuses_of_other_numbers_and_other_apps_data_are_not_ours(
+    wa: WhatsAppStandIn, receiver: WebhookReceiver
+) -> None:
+    wamid = wa_channel(wa).send(invoice()).provider_message_id
+    assert wamid is not None
+    url = receiver.base_url
+    wa.post_status(url, APP_SECRET, wamid, "read", phone_number_id="999000111")
+    wa.post_status(url, APP_SECRET, wamid, "read", biz_opaque_callback_data="42")
+    other_number, other_app = (r["body"] for r in receiver.requests)
+    assert parse_status_webhook(other_number, wa.phone_number_id) == []
+    assert len(parse_status_webhook(other_number)) == 1
+    (update,) = parse_status_webhook(other_app, wa.phone_number_id)
+    assert (update.outbox_id, update.wamid) == (None, wamid)  # matched by wamid, never row 42
+
+
+def test_inbound_messages_are_read_for_our_number_only(
+    wa: WhatsAppStandIn, receiver: WebhookReceiver
+) -> None:
+    wa.post_message(receiver.base_url, APP_SECRET, "+5492615443322", "BAJA")
+    wa.post_message(receiver.base_url, APP_SECRET, "5492615443322", "hola", phone_number_id="9")
+    ours, other = (r["body"] for r in receiver.requests)
+    (message,) = parse_inbound_messages(ours, wa.phone_number_id)
+    assert (message.wa_id, message.text) == ("5492615443322", "BAJA")
+    assert parse_inbound_messages(other, wa.phone_number_id) == []
+    assert parse_status_webhook(ours) == []
 
 
 def test_webhooks_without_statuses_yield_nothing() -> None:

@@ -23,6 +23,7 @@ from whmcs_bridge.channels import registry
 from whmcs_bridge.channels.webhook import receive_status, verify_subscription
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn, build_status_webhook, sign
+from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 from whmcs_bridge.testing.mariadb import SchemaPool
 
@@ -78,7 +79,7 @@ def bridge(panel_url: str, wa: WhatsAppStandIn) -> Iterator[Bridge]:
     made.close()
 
 
-def send_one(bridge: Bridge, wa: WhatsAppStandIn, event_id: int = 1, **kwargs: Any) -> int:
+def queue(bridge: Bridge, event_id: int = 1, **kwargs: Any) -> int:
     message = {"event": "invoice.paid", "language": "en", "text": "Paid", "template": "paid"}
     row_id = bridge.outbox.enqueue(
         event_id=event_id,
@@ -89,6 +90,11 @@ def send_one(bridge: Bridge, wa: WhatsAppStandIn, event_id: int = 1, **kwargs: A
         **kwargs,
     )
     assert row_id is not None
+    return row_id
+
+
+def send_one(bridge: Bridge, wa: WhatsAppStandIn, event_id: int = 1, **kwargs: Any) -> int:
+    row_id = queue(bridge, event_id, **kwargs)
     assert bridge.outbox.deliver_due().sent == 1
     return row_id
 
@@ -114,8 +120,8 @@ def post(
         wamid=wamid or state(bridge, row_id)["provider_message_id"],
         status=status,
         recipient_id=A.lstrip("+"),
-        phone_number_id=wa.phone_number_id,
-        biz_opaque_callback_data=str(row_id),
+        phone_number_id=kw.pop("phone_number_id", wa.phone_number_id),
+        biz_opaque_callback_data=kw.pop("callback", f"wb:{row_id}"),
         **kw,
     )
     raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
@@ -161,7 +167,7 @@ def test_signature_wrong_or_missing_is_401_and_changes_nothing(
     assert post(bridge, wa, row_id, "delivered", signature=sign(WA_TOKEN, b"x"))[0] == 401
     assert state(bridge, row_id)["state"] == "sent"
     code, answer = post(bridge, wa, row_id, "delivered")
-    assert code == 200 and json.loads(answer) == {"statuses": 1, "applied": 1}
+    assert code == 200 and json.loads(answer) == {"statuses": 1, "applied": 1, "messages": 0}
     assert state(bridge, row_id)["state"] == "delivered"
 
 
@@ -279,12 +285,64 @@ def test_garbage_and_statuses_for_no_row(bridge: Bridge, wa: WhatsAppStandIn) ->
         status="delivered",
         recipient_id="1",
         phone_number_id=wa.phone_number_id,
-        biz_opaque_callback_data="987654",
+        biz_opaque_callback_data="wb:987654",
     )
     raw = json.dumps(body).encode()
     headers["X-Hub-Signature-256"] = sign(APP_SECRET, raw)
     code, _, answer = receive_status(bridge, Request("POST", headers=headers, body=raw))
-    assert code == 200 and json.loads(answer) == {"statuses": 1, "applied": 0}
+    assert code == 200 and json.loads(answer) == {"statuses": 1, "applied": 0, "messages": 0}
+
+
+# --- issue 9 point 11: only our number's statuses, only our callback data ----------------------
+def test_another_apps_callback_data_never_settles_our_row(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    ours = send_one(bridge, wa, event_id=1)
+    theirs = send_one(bridge, wa, event_id=2)
+    their_wamid = state(bridge, theirs)["provider_message_id"]
+    # Another app on the account tags its own message "1": it names no row of ours.
+    assert applied(post(bridge, wa, ours, "read", wamid="wamid.other", callback=str(ours))) == 0
+    assert state(bridge, ours)["state"] == "sent"
+    # A status without our data is matched by its wamid.
+    assert applied(post(bridge, wa, theirs, "delivered", wamid=their_wamid, callback=None)) == 1
+    assert state(bridge, theirs)["state"] == "delivered"
+    # A status for another phone number of the account is not even read.
+    code, answer = post(bridge, wa, ours, "read", phone_number_id="999000111")
+    assert code == 200 and json.loads(answer)["statuses"] == 0
+    assert state(bridge, ours)["state"] == "sent"
+
+
+def test_held_message_status_is_recorded(bridge: Bridge, wa: WhatsAppStandIn) -> None:
+    wa.message_status_next.append("held_for_quality_assessment")
+    row = state(bridge, send_one(bridge, wa))
+    assert row["state"] == "sent"
+    assert row["last_error"] == "accepted with message_status held_for_quality_assessment"
+
+
+def test_inbound_messages_become_events_once(bridge: Bridge, wa: WhatsAppStandIn) -> None:
+    from whmcs_bridge.sandbox.whatsapp_standin import build_message_webhook
+
+    body = build_message_webhook(
+        from_="5492615443322", text="BAJA", phone_number_id=wa.phone_number_id
+    )
+    raw = json.dumps(body).encode()
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    headers["X-Hub-Signature-256"] = sign(APP_SECRET, raw)
+    for expected in (1, 0):  # Meta repeats webhooks: one event per wamid
+        code, _, answer = receive_status(bridge, Request("POST", headers=headers, body=raw))
+        assert code == 200 and json.loads(answer)["messages"] == expected
+    with bridge.panel.connect() as conn:
+        (event,) = conn.execute(
+            select(events_t).where(events_t.c.name == "whatsapp.message_received")
+        ).all()
+    assert (event.subject_type, event.subject_id) == ("phone", 5492615443322)
+    assert json.loads(event.data)["text"] == "BAJA"
+
+
+def test_serve_takes_webhooks_up_to_metas_3_mb() -> None:
+    from whmcs_bridge.serve.app import MAX_BODY
+
+    assert MAX_BODY >= 3 * 1024 * 1024
 
 
 def test_not_configured_answers_404(panel_url: str) -> None:
@@ -294,3 +352,16 @@ def test_not_configured_answers_404(panel_url: str) -> None:
         assert receive_status(plain, Request("POST", body=b"{}"))[0] == 404
     finally:
         plain.close()
+
+
+def test_display_name_not_approved_pauses_the_channel_and_fails_doctor(
+    bridge: Bridge, wa: WhatsAppStandIn
+) -> None:
+    for event_id, code in ((1, 131057), (2, 131037)):
+        wa.fail_next(code=code)
+        row_id = queue(bridge, event_id)
+        bridge.outbox.deliver_due()
+        row = state(bridge, row_id)
+        assert row["error_code"] == code and row["state"] in ("failed", "queued")
+    (check,) = [c for c in registry.bridge_doctor_checks(bridge) if c.name == "channel whatsapp"]
+    assert not check.ok and "131037" in check.detail

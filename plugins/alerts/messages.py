@@ -188,16 +188,25 @@ def build_message(
     text, subject = render(event_name, recipient.language, full)
     chosen = settings.event(event_name)
     suffix = chosen.button_url_suffix
-    return {
+    language = settings.template_language(event_name, recipient.language)
+    message = {
         "event": event_name,
         "language": recipient.language,
         "text": text,
         "template": chosen.template,
-        "template_language": settings.template_language(event_name, recipient.language),
+        "template_language": language,
         "params": template_params(chosen.params, full),
-        "button_url_suffix": sanitize_param(str(full.get(suffix) or "")) if suffix else None,
+        "button_url_suffix": (
+            (sanitize_param(str(full.get(suffix) or "")) or EMPTY_PARAM) if suffix else None
+        ),
         "subject": subject,
     }
+    if suffix and chosen.button_index:
+        message["button_index"] = str(chosen.button_index)
+    if language != chosen.language:
+        # Not approved in the client's language (132001): the event's own language next.
+        message["template_fallback_language"] = chosen.language
+    return message
 
 
 @dataclass(frozen=True)

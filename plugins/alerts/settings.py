@@ -111,7 +111,15 @@ MOVED_KEYS = {
     },
     **{name: f"[channels.{name}]" for name in ("whatsapp", "telegram", "email", "console")},
 }
-_EVENT_KEYS = {"enabled", "template", "language", "params", "button_url_suffix", "quiet_hours"}
+_EVENT_KEYS = {
+    "enabled",
+    "template",
+    "language",
+    "params",
+    "button_url_suffix",
+    "button_index",
+    "quiet_hours",
+}
 _TELEGRAM_KEYS = {"table", "client_column", "chat_column"}
 
 
@@ -145,6 +153,8 @@ class EventSettings:
     params: tuple[str, ...]
     button_url_suffix: str | None
     quiet_hours: QuietHours | None
+    #: The URL button's position among the approved template's buttons (Meta's "0".."9").
+    button_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -316,6 +326,10 @@ def _event(
         choices = ", ".join(BUTTON_PARAMS.get(name, ())) or "none for this event"
         found.append(f"{where}.button_url_suffix: expected false or one of: {choices}")
         suffix = button
+    index = raw.get("button_index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9:
+        found.append(f"{where}.button_index: expected the URL button's position, 0 to 9")
+        index = 0
     quiet = default_quiet
     if "quiet_hours" in raw:
         quiet = _quiet(raw["quiet_hours"], f"{where}.quiet_hours", found)
@@ -326,4 +340,5 @@ def _event(
         params=tuple(order),
         button_url_suffix=suffix,
         quiet_hours=quiet,
+        button_index=index,
     )

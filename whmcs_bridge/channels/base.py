@@ -83,6 +83,14 @@ class OutgoingMessage:
     params: list[str] = field(default_factory=list)
     button_url_suffix: str | None = None
     subject: str | None = None
+    #: The URL button's position in the approved template ("0".."9"), from the template config.
+    button_index: str | None = None
+    #: WhatsApp: the template's default language, tried when ``template_language`` is not
+    #: approved for it (132001) before the message falls back to e-mail.
+    template_fallback_language: str | None = None
+    #: WhatsApp: a free-form ``text`` reply inside the customer-service window the recipient
+    #: opened by writing to us (e.g. confirming "BAJA"); no template.
+    free_form: bool = False
 
 
 @dataclass
@@ -216,6 +224,10 @@ _WA_KINDS: dict[int, SendErrorKind] = {
     # Sender restricted for quality or policy: sending more makes it worse.
     131048: "channel_paused",
     368: "channel_paused",
+    # The display name is not approved: an account-level state, nothing passes until it is.
+    131037: "channel_paused",
+    # The business account is in maintenance: retry later (messaging.md §0).
+    131057: "transient",
     # Credentials, permissions, account state: nothing will pass until an operator acts.
     0: "channel_broken",
     3: "channel_broken",
@@ -229,13 +241,19 @@ _WA_KINDS: dict[int, SendErrorKind] = {
 }
 
 
-def whatsapp_kind(code: int | None, http_status: int | None = None) -> SendErrorKind:
-    """The kind for a Meta error code; the HTTP status decides only when the code is unknown."""
+def whatsapp_kind(
+    code: int | None, http_status: int | None = None, is_transient: bool = False
+) -> SendErrorKind:
+    """The kind for a Meta error code; the HTTP status decides only when the code is unknown.
+
+    ``is_transient`` (v23 errors carry it) makes an otherwise unknown code a retry."""
     if code is not None:
         if code in _WA_KINDS:
             return _WA_KINDS[code]
         if 200 <= code <= 299:
             return "channel_broken"
+        if is_transient:
+            return "transient"
         if http_status is None or http_status < 500:
             # 131047, 1320xx, 100, 1310xx parameter errors, 131049/131050 opt-outs, ...
             return "permanent"
@@ -278,7 +296,7 @@ def classify_whatsapp_error(
         text = f"{text}: {details}"
     trace = error.get("fbtrace_id")
     return SendError(
-        whatsapp_kind(code, http_status),
+        whatsapp_kind(code, http_status, error.get("is_transient") is True),
         text,
         code=code,
         retry_after=retry_after,

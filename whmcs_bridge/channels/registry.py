@@ -2,8 +2,8 @@
 
 Always registered (``CORE_PLUGINS``). Channels are configured in their own sections:
 ``[channels.whatsapp]`` (api_base, version, phone_number_id, token, app_secret, verify_token,
-timeout) and ``[channels.telegram]`` (api_base, token, timeout). ``email`` is offered when the bridge has an
-``[api]``; ``console`` always.
+timeout) and ``[channels.telegram]`` (api_base, token, timeout). ``email`` is offered when the
+bridge has an ``[api]``; ``console`` always.
 """
 
 from __future__ import annotations

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.secrets import reveal
 
-from .whatsapp import parse_status_webhook, verify_webhook_signature
+from .whatsapp import (
+    InboundMessage,
+    parse_inbound_messages,
+    parse_status_webhook,
+    verify_webhook_signature,
+)
 
 if TYPE_CHECKING:
     from whmcs_bridge.bridge import Bridge
@@ -65,10 +70,49 @@ def receive_status(bridge: Bridge, request: Any) -> Response:
             len(request.body),
         )
         return 401, _TEXT, b"bad signature\n"
+    ours = str(whatsapp_settings(bridge).get("phone_number_id") or "") or None
     try:
-        updates = parse_status_webhook(request.body)
+        updates = parse_status_webhook(request.body, ours)
+        inbound = parse_inbound_messages(request.body, ours)
     except ValueError:
         return 400, _TEXT, b"not JSON\n"
     applied = sum(bool(bridge.outbox.apply_status(update)) for update in updates)
-    body = json.dumps({"statuses": len(updates), "applied": applied}).encode()
-    return 200, _JSON, body
+    received = bridge.emit(*(message_event(bridge, m) for m in inbound)) if inbound else 0
+    answer = {"statuses": len(updates), "applied": applied, "messages": received}
+    return 200, _JSON, json.dumps(answer).encode()
+
+
+#: The longest inbound text kept in the event: enough for a keyword or a short answer.
+INBOUND_TEXT_LIMIT = 160
+
+
+def message_event(bridge: Bridge, message: InboundMessage) -> Any:
+    """The ``whatsapp.message_received`` event of one inbound message, keyed by its wamid.
+
+    Stored, not acted on here: Meta wants a fast 200, and plugins (alerts: BAJA / ALTA) handle
+    the event in the next cycle. The subject is the sender's number (its digits).
+    """
+    from whmcs_bridge.events.model import Event, event_key
+
+    name = "whatsapp.message_received"
+    digits = int("".join(ch for ch in message.wa_id if ch.isdigit()) or 0)
+    when = message.timestamp
+    occurred = (
+        when.astimezone(bridge.clock.timezone).replace(tzinfo=None)
+        if when is not None
+        else bridge.clock.panel_now()
+    )
+    return Event(
+        key=event_key(name, digits, message.wamid),
+        name=name,
+        subject_type="phone",
+        subject_id=digits,
+        occurred_at=occurred,
+        source="bridge",
+        origin="whatsapp",
+        data={
+            "wa_id": message.wa_id,
+            "wamid": message.wamid,
+            "text": message.text[:INBOUND_TEXT_LIMIT],
+        },
+    )

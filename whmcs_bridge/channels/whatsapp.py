@@ -34,8 +34,23 @@ from .base import (
 
 log = logging.getLogger(__name__)
 
+#: Meta: the template does not exist in that language (or is not approved in it).
+TEMPLATE_NOT_IN_LANGUAGE = 132001
+
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
 _LONG_SPACE_RUN = re.compile(r" {5,}")
+
+
+#: What an empty parameter becomes: Meta refuses empty text parameters (error 100).
+EMPTY_PARAM = "-"
+#: Meta's limit on the template body with its parameters filled in (132005, messaging.md §0).
+BODY_LIMIT = 1024
+#: Characters kept for the approved template's own text: the parameters together get the rest.
+TEMPLATE_TEXT_RESERVE = 300
+ELLIPSIS = "…"
+#: Our namespace in ``biz_opaque_callback_data``: other apps on the same business account get
+#: the same status webhooks, and their data must never be read as one of our outbox ids.
+CALLBACK_PREFIX = "wb:"
 
 
 def sanitize_param(value: str) -> str:
@@ -47,27 +62,77 @@ def sanitize_param(value: str) -> str:
     return _LONG_SPACE_RUN.sub(" ", value).strip()
 
 
-def build_template_body(msg: OutgoingMessage) -> dict[str, Any]:
-    """The exact JSON body of ``POST /{version}/{phone_number_id}/messages`` for ``msg``."""
+def shorten(value: str, limit: int) -> str:
+    """``value`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    if len(value) <= limit:
+        return value
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    cut = value[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= (limit - 1) // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + ELLIPSIS
+
+
+def fit_params(values: list[str], budget: int = BODY_LIMIT - TEMPLATE_TEXT_RESERVE) -> list[str]:
+    """Body parameters ready for Meta: sanitized, never empty, together at most ``budget``.
+
+    When they are too long together, the longest are cut first (each to an equal share of what
+    the shorter ones leave), so a long product name never costs the client's first name.
+    """
+    clean = [sanitize_param(v) or EMPTY_PARAM for v in values]
+    if sum(map(len, clean)) <= budget:
+        return clean
+    share, left = budget, len(clean)
+    caps: dict[int, int] = {}
+    for index in sorted(range(len(clean)), key=lambda i: len(clean[i])):
+        cap = max(len(EMPTY_PARAM), share // left)
+        caps[index] = min(len(clean[index]), cap)
+        share -= caps[index]
+        left -= 1
+    return [shorten(v, caps[i]) for i, v in enumerate(clean)]
+
+
+def callback_data(outbox_id: int) -> str:
+    """``biz_opaque_callback_data`` for an outbox row: ``wb:<id>``."""
+    return f"{CALLBACK_PREFIX}{outbox_id}"
+
+
+def callback_outbox_id(value: Any) -> int | None:
+    """Our outbox id in ``biz_opaque_callback_data``; ``None`` for anyone else's data."""
+    text = str(value) if value is not None else ""
+    digits = text.removeprefix(CALLBACK_PREFIX)
+    if not text.startswith(CALLBACK_PREFIX) or not digits.isdigit():
+        return None
+    return int(digits)
+
+
+def build_template_body(msg: OutgoingMessage, language: str | None = None) -> dict[str, Any]:
+    """The exact JSON body of ``POST /{version}/{phone_number_id}/messages`` for ``msg``
+    (``language`` overrides the template's, for the 132001 fallback)."""
+    if msg.free_form:
+        return build_text_body(msg)
     if not msg.template:
         raise SendError("permanent", f"no WhatsApp template for event {msg.event!r}")
     components: list[dict[str, Any]] = []
     if msg.params:
-        parameters = [{"type": "text", "text": sanitize_param(p)} for p in msg.params]
+        parameters = [{"type": "text", "text": p} for p in fit_params(msg.params)]
         components.append({"type": "body", "parameters": parameters})
     if msg.button_url_suffix is not None:
-        suffix = sanitize_param(msg.button_url_suffix)
+        # A dynamic URL button always needs a suffix: an empty one is refused (error 100).
+        suffix = sanitize_param(msg.button_url_suffix) or EMPTY_PARAM
         components.append(
             {
                 "type": "button",
                 "sub_type": "url",
-                "index": "0",
+                "index": str(msg.button_index or "0"),
                 "parameters": [{"type": "text", "text": suffix}],
             }
         )
     template: dict[str, Any] = {
         "name": msg.template,
-        "language": {"code": msg.template_language or msg.language},
+        "language": {"code": language or msg.template_language or msg.language},
     }
     if components:
         template["components"] = components
@@ -77,7 +142,22 @@ def build_template_body(msg: OutgoingMessage) -> dict[str, Any]:
         "to": msg.recipient,
         "type": "template",
         "template": template,
-        "biz_opaque_callback_data": str(msg.outbox_id),
+        "biz_opaque_callback_data": callback_data(msg.outbox_id),
+    }
+
+
+def build_text_body(msg: OutgoingMessage) -> dict[str, Any]:
+    """A free-form text message (only inside the recipient's customer-service window)."""
+    text = msg.text.strip()
+    if not text:
+        raise SendError("permanent", f"empty text for event {msg.event!r}")
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": msg.recipient,
+        "type": "text",
+        "text": {"body": shorten(text, 4096), "preview_url": False},
+        "biz_opaque_callback_data": callback_data(msg.outbox_id),
     }
 
 
@@ -124,9 +204,11 @@ class WhatsAppChannel:
             raise self._scrub(classify_transport_error(exc, self.api_base)) from None
         if response.ok:
             return payload
-        error = classify_whatsapp_error(
-            response.status_code, payload, _retry_after(response.headers.get("Retry-After"))
-        )
+        wait = _usage_wait(response.headers.get("X-Business-Use-Case-Usage"))
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        if wait is not None:
+            retry_after = max(wait, retry_after or 0.0)
+        error = classify_whatsapp_error(response.status_code, payload, retry_after)
         raise self._scrub(error)
 
     def _scrub(self, error: SendError) -> SendError:
@@ -139,7 +221,21 @@ class WhatsAppChannel:
             payload = self._call("POST", f"{self._node_url}/messages", body)
         except SendError as exc:
             log.debug("whatsapp outbox=%s refused: %s", msg.outbox_id, exc)
-            raise
+            fallback = msg.template_fallback_language
+            asked = body.get("template", {}).get("language", {}).get("code")
+            if exc.code != TEMPLATE_NOT_IN_LANGUAGE or not fallback or fallback == asked:
+                raise
+            # Not approved in the client's language: the event's default language is next
+            # (refused, nothing was sent, so this cannot duplicate), then e-mail.
+            log.info(
+                "whatsapp outbox=%s: template %s not in %s, trying %s",
+                msg.outbox_id,
+                msg.template,
+                asked,
+                fallback,
+            )
+            body = build_template_body(msg, language=fallback)
+            payload = self._call("POST", f"{self._node_url}/messages", body)
         try:
             message = payload["messages"][0]
             wamid = str(message["id"])
@@ -171,6 +267,25 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _usage_wait(value: str | None) -> float | None:
+    """Seconds until access returns, from ``X-Business-Use-Case-Usage`` (messaging.md §0):
+    JSON keyed by business id, each a list with ``estimated_time_to_regain_access`` in minutes."""
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    minutes = [
+        item.get("estimated_time_to_regain_access")
+        for entries in (data.values() if isinstance(data, Mapping) else ())
+        for item in (entries if isinstance(entries, list) else ())
+        if isinstance(item, Mapping)
+    ]
+    found = [float(m) for m in minutes if isinstance(m, int | float) and m > 0]
+    return max(found) * 60 if found else None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -215,24 +330,83 @@ class StatusUpdate:
         return whatsapp_kind(self.error_code) if self.error_code is not None else "unknown"
 
 
-def parse_status_webhook(body: Mapping[str, Any] | bytes | str) -> list[StatusUpdate]:
-    """The status updates in a ``messages`` webhook; other fields and inbound messages are skipped.
+def _values(data: Any, phone_number_id: str | None) -> list[Mapping[str, Any]]:
+    """The ``value`` of every ``messages`` change for our number (all numbers when None).
 
-    ``body`` is the parsed JSON or the raw bytes (``ValueError`` if they are not JSON). Meta
-    repeats and reorders webhooks, so callers dedupe on ``(wamid, status)`` and apply updates
-    monotonically.
+    Webhooks go to every app subscribed to the business account: a change for another phone
+    number of the account is someone else's (messaging.md §0, ``metadata.phone_number_id``).
     """
-    data = json.loads(body) if isinstance(body, bytes | str) else body
     if not isinstance(data, Mapping) or data.get("object") != "whatsapp_business_account":
         return []
-    updates = []
+    found = []
     for entry in _dicts(data.get("entry")):
         for change in _dicts(entry.get("changes")):
             value = change.get("value")
             if change.get("field") != "messages" or not isinstance(value, Mapping):
                 continue
-            updates.extend(_status(item) for item in _dicts(value.get("statuses")) if "id" in item)
-    return updates
+            metadata = value.get("metadata")
+            number = metadata.get("phone_number_id") if isinstance(metadata, Mapping) else None
+            if phone_number_id is not None and str(number) != str(phone_number_id):
+                log.info("whatsapp webhook: change for phone number %s is not ours", number)
+                continue
+            found.append(value)
+    return found
+
+
+def _load(body: Mapping[str, Any] | bytes | str) -> Any:
+    return json.loads(body) if isinstance(body, bytes | str) else body
+
+
+def parse_status_webhook(
+    body: Mapping[str, Any] | bytes | str, phone_number_id: str | None = None
+) -> list[StatusUpdate]:
+    """The status updates in a ``messages`` webhook; other fields and inbound messages are skipped.
+
+    ``body`` is the parsed JSON or the raw bytes (``ValueError`` if they are not JSON). With
+    ``phone_number_id``, statuses of the account's other numbers are left out. Meta repeats and
+    reorders webhooks, so callers dedupe on ``(wamid, status)`` and apply updates monotonically.
+    """
+    values = _values(_load(body), phone_number_id)
+    return [_status(s) for value in values for s in _dicts(value.get("statuses")) if "id" in s]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a WhatsApp user wrote to our number: who (wa_id), what, when."""
+
+    wa_id: str
+    wamid: str
+    text: str
+    timestamp: datetime | None
+
+
+def parse_inbound_messages(
+    body: Mapping[str, Any] | bytes | str, phone_number_id: str | None = None
+) -> list[InboundMessage]:
+    """The inbound messages of a ``messages`` webhook (text, or a button's text), ours only."""
+    found = []
+    for value in _values(_load(body), phone_number_id):
+        for item in _dicts(value.get("messages")):
+            text = item.get("text")
+            button = item.get("button")
+            words = (
+                text.get("body")
+                if isinstance(text, Mapping)
+                else button.get("text")
+                if isinstance(button, Mapping)
+                else None
+            )
+            if not item.get("from") or not isinstance(words, str):
+                continue
+            found.append(
+                InboundMessage(
+                    wa_id=str(item["from"]),
+                    wamid=str(item.get("id", "")),
+                    text=words,
+                    timestamp=_time_or_none(item.get("timestamp")),
+                )
+            )
+    return found
 
 
 def _status(item: Mapping[str, Any]) -> StatusUpdate:
@@ -241,7 +415,7 @@ def _status(item: Mapping[str, Any]) -> StatusUpdate:
     data = first.get("error_data")
     recipient = item.get("recipient_id")
     return StatusUpdate(
-        outbox_id=_int_or_none(item.get("biz_opaque_callback_data")),
+        outbox_id=callback_outbox_id(item.get("biz_opaque_callback_data")),
         wamid=str(item["id"]),
         status=str(item.get("status", "")),
         timestamp=_time_or_none(item.get("timestamp")),

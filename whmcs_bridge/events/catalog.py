@@ -227,6 +227,16 @@ CATALOG: tuple[EventSpec, ...] = (
         _d("2026-12-04"),
         repeatable=True,
     ),
+    # Issue 9: a client writes to the WhatsApp number (e.g. BAJA / ALTA); the subject is the
+    # sender's number, the key its wamid.
+    EventSpec(
+        "whatsapp.message_received",
+        "phone",
+        (),
+        "the WhatsApp webhook (POST /webhooks/whatsapp): an inbound message to our number",
+        _d("2026-12-04"),
+        repeatable=True,
+    ),
 )
 
 BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in CATALOG}

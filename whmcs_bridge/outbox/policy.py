@@ -54,6 +54,9 @@ def unreachable(channel: str, error: SendError) -> bool:
     """Whether the recipient cannot be reached on this channel at all (use the fallback)."""
     if error.kind == "no_whatsapp":
         return True
+    if channel == "whatsapp" and error.code == 132001:
+        # No approved template in any language tried (issue 9 point 15): e-mail, not silence.
+        return True
     if channel == "telegram" and error.kind == "permanent":
         text = error.message.lower()
         return any(part in text for part in _TELEGRAM_UNREACHABLE)

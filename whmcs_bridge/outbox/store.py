@@ -123,16 +123,19 @@ def claim_due(
         ids = [r["id"] for r in taken if r["state"] == state]
         if not ids:
             continue
+        values: dict[str, Any] = {
+            "state": SENDING,
+            "claimed_at": now,
+            "claim_token": token,
+            "attempts": o.c.attempts + 1,
+            "updated_at": now,
+        }
+        if state == UNKNOWN:
+            # The re-send is at risk from its claim on, not from its answer: a process killed
+            # during it leaves the row marked, and a marked row is never re-sent again.
+            values["duplicate_risk"] = 1
         changed = conn.execute(
-            update(o)
-            .where(o.c.id.in_(ids), o.c.state == state)
-            .values(
-                state=SENDING,
-                claimed_at=now,
-                claim_token=token,
-                attempts=o.c.attempts + 1,
-                updated_at=now,
-            )
+            update(o).where(o.c.id.in_(ids), o.c.state == state).values(**values)
         ).rowcount
         if changed == len(ids):
             won.update(ids)
@@ -281,6 +284,9 @@ def record_sent(
         "error_code": None,
         "updated_at": now,
     }
+    if result.provider_status and result.provider_status != "accepted":
+        # Meta accepted it but holds it (held_for_quality_assessment, paused): keep the word.
+        values["last_error"] = f"accepted with message_status {result.provider_status}"
     if resend:
         values["duplicate_risk"] = 1
     # A stale-send recovery may have called the row unknown while this answer was on its way.

@@ -56,7 +56,17 @@ META_ERRORS: dict[int, tuple[int, str, str]] = {
              "Parameter format does not match format in the created template"),
     132018: (400, "(#132018) There was an issue with the parameters in your template.",
              "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"),
+    132005: (400, "(#132005) Template Hydrated Text Too Long",
+             "Translated text is too long."),
+    131057: (500, "(#131057) Account in maintenance mode",
+             "Business Account is in maintenance mode"),
+    131037: (400, "(#131037) WhatsApp provided number needs display name approval before message"
+             " can be sent.", "The display name of this phone number has not been approved."),
 }  # fmt: skip
+#: Codes Meta marks ``is_transient`` (messaging.md §0: errors carry it).
+TRANSIENT_CODES = frozenset({1, 2, 131000, 131016, 131057, 133004})
+#: Meta's limit on a template body with its parameters filled in (messaging.md §0, 132005).
+BODY_LIMIT = 1024
 _INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"
 _BAD_PARAM_TEXT = re.compile(r"[\n\t]| {5,}")
 
@@ -69,7 +79,8 @@ def fbtrace_id() -> str:
 def meta_error(
     code: int, details: str | None = None, http_status: int | None = None
 ) -> tuple[int, Json]:
-    """The HTTP status and exact Graph error body Meta answers for ``code``."""
+    """The HTTP status and exact Graph error body Meta answers for ``code`` (v23: with
+    ``is_transient`` and ``error_subcode``)."""
     if code == 190:
         body = {"message": _INVALID_TOKEN, "type": "OAuthException", "code": 190}
         return http_status or 401, {"error": {**body, "fbtrace_id": fbtrace_id()}}
@@ -79,9 +90,24 @@ def meta_error(
         "type": "OAuthException",
         "code": code,
         "error_data": {"messaging_product": "whatsapp", "details": details or default},
+        "error_subcode": 2494010 if code == 131026 else 0,
+        "is_transient": code in TRANSIENT_CODES,
         "fbtrace_id": fbtrace_id(),
     }
     return http_status or status, {"error": error}
+
+
+def usage_header(waba_id: str, minutes: int) -> str:
+    """``X-Business-Use-Case-Usage`` as Graph sends it when a business is throttled: JSON keyed
+    by business id, ``estimated_time_to_regain_access`` in minutes (messaging.md §0)."""
+    usage = {
+        "type": "whatsapp_business_management",
+        "call_count": 100,
+        "total_cputime": 100,
+        "total_time": 100,
+        "estimated_time_to_regain_access": minutes,
+    }
+    return json.dumps({waba_id: [usage]})
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -189,17 +215,20 @@ class LoopbackStandIn:
                 self._delay = (seconds, times - 1) if times > 1 else (0.0, None)
         if seconds:
             self._stopping.wait(seconds)
-        status, body = self._answer(request)
+        answer = self._answer(request)
+        status, body = answer[0], answer[1]
+        extra: list[tuple[str, str]] = list(answer[2]) if len(answer) > 2 else []  # type: ignore[misc]
         data = (json.dumps(body) if isinstance(body, dict) else body).encode()
         kind = "application/json" if isinstance(body, dict) else "text/html; charset=utf-8"
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:
             reason = "Error"
-        start_response(f"{status} {reason}", [("Content-Type", kind)])
+        start_response(f"{status} {reason}", [("Content-Type", kind), *extra])
         return [data]
 
-    def _answer(self, request: Json) -> tuple[int, Json | str]:
+    def _answer(self, request: Json) -> tuple[Any, ...]:
+        """``(status, body)`` or ``(status, body, extra headers)``."""
         raise NotImplementedError
 
 
@@ -207,6 +236,7 @@ class LoopbackStandIn:
 class _Failure:
     code: int | None
     http_status: int | None
+    usage_minutes: int | None = None
 
 
 class WhatsAppStandIn(LoopbackStandIn):
@@ -225,7 +255,15 @@ class WhatsAppStandIn(LoopbackStandIn):
         self.phone_number_id = phone_number_id
         self.display_phone_number = display_phone_number
         self.waba_id = waba_id
+        #: (name, language) -> number of body parameters; None accepts any template.
         self.registered_templates: dict[tuple[str, str], int] | None = None
+        #: (name, language) -> (length of the approved body's fixed text, URL button index or
+        #: None); templates not listed have no URL button check and a 0-length fixed text.
+        self.template_details: dict[tuple[str, str], tuple[int, int | None]] = {}
+        #: The ``message_status`` of the next accepted sends (paced templates, quality holds).
+        self.message_status_next: list[str] = []
+        #: wa_ids that wrote to the business: their 24-hour customer-service window is open.
+        self.open_windows: set[str] = set()
         self.wa_ids: dict[str, str] = {}
         self.sent: dict[str, Json] = {}
         self._next: list[_Failure] = []
@@ -236,14 +274,19 @@ class WhatsAppStandIn(LoopbackStandIn):
 
     # --- scripting --------------------------------------------------------------------------
     def fail_next(
-        self, code: int | None = None, times: int = 1, http_status: int | None = None
+        self,
+        code: int | None = None,
+        times: int = 1,
+        http_status: int | None = None,
+        usage_minutes: int | None = None,
     ) -> None:
         """Answer the next ``times`` sends with Meta's error ``code`` (or a bare HTML
-        ``http_status`` page when ``code`` is None, e.g. a 502 from a proxy)."""
+        ``http_status`` page when ``code`` is None, e.g. a 502 from a proxy).
+        ``usage_minutes`` adds ``X-Business-Use-Case-Usage`` with that time to regain access."""
         if code is None and http_status is None:
             raise ValueError("give a Meta error code or an HTTP status")
         with self._lock:
-            self._next.extend(_Failure(code, http_status) for _ in range(times))
+            self._next.extend(_Failure(code, http_status, usage_minutes) for _ in range(times))
 
     def fail_for(self, to: str, code: int, http_status: int | None = None) -> None:
         """Answer every send to ``to`` (with or without ``+``) with ``code`` until cleared."""
@@ -257,6 +300,9 @@ class WhatsAppStandIn(LoopbackStandIn):
             self._next.clear()
             self._per_recipient.clear()
             self.registered_templates = None
+            self.template_details.clear()
+            self.message_status_next.clear()
+            self.open_windows.clear()
             self.sent.clear()
 
     # --- webhooks ---------------------------------------------------------------------------
@@ -265,8 +311,9 @@ class WhatsAppStandIn(LoopbackStandIn):
     ) -> requests.Response:
         """POST a signed status webhook about a message this stand-in accepted.
 
-        ``kwargs`` go to :func:`build_status_webhook` (``error_code``, ``timestamp``) and to
-        :func:`post_webhook` (``signature``).
+        ``kwargs`` go to :func:`build_status_webhook` (``error_code``, ``timestamp``, another
+        ``phone_number_id`` or ``biz_opaque_callback_data``) and to :func:`post_webhook`
+        (``signature``).
         """
         sent = self.sent[wamid]
         signature = kwargs.pop("signature", _SIGN)
@@ -274,15 +321,34 @@ class WhatsAppStandIn(LoopbackStandIn):
             wamid=wamid,
             status=status,
             recipient_id=sent["wa_id"],
-            biz_opaque_callback_data=sent.get("biz_opaque_callback_data"),
-            phone_number_id=self.phone_number_id,
+            biz_opaque_callback_data=kwargs.pop(
+                "biz_opaque_callback_data", sent.get("biz_opaque_callback_data")
+            ),
+            phone_number_id=kwargs.pop("phone_number_id", self.phone_number_id),
             display_phone_number=self.display_phone_number,
             waba_id=self.waba_id,
             **kwargs,
         )
         return post_webhook(url, app_secret, body, signature=signature)
 
-    def _answer(self, request: Json) -> tuple[int, Json | str]:
+    def post_message(
+        self, url: str, app_secret: str, from_: str, text: str, **kwargs: Any
+    ) -> requests.Response:
+        """A client writes ``text`` to the business: POST Meta's signed inbound ``messages``
+        webhook, and open that number's customer-service window (free-form replies pass)."""
+        wa_id = from_.lstrip("+")
+        with self._lock:
+            self.open_windows.add(wa_id)
+        body = build_message_webhook(
+            from_=wa_id,
+            text=text,
+            phone_number_id=kwargs.pop("phone_number_id", self.phone_number_id),
+            display_phone_number=self.display_phone_number,
+            waba_id=self.waba_id,
+        )
+        return post_webhook(url, app_secret, body, **kwargs)
+
+    def _answer(self, request: Json) -> tuple[Any, ...]:
         match = re.fullmatch(r"/(v\d+\.\d+)/(\d+)(/messages)?", request["path"])
         method = request["method"]
         if (
@@ -302,11 +368,15 @@ class WhatsAppStandIn(LoopbackStandIn):
             return self._scripted(failure)
         return self._send(request["json"])
 
-    def _scripted(self, failure: _Failure) -> tuple[int, Json | str]:
+    def _scripted(self, failure: _Failure) -> tuple[Any, ...]:
         if failure.code is None:
             status = failure.http_status or 500
             return status, f"<html><body><h1>{status}</h1>Sandbox upstream error</body></html>"
-        return meta_error(failure.code, http_status=failure.http_status)
+        status, body = meta_error(failure.code, http_status=failure.http_status)
+        if failure.usage_minutes is None:
+            return status, body
+        header = usage_header(self.waba_id, failure.usage_minutes)
+        return status, body, [("X-Business-Use-Case-Usage", header)]
 
     def _node(self) -> Json:
         return {
@@ -329,16 +399,26 @@ class WhatsAppStandIn(LoopbackStandIn):
         to = body.get("to")
         if not isinstance(to, str) or not re.fullmatch(r"\+?\d{6,15}", to):
             return meta_error(131009 if to else 131008, "The parameter to is not valid.")
-        if body.get("type") != "template":
-            # The sandbox never has an open customer-service window.
-            return meta_error(131047)
         with self._lock:
             failure = self._per_recipient.get(to.lstrip("+"))
+            window = self.wa_ids.get(to, to.lstrip("+")) in self.open_windows
+        if body.get("type") == "text" and window:
+            text = body.get("text")
+            if not isinstance(text, dict) or not str(text.get("body") or "").strip():
+                return meta_error(100, "Parameter 'text' is mandatory")
+            if len(str(text["body"])) > 4096:
+                return meta_error(100, "Param text['body'] must be at most 4096 characters long.")
+        elif body.get("type") != "template":
+            # Free-form messages pass only inside a customer-service window.
+            return meta_error(131047)
         if failure is not None and failure.code is not None:
             return meta_error(failure.code, http_status=failure.http_status)
-        problem = check_template(body.get("template"), self.registered_templates)
-        if problem is not None:
-            return meta_error(*problem)
+        if body.get("type") == "template":
+            problem = check_template(
+                body.get("template"), self.registered_templates, self.template_details
+            )
+            if problem is not None:
+                return meta_error(*problem)
         wa_id = self.wa_ids.get(to, to.lstrip("+"))
         wamid = "wamid." + base64.b64encode(f"{wa_id}:{secrets.token_hex(12)}".encode()).decode()
         with self._lock:
@@ -346,19 +426,27 @@ class WhatsAppStandIn(LoopbackStandIn):
                 "to": to,
                 "wa_id": wa_id,
                 "biz_opaque_callback_data": body.get("biz_opaque_callback_data"),
-                "template": body["template"],
+                "template": body.get("template"),
+                "text": body.get("text"),
             }
+            status = self.message_status_next.pop(0) if self.message_status_next else "accepted"
         return 200, {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": wa_id}],
-            "messages": [{"id": wamid, "message_status": "accepted"}],
+            "messages": [{"id": wamid, "message_status": status}],
         }
 
 
 def check_template(
-    template: Any, registered: dict[tuple[str, str], int] | None
+    template: Any,
+    registered: dict[tuple[str, str], int] | None,
+    details: dict[tuple[str, str], tuple[int, int | None]] | None = None,
 ) -> tuple[int, str] | None:
-    """Meta's checks of a ``template`` object: ``(code, details)`` of the first failure or None."""
+    """Meta's checks of a ``template`` object: ``(code, details)`` of the first failure or None.
+
+    Parameters must not be empty (100, messaging.md §0); a template with a dynamic URL button
+    needs that button, at its approved index, with a non-empty suffix; the body with its
+    parameters filled in is at most :data:`BODY_LIMIT` characters (132005)."""
     if not isinstance(template, dict) or not template.get("name"):
         return 131008, "The parameter template['name'] is required."
     language = template.get("language")
@@ -366,6 +454,7 @@ def check_template(
     if not code:
         return 131008, "The parameter template['language']['code'] is required."
     body_params: list[Any] = []
+    buttons: dict[str, str] = {}
     for component in template.get("components") or []:
         params = component.get("parameters") or [] if isinstance(component, dict) else None
         if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
@@ -375,13 +464,20 @@ def check_template(
         elif component.get("type") == "button":
             if str(component.get("sub_type", "")).upper() not in ("URL", "QUICK_REPLY"):
                 return 131009, "Button sub_type is not valid"
-            if not re.fullmatch(r"\d", str(component.get("index", ""))) or len(params) != 1:
-                return 131009, "Button at index 0 of type Url requires a parameter"
+            index = str(component.get("index", ""))
+            if not re.fullmatch(r"\d", index) or len(params) != 1:
+                return 131009, f"Button at index {index or 0} of type Url requires a parameter"
+            buttons[index] = str(params[0].get("text") or "")
         else:
             return 131009, f"component type {component.get('type')!r} is not valid"
     for param in body_params:
         if param.get("type") != "text" or not isinstance(param.get("text"), str):
             return 132012, "Parameter format does not match format in the created template"
+        if not param["text"].strip():
+            return 100, "Parameter 'text' is mandatory"
+    for index, suffix in buttons.items():
+        if not suffix.strip():
+            return 100, f"Button at index {index} of type Url: parameter 'text' is mandatory"
     if registered is not None:
         name = template["name"]
         if (name, code) not in registered:
@@ -394,6 +490,15 @@ def check_template(
             )
     if any(_BAD_PARAM_TEXT.search(p["text"]) for p in body_params):
         return 132018, META_ERRORS[132018][2]
+    fixed, button_index = (details or {}).get((template["name"], code), (0, None))
+    if button_index is not None:
+        if str(button_index) not in buttons:
+            return 131008, f"Button at index {button_index} of type Url requires a parameter"
+        if set(buttons) - {str(button_index)}:
+            wrong = sorted(set(buttons) - {str(button_index)})[0]
+            return 131009, f"Button at index {wrong} of type Url does not exist in the template"
+    if fixed + sum(len(p["text"]) for p in body_params) > BODY_LIMIT:
+        return 132005, META_ERRORS[132005][2]
     return None
 
 
@@ -429,6 +534,35 @@ def build_status_webhook(
         item["pricing"] = _PRICING
     metadata = {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}
     value = {"messaging_product": "whatsapp", "metadata": metadata, "statuses": [item]}
+    change = {"value": value, "field": "messages"}
+    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [change]}]}
+
+
+def build_message_webhook(
+    *,
+    from_: str,
+    text: str,
+    phone_number_id: str,
+    display_phone_number: str = "15550783881",
+    waba_id: str = "102290129340398",
+    timestamp: int | None = None,
+    name: str = "Cliente",
+) -> Json:
+    """Meta's ``messages`` webhook body for one inbound text message from ``from_`` (a wa_id)."""
+    message = {
+        "from": from_,
+        "id": "wamid." + base64.b64encode(f"{from_}:{secrets.token_hex(12)}".encode()).decode(),
+        "timestamp": str(timestamp or int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    metadata = {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": metadata,
+        "contacts": [{"profile": {"name": name}, "wa_id": from_}],
+        "messages": [message],
+    }
     change = {"value": value, "field": "messages"}
     return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [change]}]}
 
