@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import test_contacts
 from sqlalchemy import create_engine, delete, insert, select
+from whmcs_bridge.plugins.contacts.notice import Gain, gain_of
 from whmcs_bridge.plugins.contacts.recipients import alert_recipients
 from whmcs_bridge.plugins.contacts.settings import ContactSettings
 
@@ -329,3 +330,29 @@ def test_alert_recipients_by_email_preference_with_role_and_holder(
         == []
     )
     bridge.close()
+
+
+def test_what_an_event_says_was_gained() -> None:
+    def event(**data: Any) -> Event:
+        return Event(
+            key="k",
+            name="user.permissions_changed",
+            subject_type="user",
+            subject_id=10,
+            occurred_at=None,  # type: ignore[arg-type]
+            source="watcher",
+            client_id=1,
+            data=data,
+        )
+
+    link = {"user_id": 3, "client_id": 1}
+    assert gain_of(event(**link, before="invoices", after="invoices,profile")) == Gain(
+        1, "user:3", False, ("profile",)
+    )
+    linked = gain_of(event(**link, before="-", after="tickets", change="linked"))
+    assert linked == Gain(1, "user:3", True, ("tickets",))
+    assert gain_of(event(**link, before="tickets", after="-", change="unlinked")) is None
+    assert gain_of(event(**link, before="tickets", after="*")) is None  # made the owner by staff
+    assert gain_of(event(contact_id=4, before="-", after="tickets")) == Gain(
+        1, "subaccount:4", True, ("tickets",)
+    )

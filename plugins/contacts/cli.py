@@ -80,7 +80,7 @@ def print_list(report: dict[str, Any], echo: Any = click.echo) -> None:
         prefs = p["email_preferences"]
         mail = "-" if prefs is None else ",".join(k for k, on in prefs.items() if on) or "none"
         login = ""
-        if p["kind"] != "contact":
+        if p["kind"] in ("owner", "user"):  # WHMCS 7 keeps no sub-account logins
             login = "  last login " + (
                 _when(datetime.fromisoformat(p["last_login"])) if p["last_login"] else "never"
             )

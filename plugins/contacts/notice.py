@@ -75,7 +75,10 @@ def gain_of(event: Event) -> Gain | None:
     if event.name == "user.permissions_changed":
         client_id = int(data.get("client_id") or event.client_id or 0)
         before, after = _keys(data.get("before")), _keys(data.get("after"))
+        # Unlinked, or made the owner (only staff transfer ownership, in the admin area).
         if data.get("change") == "unlinked" or after is None or not client_id:
+            return None
+        if str(data.get("after")) == OWNER:
             return None
         if "user_id" in data:
             key = f"user:{int(data['user_id'])}"

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, func, select
 
 from whmcs_bridge.panel.tables import PanelTables
-from whmcs_bridge.panel.types import parse_panel_bool
+from whmcs_bridge.panel.types import date_is_unset, parse_panel_bool
 
 #: WHMCS's 13 permission keys, in its canonical order (``whmcs.md`` §1.4, §3.5, §6.2).
 PERMISSIONS: tuple[str, ...] = (
@@ -296,9 +296,9 @@ def pending_invites(
     invites = tables.get("user_invites")
     if invites is None:
         return []
-    query = select(invites).where(invites.c.accepted_at.is_(None))
+    query = select(invites).where(date_is_unset(invites.c.accepted_at))
     if "deleted_at" in invites.c:
-        query = query.where(invites.c.deleted_at.is_(None))
+        query = query.where(date_is_unset(invites.c.deleted_at))
     if client_id is not None:
         query = query.where(invites.c.client_id == client_id)
     found = []
