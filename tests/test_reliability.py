@@ -4,20 +4,29 @@ any work, a health check that tells the truth."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from test_dispatch import _kill_lock_holder as kill_lock_holder
+from test_outbox import _DELIVER, ROOT, WA_TOKEN, alerts_section, queue, rows, sends_to
 
 from whmcs_bridge import hookimpl, lock
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.errors import LockHeld
 from whmcs_bridge.lock import LockLost, lease_key, server_lock_name
+from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 from whmcs_bridge.store.tables import meta
-from whmcs_bridge.testing.bridges import make_bridge
+from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 
 
 # --- 1. the lock ---------------------------------------------------------------------------------
@@ -92,3 +101,44 @@ def test_a_lost_lock_stops_the_cycle_and_keeps_a_second_one_out(
     assert tasks.runs == 2 and tasks.most_inside == 1
     first.close()
     second.close()
+
+
+# --- 2. at most one re-send ----------------------------------------------------------------------
+def test_a_crash_loop_sends_a_message_at_most_twice(tmp_path: Path) -> None:
+    """Each process dies with its send in flight (the stand-in never answers in time); the next
+    one finds the row `sending`, calls it unknown and may re-send it once, never twice."""
+    url = sqlite_panel(tmp_path / "panel.sqlite", date(2026, 11, 26))
+    recipients = ["+5491100000001", "+5491100000002"]
+    with WhatsAppStandIn(token=WA_TOKEN) as wa:
+        config = delivery_config(
+            alerts_section(wa, sending_stale_seconds=0, unknown_grace_seconds=0)
+        )
+        bridge = make_bridge(url, config=config)
+        ids = [queue(bridge, n, to) for n, to in enumerate(recipients, 1)]
+        wa.delay(60)  # every answer comes too late: each send is in flight when its process dies
+        for _ in range(6):
+            seen = len(wa.requests)
+            child = subprocess.Popen(
+                [sys.executable, "-c", _DELIVER, url, json.dumps(config)],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            deadline = time.monotonic() + 20
+            while len(wa.requests) == seen and child.poll() is None:
+                assert time.monotonic() < deadline, "the child neither sent nor ended"
+                time.sleep(0.02)
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGKILL)
+            child.wait(10)
+        # Before: one more send per process, without end.
+        assert [len(sends_to(wa, to)) for to in recipients] == [2, 2]
+        wa.reset()  # answers at once from now on
+        report = bridge.outbox.deliver_due()
+        assert report.resent == 0 and report.sent == 0
+        assert [len(sends_to(wa, to)) for to in recipients] == [0, 0]  # nothing after the reset
+        final = {r["id"]: r for r in rows(bridge)}
+        for row_id in ids:
+            assert final[row_id]["state"] == "unknown" and final[row_id]["duplicate_risk"] == 1
+            assert final[row_id]["next_attempt_at"] is None  # it waits for an admin
+            assert final[row_id]["attempts"] == 2  # sent, re-sent once; never a third time
+        bridge.close()
