@@ -64,6 +64,7 @@ CLIENTS: dict[int, tuple[str, dict[str, Any]]] = {
     7: ("g@ex.com", {}),  # a contact of it holds the holder's e-mail
     8: ("dup@ex.com", {}),
     9: ("dup@ex.com", {}),
+    10: ("helper@ex.com", {}),  # 8.x: a login of the holder's account uses this e-mail
 }
 
 
@@ -97,7 +98,7 @@ def build_world(bridge: Any) -> dict[str, Any]:
         put(conn, t, "products", id=1, gid=1, name="Hosting Inicial", type="hostingaccount")
         for client_id, (email, changes) in CLIENTS.items():
             put(conn, t, "clients", id=client_id, email=email, **{**HOLDER, **changes})
-            if users and client_id < 8:
+            if users and client_id < 8:  # each with its owner login
                 put(conn, t, "users", id=client_id, email=email, first_name="U", last_name="U")
                 put(conn, t, "users_clients", auth_user_id=client_id, client_id=client_id, owner=1)
         if users:  # a login of the holder's account that is not its owner
@@ -264,6 +265,13 @@ def test_each_reason_and_flag(world: tuple[str, str, Any]) -> None:
             conn, bridge.panel.tables, TransferSettings(), 1, 7, bridge.clock.today()
         )
         assert check.reasons[0].ids["holders"] == [{"client_id": 7, "kind": "contact", "id": 2}]
+        users = bridge.panel.tables.get("users") is not None
+        check = check_transfer(
+            conn, bridge.panel.tables, TransferSettings(), 1, 10, bridge.clock.today()
+        )
+        assert check.codes == (["same_email"] if users else [])
+        if users:
+            assert check.reasons[0].ids["holders"] == [{"client_id": 1, "kind": "user", "id": 50}]
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -163,24 +163,25 @@ def _service_reasons(
 def _overdue(
     conn: Connection,
     tables: PanelTables,
-    side: str,
-    client: queries.ClientInfo,
+    sides: list[tuple[str, queries.ClientInfo]],
     today: date,
     reasons: list[Reason],
 ) -> None:
-    overdue = queries.overdue_invoices(conn, tables, client.id, today)
-    if overdue:
-        ids = [invoice.id for invoice in overdue]
-        who = "current" if side == "from" else "new"
-        reasons.append(
-            Reason(
-                "overdue_invoices",
-                "R-TR-6",
-                f"client {client.id} ({who} holder) has overdue invoice(s) "
-                f"{', '.join(map(str, ids))}: both accounts must be up to date",
-                {"side": side, "client_id": client.id, "invoice_ids": ids},
+    """R-TR-6 for the holder and, when it exists, the new holder: one query for both."""
+    found = queries.overdue_invoice_ids(conn, tables, [c.id for _, c in sides], today)
+    for side, client in sides:
+        ids = found.get(client.id)
+        if ids:
+            who = "current" if side == "from" else "new"
+            reasons.append(
+                Reason(
+                    "overdue_invoices",
+                    "R-TR-6",
+                    f"client {client.id} ({who} holder) has overdue invoice(s) "
+                    f"{', '.join(map(str, ids))}: both accounts must be up to date",
+                    {"side": side, "client_id": client.id, "invoice_ids": ids},
+                )
             )
-        )
 
 
 def _client_reasons(
@@ -188,7 +189,6 @@ def _client_reasons(
     tables: PanelTables,
     holder: queries.ClientInfo,
     recipient: queries.ClientInfo,
-    today: date,
     reasons: list[Reason],
 ) -> None:
     if recipient.status != "Active":
@@ -220,7 +220,6 @@ def _client_reasons(
                 },
             )
         )
-    _overdue(conn, tables, "to", recipient, today, reasons)
     if holder.currency.id != recipient.currency.id:
         reasons.append(
             Reason(
@@ -305,8 +304,11 @@ def check_transfer(
         )
     reasons: list[Reason] = []
     _service_reasons(conn, tables, service, reasons)
-    _overdue(conn, tables, "from", holder, today, reasons)
     recipient = _target(conn, tables, target, reasons)
+    sides = [("from", holder)]
+    if recipient is not None and recipient.id != holder.id:
+        sides.append(("to", recipient))
+    _overdue(conn, tables, sides, today, reasons)
     if recipient is not None and recipient.id == holder.id:
         reasons.append(
             Reason(
@@ -317,7 +319,7 @@ def check_transfer(
             )
         )
     elif recipient is not None:
-        _client_reasons(conn, tables, holder, recipient, today, reasons)
+        _client_reasons(conn, tables, holder, recipient, reasons)
     return TransferCheck(
         service_id=service.id,
         target=str(target),

@@ -32,6 +32,7 @@ from whmcs_bridge.panel.queries.billing import (
     UnpaidItem,
     invoices_for_service,
     open_invoices,
+    overdue_invoice_ids,
     overdue_invoices,
     unpaid_items_of_service,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "open_invoices",
     "open_statuses",
     "open_tickets",
+    "overdue_invoice_ids",
     "overdue_invoices",
     "people",
     "product_prices",

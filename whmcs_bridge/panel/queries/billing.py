@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from whmcs_bridge.panel.tables import PanelTables
+from whmcs_bridge.panel.types import date_is_unset
 
 __all__ = [
     "OPEN_INVOICE_STATUSES",
@@ -28,6 +29,7 @@ __all__ = [
     "UnpaidItem",
     "invoices_for_service",
     "open_invoices",
+    "overdue_invoice_ids",
     "overdue_invoices",
     "unpaid_items_of_service",
 ]
@@ -179,6 +181,31 @@ def overdue_invoices(
 ) -> list[InvoiceInfo]:
     """The client's invoices WHMCS calls overdue: Unpaid with a due date before ``today``."""
     return [invoice for invoice in open_invoices(conn, tables, client_id, today) if invoice.overdue]
+
+
+def overdue_invoice_ids(
+    conn: Connection, tables: PanelTables, client_ids: Iterable[int], today: date
+) -> dict[int, list[int]]:
+    """The ids of each client's overdue invoices (as :func:`overdue_invoices` judges them), for
+    several clients in one indexed query: what a check that only counts them needs."""
+    table = tables.invoices
+    wanted = sorted(set(client_ids))
+    found: dict[int, list[int]] = {client_id: [] for client_id in wanted}
+    if not wanted:
+        return found
+    query = (
+        select(table.c.id, table.c.userid)
+        .where(
+            table.c.userid.in_(wanted),
+            table.c.status == "Unpaid",
+            table.c.duedate < today,
+            ~date_is_unset(table.c.duedate),
+        )
+        .order_by(table.c.id)
+    )
+    for row in conn.execute(query):
+        found[int(row.userid)].append(int(row.id))
+    return found
 
 
 def _owner(conn: Connection, tables: PanelTables, service_id: int) -> Any:

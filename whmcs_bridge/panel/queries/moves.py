@@ -121,19 +121,20 @@ def domains_named(
     return [DomainRow(int(r.id), str(r.domain), str(r.status)) for r in conn.execute(query)]
 
 
-def _owner_emails(
-    conn: Connection, tables: PanelTables, client_ids: Sequence[int]
-) -> set[tuple[int, str]]:
-    """(client id, e-mail) of each client's owner login user (8.x); empty on 7.x."""
+def _logins(conn: Connection, tables: PanelTables, client_ids: Sequence[int]) -> list[Any]:
+    """(user id, client id, e-mail lower-cased, owner) of every login of the clients (8.x)."""
     links, users = tables.get("users_clients"), tables.get("users")
     if links is None or users is None:
-        return set()
+        return []
     query = (
-        select(links.c.client_id, users.c.email)
+        select(users.c.id, links.c.client_id, users.c.email, links.c.owner)
         .select_from(links.join(users, users.c.id == links.c.auth_user_id))
-        .where(links.c.client_id.in_(client_ids), links.c.owner == 1)
+        .where(links.c.client_id.in_(client_ids))
     )
-    return {(int(r.client_id), str(r.email).strip().lower()) for r in conn.execute(query)}
+    return [
+        (int(r.id), int(r.client_id), str(r.email).strip().lower(), bool(r.owner))
+        for r in conn.execute(query)
+    ]
 
 
 def _email_in(conn: Connection, column: Any, emails: Sequence[str]) -> Any:
@@ -160,8 +161,10 @@ def shared_emails(
     identity: dict[int, set[str]] = {
         client_id: {email.strip().lower()} - {""} for client_id, email in (first, second)
     }
-    for client_id, email in _owner_emails(conn, tables, ids):
-        identity[client_id].add(email)
+    logins = _logins(conn, tables, ids)
+    for _user_id, client_id, email, owner in logins:
+        if owner:
+            identity[client_id].add(email)
     other = {first[0]: second[0], second[0]: first[0]}
     every = sorted(identity[first[0]] | identity[second[0]])
     found: list[SharedEmail] = []
@@ -173,23 +176,15 @@ def shared_emails(
 
     for client_id, email in (first, second):
         claim(client_id, "client", client_id, email)
-    if not every:
-        return found
-    contacts = tables.contacts
-    query = select(contacts.c.id, contacts.c.userid, contacts.c.email).where(
-        _email_in(conn, contacts.c.email, every), contacts.c.userid.in_(ids)
-    )
-    for row in conn.execute(query):
-        claim(int(row.userid), "contact", int(row.id), str(row.email))
-    links, users = tables.get("users_clients"), tables.get("users")
-    if links is not None and users is not None:
-        query = (
-            select(users.c.id, links.c.client_id, users.c.email)
-            .select_from(users.join(links, links.c.auth_user_id == users.c.id))
-            .where(_email_in(conn, users.c.email, every), links.c.client_id.in_(ids))
+    for user_id, client_id, email, _owner in logins:
+        claim(client_id, "user", user_id, email)
+    if every:
+        contacts = tables.contacts
+        query = select(contacts.c.id, contacts.c.userid, contacts.c.email).where(
+            _email_in(conn, contacts.c.email, every), contacts.c.userid.in_(ids)
         )
         for row in conn.execute(query):
-            claim(int(row.client_id), "user", int(row.id), str(row.email))
+            claim(int(row.userid), "contact", int(row.id), str(row.email))
     return sorted(set(found), key=lambda s: (s.client_id, s.kind, s.person_id))
 
 
