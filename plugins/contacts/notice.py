@@ -1,11 +1,11 @@
 """The security notice to a client's owner: someone gained access or a sensitive right.
 
 Fires on ``user.permissions_changed`` (8.x link linked or changed; 7.x sub-account changed) and
-on ``contact.added`` of a 7.x sub-account. The owner is told through the alerts channels, in
-the owner's language (es_AR or en), naming who and which rights, with what to do if the owner
-did not do it. Changes the panel says the owner made (an invite the owner sent) are not told
-when ``skip_owner_changes`` is on; for everything else the panel does not say who, so the owner
-is told.
+on ``contact.added`` of a 7.x sub-account. The owner is told through ``send_notice`` (the
+WhatsApp template of the config, e-mail as its fallback) in the owner's language (es_AR or en),
+naming who and which rights, with what to do if the owner did not do it. Changes the panel says
+the owner made (an invite the owner sent) are not told when ``skip_owner_changes`` is on; for
+everything else the panel does not say who, so the owner is told.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def security_notice(bridge: Bridge, event: Event, settings: ContactSettings) -> 
     """Queue the owner's notice for an event, or say why not; ``SKIP`` for other events."""
     gain = gain_of(event)
     if gain is None:
-        return SKIP
+        return "nobody gained access or a right" if event.name != "contact.added" else SKIP
     if not settings.notify_owner:
         return "owner notices are off (notify_owner = false)"
     tables = bridge.panel.tables
