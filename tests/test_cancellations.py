@@ -235,12 +235,18 @@ class LossyPanel(SandboxPanel):
     action runs in the panel, and a proxy in front of it answers 502 (PHP timed out behind it)."""
 
     lose: set[str]
+    #: action -> the module's own error text, answered without running the action.
+    refuse: dict[str, str]
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         size = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(size) if size else b""
         environ["wsgi.input"] = io.BytesIO(body)
         action = dict(parse_qsl(body.decode())).get("action", "")
+        if action in getattr(self, "refuse", {}):
+            self.calls.append(action)
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"result": "error", "message": self.refuse[action]}).encode()]
         answer = super().wsgi(environ, lambda *args: None)
         if action in getattr(self, "lose", set()):
             start_response("502 Bad Gateway", [("Content-Type", "text/html")])
@@ -765,3 +771,23 @@ def test_an_overdue_service_ends_at_once_and_its_unpaid_period_stays_due(sqlite_
         assert (p.row(3).state, p.row(3).end_date) == ("done", overdue)
         assert p.one(p.tables.hosting, 3).domainstatus == "Cancelled"
         assert p.one(p.tables.invoices, 20).status == "Unpaid"
+
+
+def test_a_terminate_the_module_refuses_is_failed_until_staff_act(sqlite_url: str) -> None:
+    """ModuleTerminate refused by the module (its own error text): ``failed`` with the reason,
+    never retried on its own; ``done --service`` after staff deleted the account."""
+    from whmcs_bridge.plugins.cancellations import work
+
+    for p in open_panel(sqlite_url):
+        p.cycle()
+        p.sandbox.refuse = {"ModuleTerminate": "cPanel: Could not connect to the server"}
+        p.client_cancel(3, "Immediate", D(2026, 12, 10, 9, 0))
+        p.cycle()
+        row = p.row(3)
+        assert row.state == "failed" and "Could not connect to the server" in row.note
+        p.cycle()
+        assert (
+            p.calls("ModuleTerminate") == 1 and p.one(p.tables.hosting, 3).domainstatus == "Active"
+        )
+        work.mark_done(p.bridge, 3)
+        assert (p.row(3).state, p.one(p.tables.hosting, 3).domainstatus) == ("done", "Cancelled")
