@@ -311,7 +311,28 @@ def test_grant_revoke_invite_on_each_model(
     assert status == 0 and "nothing to change: already held" in out
     assert len(sandbox.calls) == 2
 
-    # Invite: 8.x CreateClientInvite, 7.x AddContact as a sub-account.
+    # Invite: 8.x CreateClientInvite, 7.x AddContact as a sub-account; a dry run first, which
+    # never shows the 7.x sub-account's password.
+    calls = len(sandbox.calls)
+    status, out, err = run(
+        capsys,
+        config,
+        "invite",
+        "--client",
+        "1",
+        "--email",
+        "ana@estudio.example.com",
+        "--preset",
+        "support",
+        "--dry-run",
+        "--json",
+    )
+    assert status == 0, err
+    planned = json.loads(out)
+    assert planned["action"] == ("CreateClientInvite" if users else "AddContact")
+    assert planned["params"]["permissions"] == "tickets" and not planned["done"]
+    assert planned["params"].get("password2", "***") == "***"
+    assert len(sandbox.calls) == calls
     status, out, err = run(
         capsys,
         config,
