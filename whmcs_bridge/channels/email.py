@@ -16,6 +16,7 @@ from whmcs_bridge.panel.api import (
     ApiCommandNotFound,
     ApiError,
     ApiOutcomeUnknown,
+    ApiPermissionError,
     ApiTransportError,
 )
 
@@ -26,8 +27,21 @@ if TYPE_CHECKING:
 
 
 def as_html(text: str) -> str:
-    """The text as the HTML body WHMCS mails are: escaped, line breaks kept."""
+    """The text as the body of a WHMCS mail: HTML-escaped, with plain line breaks.
+
+    WHMCS runs ``nl2br()`` on a custom message itself (whmcs.md §0.1): a ``<br />`` of ours
+    would come out as two line breaks."""
+    return "\n".join(html.escape(line) for line in text.strip().splitlines())
+
+
+def admin_html(text: str) -> str:
+    """The body of a staff mail (SendAdminEmail, whose custom message is sent as given):
+    escaped, line breaks as ``<br />``."""
     return "<br />\n".join(html.escape(line) for line in text.strip().splitlines())
+
+
+#: WHMCS's one text for a failed SendEmail, SMTP failures included (whmcs.md §0.1).
+SENDING_FAILED = "sending failed"
 
 
 def error_kind(exc: ApiError) -> SendErrorKind:
@@ -38,7 +52,19 @@ def error_kind(exc: ApiError) -> SendErrorKind:
         return "transient"
     if isinstance(exc, ApiAuthError | ApiCommandNotFound):
         return "channel_broken"  # every mail would fail the same way until an admin acts
+    if exc.message.strip().lower().startswith(SENDING_FAILED):
+        return "transient"  # the mail server may answer later; the client id was checked
     return "permanent"  # validation, client not found
+
+
+def error_text(exc: ApiError) -> str:
+    """What an admin reads about the failure: a missing API role permission named as such."""
+    if isinstance(exc, ApiPermissionError):
+        return (
+            f"the WHMCS API role of [api] identifier does not allow {exc.action}: grant it under"
+            f" Setup > Staff Management > Manage API Credentials > API Roles ({exc.message})"
+        )
+    return str(exc)
 
 
 class EmailChannel:
@@ -76,7 +102,7 @@ class EmailChannel:
         except ConfigError as exc:
             raise SendError("channel_broken", str(exc)) from None
         except ApiError as exc:
-            raise SendError(error_kind(exc), str(exc)) from None
+            raise SendError(error_kind(exc), error_text(exc)) from None
         return SendResult(None, str(client_id))
 
     def _send_admin(self, msg: OutgoingMessage) -> SendResult:
@@ -89,7 +115,7 @@ class EmailChannel:
             raise SendError("permanent", f"empty text for event {msg.event!r}")
         params: dict[str, object] = {
             "customsubject": msg.subject or msg.event,
-            "custommessage": as_html(msg.text),
+            "custommessage": admin_html(msg.text),
             "type": "support" if department else "system",
         }
         if department:
@@ -99,7 +125,7 @@ class EmailChannel:
         except ConfigError as exc:
             raise SendError("channel_broken", str(exc)) from None
         except ApiError as exc:
-            raise SendError(error_kind(exc), str(exc)) from None
+            raise SendError(error_kind(exc), error_text(exc)) from None
         return SendResult(None, msg.recipient)
 
     def check(self) -> str | None:

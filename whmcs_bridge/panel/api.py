@@ -34,6 +34,7 @@ __all__ = [
     "ApiError",
     "ApiNotFound",
     "ApiOutcomeUnknown",
+    "ApiPermissionError",
     "ApiTransportError",
     "ApiValidationError",
     "WhmcsApi",
@@ -52,6 +53,10 @@ AUTH_MESSAGES = (
     "invalid ip",
     "ip banned",
     "invalid access key",
+    # With API credentials (whmcs.md §0.1): the identifier, or the admin behind it.
+    "invalid administrative identifier",
+    "administrator account disabled",
+    "invalid password provided",
 )
 # Actions that read only, beyond the Get* / *Details naming rule.
 READ_ACTIONS = frozenset({"validatelogin", "decryptpassword"})
@@ -68,6 +73,12 @@ class ApiError(BridgeError):
 
 class ApiAuthError(ApiError):
     """The panel refused the caller: credentials, role, IP allow-list or access key."""
+
+
+class ApiPermissionError(ApiAuthError):
+    """The API role of the credentials does not allow the action (HTTP 403, whmcs.md §0.1):
+    ``Invalid Permissions: API action "sendemail" is not allowed``. A configuration error:
+    every call of that action fails the same way until an admin grants it."""
 
 
 class ApiCommandNotFound(ApiError):
@@ -143,9 +154,11 @@ def encode_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 def classify_error(action: str, message: str) -> ApiError:
     """The typed error for a WHMCS ``result=error`` message."""
     text = message.strip().lower()
+    if text.startswith("invalid permissions"):
+        return ApiPermissionError(action, message)
     if text.startswith(AUTH_MESSAGES):
         return ApiAuthError(action, message)
-    if text == "command not found":
+    if text == "command not found" or text.startswith("invalid api action"):
         return ApiCommandNotFound(action, message)
     if "not found" in text:
         return ApiNotFound(action, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from typing import Any
@@ -164,15 +165,19 @@ def send_email(ctx: Context) -> dict[str, Any]:
     elif not ctx.param("custommessage"):
         raise ActionError("Custom message is required")
     related_id = ctx.int_param("id")
-    if not _related_exists(ctx, str(kind), related_id):
-        raise ActionError("Sending Failed")
+    if not _related_exists(ctx, str(kind), related_id) or ctx.panel.take_mail_failure():
+        # whmcs.md §0.1: one text for a bad related id and for an SMTP failure alike.
+        raise ActionError("Sending Failed. Please see documentation.")
+    message = str(ctx.param("custommessage", ""))
+    if not ctx.param("nonl2br"):
+        message = re.sub(r"(\r\n|\n\r|\n|\r)", r"<br />\1", message)  # PHP's nl2br()
     ctx.panel.record_email(
         {
             "messagename": name,
             "type": kind,
             "id": related_id,
             "subject": ctx.param("customsubject", name),
-            "message": ctx.param("custommessage", ""),
+            "message": message,
             "customvars": ctx.params.get("customvars"),
             "date": ctx.now,
         }

@@ -102,6 +102,7 @@ class SandboxPanel:
         accesskey: str | None = None,
         *,
         clock: Clock | None = None,
+        role_actions: Iterable[str] | None = None,
     ) -> None:
         self._engine = engine
         self._identifier = identifier
@@ -109,6 +110,10 @@ class SandboxPanel:
         self._accesskey = accesskey
         self.allowed_ips = tuple(allowed_ips)
         self.clock: Clock = clock or (lambda: dt.datetime.now().replace(microsecond=0))
+        #: The API role of the credentials (whmcs.md §3.1): the actions it allows; None = all.
+        self.role_actions = None if role_actions is None else {normalise(a) for a in role_actions}
+        #: SendEmail answers "Sending Failed" this many times (PHPMailer/SMTP failures).
+        self.mail_failures = 0
         self.sent_emails: list[dict[str, Any]] = []
         self.calls: list[str] = []
         self._lock = threading.Lock()
@@ -238,6 +243,9 @@ class SandboxPanel:
         handler = ACTIONS.get(name)
         if handler is None or (name in SINCE_8 and "tblusers" not in self.tables):
             raise ActionError("Command Not Found")
+        if self.role_actions is not None and name not in self.role_actions:
+            # whmcs.md §0.1: what API credentials get for an action their role does not allow.
+            raise ActionError(f'Invalid Permissions: API action "{name}" is not allowed', 403)
         with self._lock:
             self.calls.append(str(params.get("action")))
         with self.engine.begin() as conn:
@@ -246,6 +254,14 @@ class SandboxPanel:
             )
             answer = handler(ctx)
         return {"result": "success", **answer}
+
+    def take_mail_failure(self) -> bool:
+        """True when this SendEmail is to fail like an SMTP error (see :attr:`mail_failures`)."""
+        with self._lock:
+            if self.mail_failures <= 0:
+                return False
+            self.mail_failures -= 1
+            return True
 
     def record_email(self, mail: dict[str, Any]) -> None:
         """Keep a sent mail in :attr:`sent_emails` (thread-safe)."""

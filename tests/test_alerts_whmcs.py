@@ -1,0 +1,125 @@
+"""Alerts by e-mail against WHMCS's real answers (issue 9 points 13, 14): the API role's refusals,
+SendEmail's own nl2br, and its "Sending Failed" for SMTP trouble. The sandbox panel answers as
+whmcs.md §0.1 says WHMCS does with API credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.channels import registry
+from whmcs_bridge.outbox.tables import outbox
+from whmcs_bridge.panel.api import (
+    ApiAuthError,
+    ApiCommandNotFound,
+    ApiPermissionError,
+    ApiValidationError,
+    classify_error,
+)
+from whmcs_bridge.sandbox.api_server import SandboxPanel
+from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+
+IDENT, SECRET = "alerts-ident-K2", "alerts-secret-W8"
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ('Invalid Permissions: API action "sendemail" is not allowed', ApiPermissionError),
+        ('Invalid API Action: "frobnicate" is not a valid API action', ApiCommandNotFound),
+        ("Invalid administrative identifier", ApiAuthError),
+        ("Administrator Account Disabled", ApiAuthError),
+        ("Invalid password provided", ApiAuthError),
+        ("Sending Failed. Please see documentation.", ApiValidationError),
+    ],
+)
+def test_whmcs_refusals_of_api_credentials_are_typed(message: str, error: type) -> None:
+    assert type(classify_error("SendEmail", message)) is error
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxPanel]:
+    url = sqlite_panel(tmp_path / "panel.sqlite", date(2026, 11, 26))
+    engine = create_engine(url)
+    with SandboxPanel(engine, IDENT, SECRET) as panel:
+        panel.db_url = url  # type: ignore[attr-defined]
+        yield panel
+    engine.dispose()
+
+
+@pytest.fixture
+def bridge(sandbox: SandboxPanel) -> Iterator[Bridge]:
+    api = {"url": sandbox.url, "identifier": IDENT, "secret": SECRET}
+    made = make_bridge(
+        sandbox.db_url,  # type: ignore[attr-defined]
+        config={"api": api, "outbox": {"min_interval_per_recipient": 0}},
+    )
+    yield made
+    made.close()
+
+
+def mail(bridge: Bridge, event_id: int, text: str = "Hola Ana,\ntu factura está paga.") -> int:
+    message = {"event": "invoice.paid", "language": "es_AR", "text": text, "subject": "Pago"}
+    row_id = bridge.outbox.enqueue(
+        event_id=event_id,
+        recipient_key="client:1",
+        channel="email",
+        recipient="1",
+        message=message,
+    )
+    assert row_id is not None
+    return row_id
+
+
+def state(bridge: Bridge, row_id: int) -> dict[str, Any]:
+    query = select(outbox).where(outbox.c.id == row_id)
+    with bridge.panel.connect() as conn:
+        return dict(conn.execute(query).one()._mapping)
+
+
+def test_sendemail_line_breaks_are_not_doubled(bridge: Bridge, sandbox: SandboxPanel) -> None:
+    mail(bridge, 1, "Hola Ana <Sra.>,\ntu factura está paga.\n\nGracias")
+    assert bridge.outbox.deliver_due().sent == 1
+    (sent,) = sandbox.sent_emails
+    # WHMCS's nl2br() makes the <br />; we send plain line breaks.
+    assert sent["message"] == (
+        "Hola Ana &lt;Sra.&gt;,<br />\ntu factura está paga.<br />\n<br />\nGracias"
+    )
+
+
+def test_a_role_without_sendemail_pauses_email_and_doctor_names_the_permission(
+    bridge: Bridge, sandbox: SandboxPanel
+) -> None:
+    sandbox.role_actions = {"getclientsdetails"}
+    first, second = mail(bridge, 1), mail(bridge, 2)
+    report = bridge.outbox.deliver_due()
+    assert report.dead == 0 and report.sent == 0
+    assert {state(bridge, first)["state"], state(bridge, second)["state"]} == {"queued"}
+    assert sandbox.sent_emails == []
+    (check,) = [c for c in registry.bridge_doctor_checks(bridge) if c.name == "channel email"]
+    assert not check.ok
+    assert "API role" in check.detail and "SendEmail" in check.detail
+    # The admin grants it and resumes: both go, nothing was lost.
+    sandbox.role_actions = None
+    assert bridge.outbox.resume_channel("email")
+    assert bridge.outbox.deliver_due().sent == 2
+
+
+def test_sending_failed_is_retried_not_dead_lettered(bridge: Bridge, sandbox: SandboxPanel) -> None:
+    sandbox.mail_failures = 1
+    row_id = mail(bridge, 1)
+    assert bridge.outbox.deliver_due().retry == 1
+    failed = state(bridge, row_id)
+    assert failed["state"] == "failed" and "Sending Failed" in failed["last_error"]
+    with bridge.panel.begin() as conn:  # the retry's time has come
+        conn.execute(
+            outbox.update().where(outbox.c.id == row_id).values(next_attempt_at=bridge.outbox.now())
+        )
+    assert bridge.outbox.deliver_due().sent == 1
+    assert len(sandbox.sent_emails) == 1
