@@ -655,3 +655,46 @@ def test_narrow_grants_are_printed_checked_and_enough(tmp_path: Path, mariadb_84
         with root.begin() as conn:
             conn.execute(text(f"DROP USER IF EXISTS {account}"))
         root.dispose()
+
+
+def test_list_show_cancel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from whmcs_bridge.cli import main
+    from whmcs_bridge.testing.bridges import sqlite_panel
+
+    url = sqlite_panel(tmp_path / "panel.sqlite", seed=False)
+    bridge = make_bridge(url, config=ENABLED)
+    build_world(bridge)
+    ticket(bridge, 1, requestor_id=1)
+    ticket(bridge, 2, userid=2)
+    pending = create_request(bridge, 1, 1, "3").request
+    refused = create_request(
+        bridge, 2, 2, "3"
+    ).request  # another client's ticket, a suspended service
+    bridge.close()
+    config = tmp_path / "bridge.toml"
+    config.write_text(f'[panel]\ndatabase_url = "{url}"\n[plugins]\nenabled = ["transfers"]\n')
+
+    def run(*args: str) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            code = main(["--config", str(config), "transfer", *args]) or 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    code, out = run("list", "--json")
+    assert code == 0
+    assert [(r["id"], r["state"]) for r in json.loads(out)] == [
+        (refused.id, "refused"),
+        (pending.id, "pending"),
+    ]
+    code, out = run("show", str(refused.id))
+    assert code == 0 and "not_from_owner" in out and "service_not_active" in out
+    assert run("apply", "--id", str(pending.id))[0] == 2  # no --yes
+    assert run("apply", "--id", str(refused.id), "--yes")[0] == 1  # refused: nothing to apply
+    assert run("cancel", str(pending.id)) == (0, f"transfer request #{pending.id} cancelled\n")
+    code, out = run("cancel", str(pending.id))
+    assert code == 1 and "is cancelled" in out and "Traceback" not in out
+    code, out = run("list", "--state", "pending")
+    assert (code, out) == (0, "no transfer requests\n")
