@@ -6,13 +6,14 @@ Default panel: a fresh MariaDB database with the stock WHMCS 8.4 schema (dropped
 ``--sqlite`` uses a temporary SQLite file. The panel gets ``--clients`` clients (a third with a
 service of a product mapped to a plan, a tenth in a mapped client group), four departments (two
 of them with an SLA kind), ``--tickets`` open tickets opened over the last 90 days, and replies
-on a third of them (client replies, staff replies, reopened tickets). Half the tickets have a
-stored clock (as after cycles), half not (computed on the spot).
+on a third of them (client replies, staff replies, reopened tickets). Measured twice: before any
+cycle (no stored clock: every plan and deadline computed on the spot) and after one (every
+deadline stored, as in steady use).
 
 Printed: wall seconds per ``sla status`` (the same work as ``whmcs-bridge sla status --json``
 minus printing), best and median of ``--runs``, with the number of rows, and the best CPU
 seconds of this process (the database server's time is in the wall figure only); the first run
-includes building the holiday tables. Exit status 1 when the best run takes 1 s or more.
+includes building the holiday tables. Exit status 1 when a best run takes 1 s or more.
 """
 
 from __future__ import annotations
@@ -156,28 +157,35 @@ def main() -> int:
         bridge = make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": SLA}}, now=NOW)
         upgrade(bridge.panel.engine, bridge.plugins.migrations())
         fill(bridge, args.tickets, args.clients)
-        # Half the tickets with stored clocks, as after cycles.
         timer = tasks.timer_of(bridge)
         from whmcs_bridge.plugins.sla.deadlines import store_clocks, survey
 
-        with bridge.panel.connect() as conn:
-            _, waiting = survey(conn, bridge.panel.tables, timer)
-        with bridge.panel.begin() as conn:
-            store_clocks(conn, waiting[::2], "sync", bridge.clock.panel_now())
-        times, cpu, rows = [], [], 0
-        for _ in range(args.runs):
-            started, started_cpu = time.perf_counter(), time.process_time()
-            rows = len(report.status(bridge))
-            times.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - started_cpu)
+        def measure() -> tuple[list[float], list[float], int]:
+            times, cpu, rows = [], [], 0
+            for _ in range(args.runs):
+                started, started_cpu = time.perf_counter(), time.process_time()
+                rows = len(report.status(bridge))
+                times.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
+            return times, cpu, rows
+
         backend = "sqlite" if args.sqlite else bridge.panel.backend
-        print(
-            f"sla status, {backend}: {args.tickets} open tickets, {rows} waiting for staff; "
-            f"best {min(times):.3f} s, median {statistics.median(times):.3f} s, "
-            f"runs {', '.join(f'{t:.3f}' for t in times)}; CPU best {min(cpu):.3f} s"
-        )
+        results = {}
+        for scenario in ("before any cycle (every deadline computed)", "after a cycle (stored)"):
+            if scenario.startswith("after"):
+                with bridge.panel.connect() as conn:
+                    _, waiting = survey(conn, bridge.panel.tables, timer)
+                with bridge.panel.begin() as conn:
+                    store_clocks(conn, waiting, "sync", bridge.clock.panel_now())
+            times, cpu, rows = measure()
+            results[scenario] = min(times)
+            print(
+                f"sla status, {backend}, {scenario}: {args.tickets} open tickets, {rows} waiting; "
+                f"best {min(times):.3f} s, median {statistics.median(times):.3f} s "
+                f"(runs {', '.join(f'{t:.3f}' for t in times)}); CPU best {min(cpu):.3f} s"
+            )
         bridge.close()
-        return 0 if min(times) < 1.0 else 1
+        return 0 if max(results.values()) < 1.0 else 1
     finally:
         if drop is not None:
             drop(url)

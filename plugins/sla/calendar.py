@@ -32,7 +32,6 @@ DEFAULT_CLOSE = time(17, 0)
 DEFAULT_DAYS = frozenset(range(5))
 DEFAULT_TZ = timezone(timedelta(hours=-3))
 DEFAULT_COUNTRY = "AR"
-_ANCHOR_YEAR = 1970
 
 
 class Clock(Protocol):
@@ -204,17 +203,21 @@ class BusinessCalendar:
         return table
 
     def _seconds_before_year(self, year: int) -> int:
+        """Business seconds from 1 January of the first year this calendar measured (its
+        origin: only differences matter) to 1 January of ``year``."""
         found = self._before_year.get(year)
         if found is None:
-            if year <= _ANCHOR_YEAR:
-                found = -sum(self._year_table(y)[-1] for y in range(year, _ANCHOR_YEAR))
+            if not self._before_year:
+                found = 0  # the origin
+            elif year < min(self._before_year):
+                found = self._seconds_before_year(year + 1) - self._year_table(year)[-1]
             else:
                 found = self._seconds_before_year(year - 1) + self._year_table(year - 1)[-1]
             self._before_year[year] = found
         return found
 
     def _seconds_until(self, moment: datetime) -> int:
-        """Business seconds from the anchor year to ``moment`` (any fixed origin works).
+        """Business seconds from the calendar's origin to ``moment`` (any fixed origin works).
 
         The last moment asked is remembered: ``sla status`` measures thousands of deadlines
         from one "now"."""

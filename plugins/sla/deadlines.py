@@ -27,7 +27,7 @@ from .plans import PlanChoice, Target, plan_of, target_for
 from .settings import SlaSettings
 from .tables import clocks, state
 
-TicketInfo = queries.tickets.TicketInfo
+TicketInfo = queries.tickets.TicketInfo | queries.tickets.TicketHead
 TRACKING_SINCE = "tracking_since"
 
 
@@ -171,7 +171,10 @@ def clock_ticket(
 
 def open_clocks(conn: Connection) -> dict[int, Any]:
     """The stored clocks still running, by ticket id (one per ticket: its current round)."""
-    query = select(clocks).where(clocks.c.answered_at.is_(None), clocks.c.closed_at.is_(None))
+    c = clocks.c
+    query = select(
+        c.ticket_id, c.round, c.plan, c.kind, c.p1, c.clock, c.target_minutes, c.warn_at, c.deadline
+    ).where(c.answered_at.is_(None), c.closed_at.is_(None))
     found: dict[int, Any] = {}
     for row in conn.execute(query):
         current = found.get(int(row.ticket_id))
@@ -187,7 +190,7 @@ def survey(
     per thousand tickets). ``use_stored`` (a reader: ``sla status``): a round with a stored
     clock keeps its deadline, and warning times are not computed."""
     tickets = queries.tickets.open_ticket_heads(conn, tables)
-    replies = queries.tickets.reply_times(conn, tables, (t.id for t in tickets))
+    replies = queries.tickets.open_ticket_reply_times(conn, tables)
     stored = open_clocks(conn) if use_stored else {}
     wanted = (t.client_id for t in tickets if t.id not in stored)
     holdings = queries.holdings.holdings_of_clients(conn, tables, wanted)
