@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, insert, select
 from whmcs_bridge.plugins.transfers.apply import NotApplicable, apply_transfer
 from whmcs_bridge.plugins.transfers.check import check_transfer
-from whmcs_bridge.plugins.transfers.requests import create_request
+from whmcs_bridge.plugins.transfers.owner_request import create_request
 from whmcs_bridge.plugins.transfers.settings import TransferSettings
 from whmcs_bridge.plugins.transfers.tables import transfer_requests
 

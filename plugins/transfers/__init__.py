@@ -1,7 +1,7 @@
 """Transfers plugin: moving a service to another client, checked rule by rule (R-TR-1..9).
 
 WHMCS offers no API and no hook for the move (whmcs.md §3.6). The plugin checks every rule at
-once (:mod:`.check`), records the owner's request from a ticket (:mod:`.requests`, R-TR-3),
+once (:mod:`.check`), records the owner's request from a ticket (:mod:`.owner_request`, R-TR-3),
 applies it in one transaction with a narrow direct write (:mod:`.apply`), and, from dispatch,
 tells both holders, replies on the ticket and flags the old holder's later tickets about the
 service for staff (:mod:`.notices`). CLI: ``whmcs-bridge transfer`` (:mod:`.cli`).

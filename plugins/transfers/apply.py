@@ -18,7 +18,7 @@ from whmcs_bridge.plugin import BridgeError, Event, event_key, queries, record_e
 
 from . import store
 from .model import TransferCheck
-from .requests import check_for_request, settings_of
+from .owner_request import check_for_request, settings_of
 from .tables import APPLIED, PENDING
 
 if TYPE_CHECKING:

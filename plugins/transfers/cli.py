@@ -16,7 +16,7 @@ from . import store
 from .apply import apply_transfer
 from .check import check_transfer
 from .model import TransferCheck, parse_target
-from .requests import create_request, settings_of
+from .owner_request import create_request, settings_of
 from .tables import APPLIED, CANCELLED, PENDING, REFUSED, STATES
 
 

@@ -26,7 +26,7 @@ from whmcs_bridge.plugin import (
 )
 
 from . import store
-from .requests import reply_on_ticket, settings_of
+from .owner_request import reply_on_ticket, settings_of
 from .texts import EN, ES, day, moved_reply, notice, service_label, staff_note
 
 if TYPE_CHECKING:
