@@ -296,6 +296,16 @@ def test_alert_recipients_by_email_preference_with_role_and_holder(
     assert about("invoice") == [sofia]
     assert about("client") == [("contact:2", "contact", "Pedro", "Lucía Fernández")]
     assert about("service") == []
+    password = Event(
+        key="k",
+        name="client.password_changed",
+        subject_type="client",
+        subject_id=1,
+        occurred_at=None,  # type: ignore[arg-type]
+        source="hook",
+        client_id=1,
+    )
+    assert alert_recipients(bridge, password, 1, settings) == []  # the holder's alone
     [person] = alert_recipients(
         bridge,
         Event(

@@ -31,12 +31,17 @@ PREFERENCE = {
 }
 
 
+#: Events only the holder hears of: WHMCS mails a password change to the login it concerns and
+#: copies it to no contact, so neither do the alerts.
+HOLDER_ONLY = frozenset({"client.password_changed"})
+
+
 def alert_recipients(
     bridge: Bridge, event: Event, client_id: int, settings: ContactSettings
 ) -> list[Recipient]:
     """The people of ``client_id`` whose e-mail preference covers the event's subject."""
     kind = PREFERENCE.get(event.subject_type)
-    if kind is None or not settings.alert_recipients:
+    if kind is None or not settings.alert_recipients or event.name in HOLDER_ONLY:
         return []
     tables = bridge.panel.tables
     with bridge.panel.connect() as conn:
