@@ -622,6 +622,20 @@ def test_a_claim_left_by_a_dead_run_is_settled_by_the_status(sqlite_url: str) ->
         p.cycle()
         p.cycle()
         assert (p.row(3).state, p.calls("ModuleTerminate")) == ("done", 1)
+        # The same for the manual path: a run died around OpenTicket; no second ticket.
+        p.client_cancel(2, "Immediate", D(2026, 12, 10, 9, 30))
+        with p.bridge.panel.connect() as conn:
+            request = service_cancel_request(conn, p.tables, 2)
+        work.take_in(p.bridge, request, "clientarea")
+        stale = p.bridge.clock.panel_now() - timedelta(minutes=11)
+        p.sql(
+            update(cancel_t)
+            .where(cancel_t.c.service_id == 2)
+            .values(state="terminating", state_at=stale)
+        )
+        p.cycle()
+        assert p.row(2).state == "manual" and "none is opened again" in p.row(2).note
+        assert p.calls("OpenTicket") == 0
 
 
 def run_cli(config: Any, *args: str) -> Any:

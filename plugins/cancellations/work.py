@@ -461,6 +461,17 @@ def settle(bridge: Bridge, row: Any, service: Any, report: TaskReport) -> None:
         return
     if bridge.clock.panel_now() - row.state_at < SETTLE:
         return  # it may still be running in the panel
+    if not service.module:  # a run stopped around OpenTicket: never open a second ticket
+        set_row(
+            bridge,
+            row,
+            state="manual",
+            note="a run stopped while opening the technical department's ticket: check its "
+            "tickets (none is opened again), then `cancellations done --service "
+            f"{row.service_id}`",
+        )
+        report.count("manual")
+        return
     set_row(
         bridge,
         row,
