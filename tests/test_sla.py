@@ -38,7 +38,12 @@ from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
 ROOT = Path(__file__).resolve().parents[1]
 #: Friday 27 November 2026, 16:30 in Buenos Aires (UTC-3).
 FRIDAY_1630 = datetime(2026, 11, 27, 19, 30, tzinfo=UTC)
-STAFF = {"telegram_chat": "-1001", "email": True, "whatsapp": "+5491122334455"}
+STAFF = {
+    "telegram_chat": "-1001",
+    "email": True,
+    "whatsapp": "+5491122334455",
+    "whatsapp_template": "sla_aviso",
+}
 SLA_CONFIG: dict[str, Any] = {
     "products": {"Soporte Full": "full"},
     "client_groups": {"Corporativos": "premium"},
@@ -276,6 +281,9 @@ def test_deadlines_warnings_and_breaches(empty_panel: tuple[str, str], sandbox_f
     assert {r.recipient_key for r in sent} == {f"sla:{old.id + 2}:warning"} or len(sent) == 3
     assert all(r.client_id is None and r.recipient_key.startswith("sla:") for r in sent)
     assert "T-t_p1" in json.loads(sent[0].message)["text"]
+    on_call = json.loads(next(r for r in sent if r.channel == "whatsapp").message)
+    assert on_call["template"] == "sla_aviso"
+    assert on_call["params"] == ["aviso", "T-t_p1", "27/11/2026 17:00"]
 
     # 17:01: the breach, once, across many cycles; the 2-hour premium ticket is answered first.
     with bridge.panel.begin() as conn:

@@ -36,6 +36,7 @@ to Friday, Argentina's holidays), every client on ``standard`` and every departm
     telegram_chat = "-1001234567890"
     email = true                        # SendAdminEmail to the ticket's department
     whatsapp = "+5491122334455"         # the on-call person
+    whatsapp_template = "sla_aviso"     # body: stage, ticket number, deadline
     [plugins.sla.notify.departments."Desarrollo web"]
     telegram_chat = "-100999"
 
@@ -99,7 +100,7 @@ KEYS = {
     "notify",
     "whatsapp_templates",
 }
-NOTIFY_KEYS = {"telegram_chat", "email", "whatsapp"}
+NOTIFY_KEYS = {"telegram_chat", "email", "whatsapp", "whatsapp_template"}
 
 
 def plan_rank(plan: str) -> int:
@@ -133,6 +134,9 @@ class StaffNotify:
     telegram_chat: str = ""
     email: bool = False
     whatsapp: str = ""
+    #: An approved template for the on-call WhatsApp (body: stage, ticket number, deadline):
+    #: WhatsApp refuses free text outside a conversation the person opened in the last 24 h.
+    whatsapp_template: str = ""
 
     @property
     def any(self) -> bool:
@@ -316,7 +320,7 @@ def _notify(raw: dict[str, Any], where: str) -> StaffNotify:
     unknown = set(raw) - NOTIFY_KEYS - ({"departments"} if where == "notify" else set())
     if unknown:
         raise _fail(f"{where}.{sorted(unknown)[0]}", f"unknown key; expected {sorted(NOTIFY_KEYS)}")
-    for key in ("telegram_chat", "whatsapp"):
+    for key in ("telegram_chat", "whatsapp", "whatsapp_template"):
         value = raw.get(key, "")
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise _fail(f"{where}.{key}", f"expected text, got {value!r}")
@@ -324,7 +328,10 @@ def _notify(raw: dict[str, Any], where: str) -> StaffNotify:
     if not isinstance(email, bool):
         raise _fail(f"{where}.email", f"expected true or false, got {email!r}")
     return StaffNotify(
-        str(raw.get("telegram_chat", "")).strip(), email, str(raw.get("whatsapp", "")).strip()
+        str(raw.get("telegram_chat", "")).strip(),
+        email,
+        str(raw.get("whatsapp", "")).strip(),
+        str(raw.get("whatsapp_template", "")).strip(),
     )
 
 

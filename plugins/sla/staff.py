@@ -49,8 +49,24 @@ def queue_staff_alert(
         stage, row.tid, int(row.ticket_id), row.plan, dept, row.deadline, left
     )
     queued = 0
+    notify = settings.staff_for(int(row.department_id), dept)
     for channel, recipient in staff_deliveries(settings, int(row.department_id), dept):
-        message = {"event": f"sla.{stage}", "language": "es_AR", "text": text, "subject": subject}
+        message: dict[str, Any] = {
+            "event": f"sla.{stage}",
+            "language": "es_AR",
+            "text": text,
+            "subject": subject,
+        }
+        if channel == "whatsapp" and notify.whatsapp_template:
+            message.update(
+                template=notify.whatsapp_template,
+                template_language="es_AR",
+                params=[
+                    "aviso" if stage == "warning" else "incumplido",
+                    str(row.tid),
+                    texts.when(row.deadline),
+                ],
+            )
         if bridge.outbox.enqueue(
             event_id=0,
             recipient_key=f"sla:{row.id}:{stage}",
