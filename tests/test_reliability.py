@@ -11,12 +11,14 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
+from test_dispatch import Recorder
 from test_dispatch import _kill_lock_holder as kill_lock_holder
 from test_outbox import _DELIVER, ROOT, WA_TOKEN, alerts_section, queue, rows, sends_to
 
@@ -25,7 +27,7 @@ from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.errors import LockHeld
 from whmcs_bridge.lock import LockLost, lease_key, server_lock_name
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
-from whmcs_bridge.store.tables import meta
+from whmcs_bridge.store.tables import events, inbox, meta, outcomes, quarantine
 from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 
 
@@ -142,3 +144,85 @@ def test_a_crash_loop_sends_a_message_at_most_twice(tmp_path: Path) -> None:
             assert final[row_id]["next_attempt_at"] is None  # it waits for an admin
             assert final[row_id]["attempts"] == 2  # sent, re-sent once; never a third time
         bridge.close()
+
+
+# --- 3. one row never stops the bridge -----------------------------------------------------------
+BACKENDS = ["sqlite", pytest.param("8.4", marks=pytest.mark.mariadb)]
+
+
+@pytest.fixture(params=BACKENDS)
+def panel(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_panel(tmp_path / "panel.sqlite", date(2026, 11, 26))
+    return request.getfixturevalue("mariadb_84")
+
+
+def test_bad_rows_wait_in_quarantine_and_the_rest_goes_on(panel: str) -> None:
+    recorder = Recorder()
+    bridge = make_bridge(panel, plugins=[("recorder", recorder)])
+    mysql = bridge.panel.backend == "mysql"
+    at: Any = datetime(2026, 11, 26, 10)
+    deep = '{"invoiceid": 1, "x": ' + "[" * 30000 + "]" * 30000 + "}"  # RecursionError
+    # 11,000 characters: 22 KB in the inbox, 66 KB once stored (ASCII-escaped) in the events.
+    grows = json.dumps({"client_id": 3, "changed": "ñ" * 11000}, ensure_ascii=False)
+    rows = [
+        ("InvoicePaid", deep, at),
+        ("ClientEdit", grows, at),
+        ("InvoicePaid", json.dumps({"invoiceid": 2**64}), at),  # once clamped, or OverflowError
+        ("ClientChangePassword", json.dumps({"client_id": 2**63 - 1}), at),  # fits: accepted
+        ("InvoicePaid", json.dumps({"invoiceid": 4}), at),
+    ]
+    if mysql:  # MySQL hands a zero date back as text: once an AttributeError
+        rows.append(("ClientChangePassword", json.dumps({"client_id": 3}), "0000-00-00 00:00:00"))
+    engine = create_engine(panel)
+    with engine.begin() as conn:
+        if mysql:
+            conn.exec_driver_sql("SET SESSION sql_mode=''")  # as WHMCS writes the inbox
+        for hook, payload, created in rows:
+            conn.execute(
+                insert(inbox).values(hook=hook, payload=payload, origin="admin", created_at=created)
+            )
+        # An event stored before this fix with its data cut: JSONDecodeError at every dispatch.
+        conn.execute(
+            insert(events).values(
+                event_key="client.details_changed:9:2026-11-25",
+                name="client.details_changed",
+                subject_type="client",
+                subject_id=9,
+                occurred_at=datetime(2026, 11, 25, 9),
+                source="hook",
+                origin="admin",
+                data='{"changed": "\\u00f1\\u00f1',
+                created_at=datetime(2026, 11, 25, 9),
+            )
+        )
+    report = run_cycle(bridge)
+    assert report.intake["quarantined"] == len(rows) - 2
+    assert recorder.seen == [("client.password_changed", 2**63 - 1), ("invoice.paid", 4)]
+    assert report.dispatch["quarantined"] == 1 and len(report.errors) == 1
+    assert "the stored event cannot be read: JSONDecodeError" in report.errors[0]
+    with engine.connect() as conn:
+        reasons = [r.reason for r in conn.execute(select(quarantine).order_by(quarantine.c.id))]
+        set_aside = conn.execute(
+            select(outcomes.c.status).where(
+                outcomes.c.event_id == select(func.min(events.c.id)).scalar_subquery()
+            )
+        ).scalar()
+        unsettled = conn.execute(
+            select(func.count()).select_from(events).where(events.c.settled_at.is_(None))
+        ).scalar()
+    assert reasons[:3] == [
+        "payload is nested too deeply to read",
+        "the event's data would take 66037 bytes, more than its column holds (65535)",
+        f"payload 'invoiceid' is out of range for an id: {2**64}",
+    ]
+    if mysql:
+        assert reasons[3] == "created_at is not a date and time: '0000-00-00 00:00:00'"
+    assert set_aside == "quarantined" and unsettled == 0
+    again = run_cycle(bridge)  # reported once; the next cycle is clean
+    assert again.ok and again.dispatch["events"] == 0
+    if mysql:  # the bridge's own writes are strict: too long is an error, never a silent cut
+        with pytest.raises(DBAPIError, match="Data too long"), bridge.panel.begin() as conn:
+            conn.execute(update(events).values(data="x" * 70000))
+    bridge.close()
+    engine.dispose()

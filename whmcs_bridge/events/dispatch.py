@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from whmcs_bridge.events.model import SKIP, Event
-from whmcs_bridge.events.store import unsettled
+from whmcs_bridge.events.store import unsettled_rows
 from whmcs_bridge.lock import ensure_held
 from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import outcomes as outcomes_t
@@ -50,11 +50,17 @@ def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
     with bridge.panel.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
         while True:
-            chunk = unsettled(conn, last_id, batch)
-            if not chunk:
+            rows = unsettled_rows(conn, last_id, batch)
+            if not rows:
                 return report
-            known = _outcomes(conn, [e.id for e in chunk if e.id is not None])
-            last_id = chunk[-1].id or last_id
+            known = _outcomes(conn, [row.id for row in rows])
+            last_id = rows[-1].id
+            chunk = []
+            for row in rows:
+                try:
+                    chunk.append(_read(row))
+                except Exception as exc:  # one bad stored event never stops dispatch (issue 12)
+                    _set_aside(bridge, conn, row.id, exc, handlers, known, report)
             settled: list[int] = []
             for event in chunk:
                 ensure_held()  # a cycle that lost its lock stops here (outcomes are kept)
@@ -67,6 +73,43 @@ def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
                     .where(events_t.c.id.in_(settled))
                     .values(settled_at=bridge.clock.panel_now())
                 )
+
+
+def _read(row: Row[Any]) -> Event:
+    event = Event.from_row(row)
+    if not isinstance(event.data, dict):
+        raise ValueError("its data is not a JSON object")
+    return event
+
+
+def _set_aside(
+    bridge: Bridge,
+    conn: Connection,
+    event_id: int,
+    exc: Exception,
+    handlers: list[str],
+    known: dict[tuple[int, str], tuple[str, int]],
+    report: DispatchReport,
+) -> None:
+    """An event that cannot be read back (cut data, say): quarantined for every plugin still
+    owed it, and settled, so that it is reported once and the events after it go on."""
+    reason = f"the stored event cannot be read: {type(exc).__name__}: {exc}"[:1000]
+    log.error("event %s: %s", event_id, reason)
+    report.events += 1
+    report.quarantined += 1
+    report.errors.append(f"event {event_id}: {reason}")
+    now = bridge.clock.panel_now()
+    for plugin in handlers:
+        previous = known.get((event_id, plugin))
+        if previous and previous[0] in FINAL:
+            continue
+        values = {"status": "quarantined", "detail": reason, "updated_at": now}
+        if previous is None:
+            conn.execute(_INSERT_OUTCOMES, [{"event_id": event_id, "plugin": plugin, **values}])
+        else:
+            retried = {"b_event_id": event_id, "b_plugin": plugin, "tries": previous[1]}
+            conn.execute(_UPDATE_OUTCOME, [{**retried, **values}])
+    conn.execute(update(events_t).where(events_t.c.id == event_id).values(settled_at=now))
 
 
 def _outcomes(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[str, int]]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.store.tables import events as events_t
@@ -67,13 +68,19 @@ def record_settled(conn: Connection, event: Event, now: datetime) -> int:
 
 def unsettled(conn: Connection, after_id: int, limit: int) -> list[Event]:
     """Events still waiting for some plugin, oldest first, after ``after_id``."""
-    rows = conn.execute(
-        select(events_t)
-        .where(events_t.c.settled_at.is_(None), events_t.c.id > after_id)
-        .order_by(events_t.c.id)
-        .limit(limit)
-    ).all()
-    return [Event.from_row(row) for row in rows]
+    return [Event.from_row(row) for row in unsettled_rows(conn, after_id, limit)]
+
+
+def unsettled_rows(conn: Connection, after_id: int, limit: int) -> list[Row[Any]]:
+    """The stored rows of :func:`unsettled` (dispatch reads each one on its own)."""
+    return list(
+        conn.execute(
+            select(events_t)
+            .where(events_t.c.settled_at.is_(None), events_t.c.id > after_id)
+            .order_by(events_t.c.id)
+            .limit(limit)
+        ).all()
+    )
 
 
 def iter_unsettled(conn: Connection, batch: int = 500) -> Iterator[list[Event]]:

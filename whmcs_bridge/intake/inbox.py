@@ -7,11 +7,14 @@ The mapping from WHMCS hook to event is data (:data:`HOOKS`); the few hooks that
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from whmcs_bridge.events.catalog import REPEATABLE_EVENTS
 from whmcs_bridge.events.model import Event, event_key
@@ -20,6 +23,11 @@ from whmcs_bridge.store.tables import inbox as inbox_t
 from whmcs_bridge.store.tables import quarantine as quarantine_t
 
 DELETE_CHUNK = 1000  # ids per DELETE ... IN (...)
+MAX_ID = 2**63 - 1  # the events' BIGINT columns: a larger id is refused, never clamped
+MAX_DATA_BYTES = 65_535  # MySQL TEXT, the events' data column
+MAX_REASON = 1000
+
+log = logging.getLogger(__name__)
 
 
 class MalformedRow(ValueError):
@@ -116,6 +124,8 @@ def _int(payload: dict[str, Any], key: str) -> int:
         raise MalformedRow(f"payload '{key}' is not a number: {value!r}") from None
     if number <= 0:
         raise MalformedRow(f"payload '{key}' is not a valid id: {number}")
+    if number > MAX_ID:
+        raise MalformedRow(f"payload '{key}' is out of range for an id: {number}")
     return number
 
 
@@ -156,6 +166,9 @@ def events_from_row(
     if hook in HINT_HOOKS:
         return [], None
     occurred = created_at or ctx.now
+    if not isinstance(occurred, datetime):
+        # MySQL hands a zero date ('0000-00-00 00:00:00') back as text.
+        raise MalformedRow(f"created_at is not a date and time: {str(created_at)[:40]!r}")
     rule = HOOKS.get(hook)
     if rule is None:
         raise MalformedRow(f"unknown hook '{hook}'")
@@ -241,23 +254,50 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
             new, lookup = events_from_row(
                 ctx, row.hook, payload, row.origin or "unknown", row.created_at
             )
+            for event in new:
+                _check_storable(event)
             if lookup is not None:
                 pending.append((len(found), *lookup, new[0].client_id))
             found.extend(new)
-        except (MalformedRow, json.JSONDecodeError) as exc:
+        except SQLAlchemyError:
+            raise  # the database failed, not the row: the transaction is gone
+        except Exception as exc:  # one row never stops intake (issue 12): it waits in quarantine
             quarantined += 1
+            reason = _reason(exc)
+            log.warning("inbox row %s (%s) quarantined: %s", row.id, row.hook, reason)
             ctx.conn.execute(
                 insert(quarantine_t).values(
                     inbox_id=row.id,
                     hook=row.hook,
                     payload=row.payload,
-                    reason=str(exc),
+                    reason=reason,
                     created_at=ctx.now,
                 )
             )
     _fill_clients(ctx, pending, found)
     delete_rows(ctx.conn, [row.id for row in rows])
     return Drained(found, hints, len(rows), quarantined)
+
+
+def _check_storable(event: Event) -> None:
+    """Refuse an event whose data would not fit its column (it would be cut, or refused)."""
+    size = len(json.dumps(event.data, sort_keys=True, default=str).encode())
+    if size > MAX_DATA_BYTES:
+        raise MalformedRow(
+            f"the event's data would take {size} bytes, more than its column holds "
+            f"({MAX_DATA_BYTES})"
+        )
+
+
+def _reason(exc: Exception) -> str:
+    """The quarantine reason: the row's fault in words, or the error that reading it raised."""
+    if isinstance(exc, MalformedRow | json.JSONDecodeError):
+        text = str(exc)
+    elif isinstance(exc, RecursionError):
+        text = "payload is nested too deeply to read"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text[:MAX_REASON]
 
 
 def delete_rows(conn: Connection, ids: list[int]) -> None:

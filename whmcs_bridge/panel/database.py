@@ -1,7 +1,8 @@
 """The connection to the panel's database, and what kind of WHMCS it holds.
 
-MySQL/MariaDB sessions run with ``sql_mode=''`` as WHMCS's own do, in ``utf8``, with a pooled,
-pre-pinged connection. SQLite is the embedded default for the demo and for trying the bridge
+MySQL/MariaDB sessions run in ``utf8``, with a pooled, pre-pinged connection, and with
+``sql_mode='STRICT_TRANS_TABLES'`` (WHMCS's own run with ``''``): a value the bridge writes that
+does not fit its column is an error, never silently cut or clamped. Reads are not affected. SQLite is the embedded default for the demo and for trying the bridge
 without a panel. The bridge only reads ``tbl*`` tables; the database user may lack write rights
 on them.
 """
@@ -62,7 +63,10 @@ def create_panel_engine(url: URL) -> Engine:
         url.set(query=query),
         pool_pre_ping=True,
         pool_recycle=3600,
-        connect_args={"init_command": "SET SESSION sql_mode=''", "connect_timeout": 10},
+        connect_args={
+            "init_command": "SET SESSION sql_mode='STRICT_TRANS_TABLES'",
+            "connect_timeout": 10,
+        },
     )
 
 
