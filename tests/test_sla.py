@@ -125,6 +125,8 @@ def seed(bridge: Bridge) -> dict[str, int]:
         ticket("t_maint", "std", "maint", local(2026, 11, 27, 16, 30))
         ticket("t_old", "std", "soporte", local(2026, 10, 1, 10, 0))
         ticket("t_closed", "std", "soporte", local(2026, 11, 27, 12, 0), status="Closed")
+        # Opened by staff (TicketOpenAdmin): it waits for the client, not for staff.
+        ticket("t_staff", "std", "soporte", local(2026, 11, 27, 15, 0), admin="Marta")
         ticket("t_again", "std", "soporte", local(2026, 11, 27, 10, 0), status="Customer-Reply")
         ticket(
             "t_phone",
@@ -248,7 +250,7 @@ def test_deadlines_warnings_and_breaches(empty_panel: tuple[str, str], sandbox_f
     summary = tasks.run(bridge)
     assert "0 warning(s), 0 breach(es)" in summary, summary
     rows = {r["ticket_id"]: r for r in reports.status(bridge)}
-    assert ids["t_closed"] not in rows
+    assert ids["t_closed"] not in rows and ids["t_staff"] not in rows
     by_name = {name: rows[ids[name]] for name in ("t_std", "t_pro", "t_p1", "t_maint", "t_old")}
     assert by_name["t_std"]["deadline"] == "2026-12-01T10:30:00-03:00"
     assert by_name["t_pro"]["deadline"] == "2026-11-30T11:30:00-03:00"  # SLA 4, premium

@@ -39,11 +39,18 @@ class Round:
 
 
 def rounds_of(
-    opened_at: datetime, replies: Iterable[tuple[datetime, bool]], reopen: bool
+    opened_at: datetime,
+    replies: Iterable[tuple[datetime, bool]],
+    reopen: bool,
+    opened_by_staff: bool = False,
 ) -> list[Round]:
-    """The response rounds of a ticket from its replies ``(date, by_staff)``, oldest first."""
+    """The response rounds of a ticket from its replies ``(date, by_staff)``, oldest first.
+
+    A ticket staff opened (``TicketOpenAdmin``) waits for the client, not for staff: its first
+    round counts as answered at the opening, and the client's reply starts the next one.
+    """
     found: list[Round] = []
-    current = Round(1, opened_at)
+    current = Round(1, opened_at, opened_at if opened_by_staff else None)
     for date, by_staff in replies:
         if current.answered_at is None:
             if by_staff:
@@ -149,7 +156,9 @@ def clock_ticket(
     if ticket.opened_at is None:
         return [], None
     settings = timer.settings
-    rounds = rounds_of(ticket.opened_at, replies, settings.reopen_starts_new_clock)
+    rounds = rounds_of(
+        ticket.opened_at, replies, settings.reopen_starts_new_clock, bool(ticket.admin)
+    )
     current = rounds[-1]
     if current.answered_at is not None:
         return rounds, None

@@ -113,8 +113,8 @@ def report(bridge: Bridge, start: datetime, end: datetime) -> list[dict[str, Any
     stored = stored_clocks(bridge, [t.id for t in tickets])
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for ticket in tickets:
-        if ticket.opened_at is None:
-            continue
+        if ticket.opened_at is None or ticket.admin:
+            continue  # no date, or opened by staff: no first response was owed
         first = rounds_of(ticket.opened_at, replies.get(ticket.id, []), False)[0]
         row: Any = stored.get((ticket.id, 1))
         if row is not None:

@@ -298,6 +298,7 @@ class TicketHead(NamedTuple):
     status: str
     priority: str  # tbltickets.urgency
     opened_at: datetime | None  # panel-local
+    admin: str  # the staff member's name when staff opened it, else ''
 
 
 def open_ticket_heads(conn: Connection, tables: PanelTables) -> list[TicketHead]:
@@ -317,14 +318,15 @@ def open_ticket_heads(conn: Connection, tables: PanelTables) -> list[TicketHead]
             tickets.c.status,
             tickets.c.urgency,
             tickets.c.date,
+            tickets.c.admin,
         )
         .select_from(tickets.outerjoin(departments, departments.c.id == tickets.c.did))
         .where(*where)
         .order_by(tickets.c.id)
     )
     return [
-        TicketHead(ticket_id, tid or "", client or 0, did or 0, name or "", status, urgency, date)
-        for ticket_id, tid, client, did, name, status, urgency, date in conn.execute(query)
+        TicketHead(*row[:4], row[4] or "", row[5], row[6], row[7], (row[8] or "").strip())
+        for row in conn.execute(query)
     ]
 
 
