@@ -291,7 +291,7 @@ def test_difference_r_up_1_is_50_on_every_day_of_the_year(offset: int, next_due:
     assert not q.cycle_restarted
     assert q.new_recurring_amount == D("150.00")
     assert q.recurring_change == D("50.00")
-    assert "R-UP-1" in q.explanation and "whatever the day" in q.explanation
+    assert "whatever the day" in q.explanation and "R-UP" not in q.explanation
 
 
 def test_difference_with_a_change_of_cycle_restarts_it_today() -> None:
@@ -373,17 +373,23 @@ def test_prorata_cycle_change_complaint() -> None:
     assert q.next_due_date == dt.date(2025, 9, 10)
 
 
-def test_prorata_r_up_1_example_is_25() -> None:
-    # R-UP-1 under WHMCS's rule: 100 -> 150 per year, mid-year: 50 x 183/366 = 25.00.
-    q = quote(
-        "prorata",
+def _r_up_1(policy: str, today: dt.date, **kw: object) -> UpgradeQuote:
+    """R-UP-1's example: 100 per year moved to 150 per year, due 2025-01-01."""
+    return quote(
+        policy,
         current_price=D("100.00"),
         current_cycle="Annually",
         next_due_date=dt.date(2025, 1, 1),
         new_prices=prices(annually="150.00"),
         new_cycle="Annually",
-        today=dt.date(2024, 7, 2),
+        today=today,
+        **kw,
     )
+
+
+def test_prorata_r_up_1_example_is_25() -> None:
+    # R-UP-1 under WHMCS's rule: 100 -> 150 per year, mid-year: 50 x 183/366 = 25.00.
+    q = _r_up_1("prorata", dt.date(2024, 7, 2))
     assert q.amount_due == D("25.00")
 
 
@@ -615,3 +621,138 @@ def test_no_negative_charge_and_credit_only_when_chosen(
         assert q.credit == 0  # R-UP-4: a downgrade gives nothing back unless the admin chose so
         assert q.amount_due == max(q.net_amount, 0)
     assert q.explanation.endswith(".")
+
+
+# --- issue 11, point 5: difference_basis across a change of cycle ---------------------------
+
+
+def _monthly_30_to_annual_150(basis: str, **kw: object) -> UpgradeQuote:
+    # Monthly at 30, due 2024-07-15, 10 of 30 days left: 10.00 of the month is unused.
+    return quote(
+        current_price=D("30.00"),
+        new_prices=prices(monthly="30.00", annually="150.00"),
+        new_cycle="Annually",
+        difference_basis=basis,
+        **kw,
+    )
+
+
+def test_difference_basis_unused_deducts_the_unused_part() -> None:
+    q = _monthly_30_to_annual_150("unused")
+    assert (q.unused_value, q.amount_due) == (D("10.00"), D("140.00"))
+    assert q.next_due_date == dt.date(2025, 7, 5) and q.cycle_restarted
+
+
+def test_difference_basis_paid_deducts_the_whole_payment() -> None:
+    q = _monthly_30_to_annual_150("paid")
+    assert (q.unused_value, q.amount_due) == (D("30.00"), D("120.00"))  # 150 - 30, the seed's words
+    assert q.next_due_date == dt.date(2025, 7, 5) and q.cycle_restarted
+    assert "$150.00 USD - $30.00 USD = $120.00 USD" in q.explanation
+    assert "what was paid for the current monthly cycle" in q.explanation
+
+
+def test_difference_basis_paid_never_credits_what_was_used() -> None:
+    # Annual 120 moved to monthly 5 with 91 of 366 days left: paid 120, unused 29.84.
+    q = quote(
+        current_price=D("120.00"),
+        current_cycle="Annually",
+        next_due_date=dt.date(2025, 1, 1),
+        new_prices=prices(monthly="5.00"),
+        today=dt.date(2024, 10, 2),
+        difference_basis="paid",
+        downgrade="credit",
+    )
+    assert q.net_amount == D("-115.00")
+    assert (q.amount_due, q.credit) == (D("0.00"), D("24.84"))  # 29.84 unused - 5.00
+
+
+def test_difference_basis_does_not_touch_a_kept_cycle() -> None:
+    for basis in ("unused", "paid"):
+        q = _r_up_1("difference", dt.date(2024, 7, 5), difference_basis=basis)
+        assert q.amount_due == D("50.00") and not q.cycle_restarted
+
+
+def test_unknown_difference_basis_is_refused() -> None:
+    with pytest.raises(UpgradePricingError, match="difference_basis"):
+        _monthly_30_to_annual_150("half")
+
+
+# --- issue 11, point 4: the explanation's figures add up to the total -----------------------
+
+AMOUNT = r"-?\$-?[\d,]+(?:\.\d+)? USD"
+
+
+def _amounts(text: str) -> list[Decimal]:
+    import re
+
+    return [
+        D(a.replace("$", "").replace(" USD", "").replace(",", "")) for a in re.findall(AMOUNT, text)
+    ]
+
+
+@settings(max_examples=200)
+@given(
+    policy=st.sampled_from(sorted(POLICIES)),
+    current=st.integers(1, 100_000),
+    new=st.integers(1, 100_000),
+    current_cycle=st.sampled_from(RECURRING),
+    new_cycle=st.sampled_from(RECURRING),
+    next_due=st.dates(dt.date(2020, 1, 1), dt.date(2040, 12, 31)),
+    offset=st.integers(1, 360),
+)
+def test_the_explanation_adds_up_and_rounds_once(
+    policy: str,
+    current: int,
+    new: int,
+    current_cycle: BillingCycle,
+    new_cycle: BillingCycle,
+    next_due: dt.date,
+    offset: int,
+) -> None:
+    import re
+
+    q = quote_upgrade(
+        policy,
+        current_price=D(current) / 100,
+        current_cycle=current_cycle,
+        next_due_date=next_due,
+        new_prices=ProductPrices.from_pricing_row(dict.fromkeys(COLUMNS, D(new) / 100)),
+        new_cycle=new_cycle,
+        today=next_due - dt.timedelta(days=offset % (current_cycle.months * 28)),
+        currency=USD,
+    )
+    # "<a> - <b> = <c>" (and "<c>, rounded to <total>"): the parts give <c> exactly, and <c>
+    # rounded once is the total.
+    sums = re.findall(
+        rf"({AMOUNT}) - ({AMOUNT}) = ({AMOUNT})(?:, rounded to ({AMOUNT}))?", q.explanation
+    )
+    products = re.findall(
+        rf"({AMOUNT}) x (\d+)/(\d+) = ({AMOUNT})(?:, rounded to ({AMOUNT}))?", q.explanation
+    )
+    assert sums or products, q.explanation
+    for a, b, c, rounded in sums:
+        [a_, b_, c_] = (_amounts(x)[0] for x in (a, b, c))
+        assert a_ - b_ == c_, q.explanation
+        total = _amounts(rounded)[0] if rounded else c_
+        assert round_money(c_, USD) == total
+    final = sums[-1] if sums else products[-1]
+    shown_total = _amounts(final[-1] or final[-2])[0]
+    assert shown_total == q.net_amount, q.explanation
+
+
+def test_prorata_explanation_factors_the_difference() -> None:
+    q = _r_up_1("prorata", dt.date(2024, 7, 4))  # 181 of 366 days: 50 x 181/366 = 24.7268 -> 24.73
+    assert q.amount_due == D("24.73")
+    assert "$50.00 USD x 181/366 = $24.7268 USD, rounded to $24.73 USD" in q.explanation
+    assert "The next due date stays 01/01/2025." in q.explanation
+
+
+def test_the_client_reads_it_in_spanish_with_dd_mm_yyyy() -> None:
+    q = _monthly_30_to_annual_150("unused")
+    text = q.explain("spanish")
+    assert text == (
+        "El plan nuevo cuesta $150.00 USD por ciclo anual; se descuenta la parte no usada del "
+        "ciclo mensual actual (10 de 30 días): $150.00 USD - $10.00 USD = $140.00 USD. "
+        "El ciclo anual empieza hoy y vence el 05/07/2025."
+    )
+    assert q.explain("english").startswith("The new plan costs $150.00 USD per annual cycle")

@@ -4,6 +4,7 @@ and the manual path (R-UP-3) that opens exactly one ticket however often it runs
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,19 +97,22 @@ def test_quote_text_reproduces_r_up_1(tmp_path: Path, panel_url: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "-> #2 Hosting Avanzado (annually), automatic" in done.stdout
     assert "difference: $50,00 ARS" in done.stdout  # 150 - 100, whatever the day
-    assert "WHMCS would charge: n/a (no [api])" in done.stdout
+    # Without [api], WHMCS's rule is computed here for the same day.
+    assert f"(WHMCS's rule, computed for {TODAY:%d/%m/%Y})" in done.stdout
 
 
 def test_quote_json_difference_and_prorata(tmp_path: Path, panel_url: str) -> None:
     config = write_config(tmp_path, panel_url)
-    [target] = quote_json(config, "--service", "1", "--to", "2")["targets"]
+    [target] = quote_json(config, "--service", "1", "--to", "2", "--cycle", "annually")["targets"]
     assert (target["policy"], target["amount"], target["route"]) == (
         "difference",
         "50.00",
         "automatic",
     )
 
-    [prorata] = quote_json(config, "--service", "1", "--to", "2", "--policy", "prorata")["targets"]
+    [prorata] = quote_json(
+        config, "--service", "1", "--to", "2", "--cycle", "annually", "--policy", "prorata"
+    )["targets"]
     due = TODAY + timedelta(days=180)
     days = cycle_days(due, BillingCycle.ANNUALLY)  # 365 or 366
     assert prorata["policy"] == "prorata"
@@ -116,37 +120,93 @@ def test_quote_json_difference_and_prorata(tmp_path: Path, panel_url: str) -> No
     assert abs(D(prorata["amount"]) - D("25.00")) < D("0.50")  # R-UP-1: "25", a day's share off
 
 
-def test_quote_lists_every_reachable_target(tmp_path: Path, panel_url: str) -> None:
+def test_quote_lists_every_reachable_target_in_every_cycle_it_offers(
+    tmp_path: Path, panel_url: str
+) -> None:
+    # Issue 11 point 2: each cycle a target offers, not only the service's own.
     config = write_config(tmp_path, panel_url)
     report = quote_json(config, "--service", "1")
-    assert [(t["product_id"], t["amount"]) for t in report["targets"]] == [
-        (2, "50.00"),
-        (3, "200.00"),
+    assert [(t["product_id"], t["cycle"]) for t in report["targets"]] == [
+        (2, "semiannually"),
+        (2, "annually"),
+        (3, "monthly"),
+        (3, "annually"),
     ]
-    assert report["manual"] is None
+    amounts = {(t["product_id"], t["cycle"]): t["amount"] for t in report["targets"]}
+    assert (amounts[2, "annually"], amounts[3, "annually"]) == ("50.00", "200.00")
+    assert all(t["refusals"] == [] for t in report["targets"])
+    assert report["manual"] is None and report["closed"] is None
+
+
+def test_a_free_service_has_real_options(tmp_path: Path, panel_url: str) -> None:
+    hosting = T["tblhosting"]
+    run_sql(
+        panel_url,
+        update(hosting)
+        .where(hosting.c.id == 1)
+        .values(billingcycle="Free Account", amount=D("0.00"), nextduedate=None),
+    )
+    config = write_config(tmp_path, panel_url)
+    targets = quote_json(config, "--service", "1", "--to", "2")["targets"]
+    assert [(t["cycle"], t["amount"], t["refusals"]) for t in targets] == [
+        ("semiannually", "80.00", []),
+        ("annually", "150.00", []),
+    ]
 
 
 def test_quote_compares_with_whmcs_through_the_api(
     tmp_path: Path, panel_url: str, sandbox: SandboxPanel
 ) -> None:
     config = write_config(tmp_path, panel_url, api=api_config(sandbox))
-    [target] = quote_json(config, "--service", "1", "--to", "2")["targets"]
+    [target] = quote_json(config, "--service", "1", "--to", "2", "--cycle", "annually")["targets"]
     whmcs = D(target["whmcs_amount"])
     assert abs(whmcs - D("25.00")) < D("0.50")  # the sandbox prices like WHMCS: prorata
     assert D(target["gap"]) == D("50.00") - whmcs
-    done = cli(config, "quote", "--service", "1", "--to", "2")
+    done = cli(config, "quote", "--service", "1", "--to", "2", "--cycle", "annually")
     assert f"WHMCS would charge: ${str(whmcs).replace('.', ',')} ARS" in done.stdout
+    # Issue 11 point 4: another day is priced for that day on both sides, and matches what
+    # WHMCS's own rule (the sandbox's) gives on that day.
+    later = TODAY + timedelta(days=30)
+    [moved] = cli_json(config, "--service", "1", "--to", "2", "--cycle", "annually", on=later)
+    assert D(moved["whmcs_amount"]) < whmcs  # 30 days fewer of the dearer plan
+    assert f"computed for {later:%d/%m/%Y}" in moved["whmcs_text"]
+    assert D(moved["whmcs_amount"]) == (
+        D(50) * 150 / cycle_days(TODAY + timedelta(days=180), BillingCycle.ANNUALLY)
+    ).quantize(D("0.01"))
+
+
+def cli_json(config: Path, *args: str, on: date) -> list[dict[str, Any]]:
+    done = cli(config, "quote", "--on", on.isoformat(), "--json", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["targets"]
+
+
+def test_a_downgrade_says_whether_whmcs_would_credit(tmp_path: Path, panel_url: str) -> None:
+    config = write_config(tmp_path, panel_url)
+    [down] = quote_json(config, "--service", "2", "--to", "1")["targets"]
+    whmcs = D(down["whmcs_amount"])
+    assert whmcs < 0
+    assert "credits $" in down["whmcs_text"] and "(CreditOnDowngrade is on)" in down["whmcs_text"]
+    assert D(down["whmcs_charge"]) == whmcs and D(down["gap"]) == -whmcs  # we credit nothing
+    settings = T["tblconfiguration"]
+    run_sql(
+        panel_url,
+        update(settings).where(settings.c.setting == "CreditOnDowngrade").values(value=""),
+    )
+    [down] = quote_json(config, "--service", "2", "--to", "1")["targets"]
+    assert "credits nothing (CreditOnDowngrade is off)" in down["whmcs_text"]
+    assert (D(down["whmcs_charge"]), D(down["gap"])) == (0, 0)
 
 
 def test_group_policy_by_name_and_by_id(tmp_path: Path, panel_url: str) -> None:
     by_name = write_config(
         tmp_path, panel_url, '[plugins.upgrades.groups]\n"hosting web" = "full"\n'
     )
-    [target] = quote_json(by_name, "--service", "1", "--to", "2")["targets"]
-    assert target["policy"] == "full"
+    targets = quote_json(by_name, "--service", "1", "--to", "2")["targets"]
+    assert {t["policy"] for t in targets} == {"full"}
     by_id = write_config(tmp_path, panel_url, '[plugins.upgrades.groups]\n"1" = "prorata"\n')
-    [target] = quote_json(by_id, "--service", "1", "--to", "2")["targets"]
-    assert target["policy"] == "prorata"
+    targets = quote_json(by_id, "--service", "1", "--to", "2")["targets"]
+    assert {t["policy"] for t in targets} == {"prorata"}
 
 
 def test_downgrade_charges_nothing_unless_credit(tmp_path: Path, panel_url: str) -> None:
@@ -260,6 +320,34 @@ def test_refused_when_the_cycle_is_not_offered(tmp_path: Path, panel_url: str) -
     assert "refused, cycle_not_offered: the new product is not offered Monthly" in done.stdout
 
 
+def test_difference_basis_is_a_setting(panel_url: str) -> None:
+    # Issue 11 point 5: annual 100 moved to semi-annual 80 half-way through the year.
+    bridge = make_bridge(panel_url, config={"plugins": {"enabled": ["upgrades"]}})
+    amounts = {}
+    for basis in ("unused", "paid"):
+        with bridge.panel.connect() as conn:
+            plan = plan_upgrade(
+                conn,
+                bridge.panel,
+                parse_settings({"difference_basis": basis}),
+                1,
+                TODAY,
+                target_id=2,
+                cycle="semiannually",
+            )
+        quote = plan.options[0].quote
+        assert quote is not None and quote.cycle_restarted
+        amounts[basis] = quote.net_amount
+    bridge.close()
+    unused = D(100) * 180 / cycle_days(TODAY + timedelta(days=180), BillingCycle.ANNUALLY)
+    assert amounts == {"unused": (80 - unused).quantize(D("0.01")), "paid": D("-20.00")}
+    with pytest.raises(ConfigError, match=r"plugins\.upgrades\.difference_basis.*unused, paid"):
+        make_bridge(
+            panel_url,
+            config={"plugins": {"enabled": ["upgrades"], "upgrades": {"difference_basis": "x"}}},
+        )
+
+
 def test_config_is_checked_at_start_up(panel_url: str) -> None:
     with pytest.raises(
         ConfigError, match=r"plugins\.upgrades\.policy.*expected one of difference, prorata, full"
@@ -339,9 +427,55 @@ def test_manual_path_opens_exactly_one_ticket(vps: str, sandbox: SandboxPanel) -
     [ticket] = tickets(vps)
     assert ticket.id == results[0].ticket_id and ticket.did == 3  # "Ventas"
     assert ticket.userid == 1 and ticket.service == "S5"
-    assert ticket.title == "Cambio de plan manual: servicio #5 a VPS Plus"
-    assert "A cobrar: $90,00 ARS" in ticket.message
-    assert "no tiene opciones de cambio de plan automáticas" in ticket.message
+    # Issue 11 point 3: written by the company, in the client's language, no rule ids.
+    assert ticket.title == "Cambio de plan de vps1.mariagonzalez.com.ar a VPS Plus"
+    assert ticket.admin != ""  # opened as staff, not as the client
+    message = ticket.message
+    assert message.startswith("Hola María:\n\nRecibimos el pedido de cambio de plan de ")
+    assert "Tu plan actual no tiene cambios de plan automáticos" in message
+    assert f"Presupuesto al {TODAY:%d/%m/%Y}:" in message
+    assert "- A pagar: $90,00 ARS" in message
+    assert "$200,00 ARS - $110,00 ARS = $90,00 ARS" in message  # the figures, adding up
+    assert message.rstrip().endswith("El equipo de Hosting Patagonia SRL")
+    assert "R-UP" not in message and not re.search(r"\d{4}-\d\d-\d\d", message)
+
+
+def test_the_manual_ticket_speaks_the_clients_language(
+    panel_url: str, sandbox: SandboxPanel
+) -> None:
+    # Emily (English) asks to move service 6 (Hosting Avanzado) to the VPS, not one of its
+    # automatic paths: the manual path, in English.
+    opened = request_manual_upgrade(manual_bridge(panel_url, sandbox), 6, 4)
+    [ticket] = tickets(panel_url)
+    assert ticket.id == opened.ticket_id
+    assert ticket.title == "Plan change of carterdesign.com to VPS Administrado"
+    assert ticket.message.startswith("Hello Emily,\n\nWe have your request to change the plan")
+    assert "That plan is not among the automatic changes of your current plan" in ticket.message
+    assert f"Quote as of {TODAY:%d/%m/%Y}:" in ticket.message
+    assert "Kind regards,\nThe Hosting Patagonia SRL team" in ticket.message
+    assert "R-UP" not in ticket.message
+
+
+def test_the_manual_path_is_refused_when_it_is_not_needed_or_cannot_be(
+    tmp_path: Path, panel_url: str, sandbox: SandboxPanel
+) -> None:
+    from whmcs_bridge.plugins.upgrades.eligibility import UpgradeNotPossible
+
+    bridge = manual_bridge(panel_url, sandbox)
+    with pytest.raises(UpgradeNotPossible, match="can order it in the client area"):
+        request_manual_upgrade(bridge, 1, 2)  # Hosting Inicial -> Avanzado is automatic
+    with pytest.raises(UpgradeNotPossible, match="already on Hosting Inicial, Annually"):
+        request_manual_upgrade(bridge, 1, 1, "annually")
+    with pytest.raises(UpgradeNotPossible, match="Terminated, it cannot be upgraded at all"):
+        request_manual_upgrade(bridge, 5, 1)
+    assert tickets(panel_url) == [] and "OpenTicket" not in sandbox.calls
+    # quote says so too, instead of suggesting the manual path
+    report = quote_json(write_config(tmp_path, panel_url), "--service", "5")
+    assert report["closed"] == "service #5 is Terminated: it cannot be upgraded at all"
+    assert (report["manual"], report["targets"]) == (None, [])
+    done = cli(write_config(tmp_path, panel_url), "quote", "--service", "7")
+    assert "Not upgradable: service #7 is Cancelled" in done.stdout
+    assert "upgrade request" not in done.stdout
 
 
 def test_manual_path_from_two_processes_opens_one_ticket(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +13,10 @@ from whmcs_bridge.plugin import ApiError, CliState, emit_json, json_option, pass
 from whmcs_bridge.plugin import Currency as PanelCurrency
 
 from .checkout import charge
-from .eligibility import MANUAL_REASONS, UpgradeOption, UpgradePlan, plan_upgrade
+from .eligibility import MANUAL_REASONS, UpgradeOption, UpgradePlan, plan_upgrade, price
 from .manual import request_manual_upgrade
-from .pricing import POLICIES, format_money
+from .pricing import POLICIES, UpgradePricingError, format_money
+from .texts import day
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge
@@ -25,23 +27,66 @@ def upgrade() -> None:
     """Quote service upgrades under the company's policy, or ask for a manual one."""
 
 
-def _whmcs_price(bridge: Bridge, option: UpgradeOption) -> tuple[Decimal | None, str]:
-    """What WHMCS itself would charge today (UpgradeProduct calconly), or why it is unknown."""
-    if not bridge.has_api:
-        return None, "n/a (no [api])"
-    assert option.quote is not None
+def _whmcs_price(
+    bridge: Bridge, option: UpgradeOption, today: dt.date
+) -> tuple[Decimal | None, str]:
+    """What WHMCS itself would charge on ``today``, signed (negative: a downgrade), and how
+    that was learnt.
+
+    For the panel's today with ``[api]``: WHMCS's own answer (UpgradeProduct calconly). For
+    another day, or without ``[api]``: WHMCS's rule (the ``prorata`` policy, which reproduces
+    it to the cent, reference 4.2) computed here for that same day, so both figures are of one
+    date.
+    """
+    assert option.quote is not None and option.target is not None
     c = option.quote.currency
+    if bridge.has_api and today == bridge.clock.today():
+        try:
+            result = bridge.api.upgrade_product(
+                option.service.id,
+                option.target_id,
+                option.cycle.value,
+                calconly=True,
+                currency=PanelCurrency(c.id, c.code, c.prefix, c.suffix, c.format),
+            )
+        except ApiError as exc:
+            return None, f"n/a ({exc.message})"
+        return result.price, result.price_text
+    settings = replace(bridge.settings("upgrades"), downgrade="none", full_unused="deduct")
     try:
-        result = bridge.api.upgrade_product(
-            option.service.id,
-            option.target_id,
-            option.cycle.value,
-            calconly=True,
-            currency=PanelCurrency(c.id, c.code, c.prefix, c.suffix, c.format),
+        with bridge.panel.connect() as conn:
+            whmcs = price(
+                conn,
+                bridge.panel,
+                settings,
+                option.service,
+                option.target,
+                option.cycle,
+                today,
+                policy="prorata",
+            )
+    except UpgradePricingError as exc:
+        return None, f"n/a ({exc})"
+    amount = whmcs.net_amount
+    return amount, f"{format_money(amount, c)} (WHMCS's rule, computed for {day(today)})"
+
+
+def _whmcs_outcome(bridge: Bridge, amount: Decimal, currency: Any) -> tuple[Decimal, str]:
+    """(what WHMCS would really take, signed like ours, and a note) for its signed figure.
+
+    A negative figure is a downgrade: WHMCS credits it only when ``CreditOnDowngrade`` is on
+    (reference 4.2 step 7), and never refunds.
+    """
+    if amount >= 0:
+        return amount, ""
+    zero = Decimal(0).quantize(amount)
+    if bridge.panel.setting("CreditOnDowngrade").strip().lower() == "on":
+        credit = format_money(-amount, currency)
+        return (
+            amount,
+            f"a downgrade: WHMCS charges nothing and credits {credit} (CreditOnDowngrade is on)",
         )
-    except ApiError as exc:
-        return None, f"n/a ({exc.message})"
-    return result.price, result.price_text
+    return zero, "a downgrade: WHMCS charges nothing and credits nothing (CreditOnDowngrade is off)"
 
 
 def _route(option: UpgradeOption) -> str:
@@ -50,7 +95,7 @@ def _route(option: UpgradeOption) -> str:
     return "manual" if option.manual_reason else "refused"
 
 
-def _target(bridge: Bridge, option: UpgradeOption) -> dict[str, Any]:
+def _target(bridge: Bridge, option: UpgradeOption, today: dt.date) -> dict[str, Any]:
     quote = option.quote
     entry: dict[str, Any] = {
         "product_id": option.target_id,
@@ -66,7 +111,8 @@ def _target(bridge: Bridge, option: UpgradeOption) -> dict[str, Any]:
     if quote is None:
         return entry
     ours = charge(quote)
-    whmcs, whmcs_text = _whmcs_price(bridge, option)
+    whmcs, whmcs_text = _whmcs_price(bridge, option, today)
+    taken, note = (None, "") if whmcs is None else _whmcs_outcome(bridge, whmcs, quote.currency)
     entry.update(
         amount=str(ours),
         amount_text=format_money(ours, quote.currency),
@@ -76,9 +122,10 @@ def _target(bridge: Bridge, option: UpgradeOption) -> dict[str, Any]:
         next_due_date=quote.next_due_date.isoformat() if quote.next_due_date else None,
         explanation=quote.explanation,
         whmcs_amount=None if whmcs is None else str(whmcs),
-        whmcs_text=whmcs_text,
-        gap=None if whmcs is None else str(ours - whmcs),
-        gap_text="n/a" if whmcs is None else format_money(ours - whmcs, quote.currency),
+        whmcs_text=whmcs_text + (f"; {note}" if note else ""),
+        whmcs_charge=None if taken is None else str(taken),
+        gap=None if taken is None else str(ours - taken),
+        gap_text="n/a" if taken is None else format_money(ours - taken, quote.currency),
     )
     return entry
 
@@ -86,7 +133,10 @@ def _target(bridge: Bridge, option: UpgradeOption) -> dict[str, Any]:
 def _report(bridge: Bridge, plan: UpgradePlan) -> dict[str, Any]:
     s = plan.service
     manual = None
-    if plan.manual_reason:
+    closed = None
+    if plan.closed:
+        closed = f"service #{s.id} is {s.status}: it cannot be upgraded at all"
+    elif plan.manual_reason:
         manual = {"code": plan.manual_reason, "reason": MANUAL_REASONS[plan.manual_reason][0]}
     return {
         "service": {
@@ -100,8 +150,9 @@ def _report(bridge: Bridge, plan: UpgradePlan) -> dict[str, Any]:
             "next_due_date": s.next_due_date.isoformat() if s.next_due_date else None,
         },
         "date": plan.today.isoformat(),
+        "closed": closed,
         "manual": manual,
-        "targets": [_target(bridge, option) for option in plan.options],
+        "targets": [] if closed else [_target(bridge, o, plan.today) for o in plan.options],
     }
 
 
@@ -111,6 +162,9 @@ def _print(report: dict[str, Any]) -> None:
         f"Service #{s['id']} {s['domain']} ({s['status']}): {s['product']}, {s['cycle']}, "
         f"{s['amount']}, next due {s['next_due_date'] or '-'}; priced as of {report['date']}"
     )
+    if report["closed"]:
+        click.echo(f"Not upgradable: {report['closed']}.")
+        return
     if report["manual"]:
         click.echo(
             f"No automatic upgrade path (R-UP-3): {report['manual']['reason']}. "
@@ -133,7 +187,7 @@ def _print(report: dict[str, Any]) -> None:
 @upgrade.command()
 @click.option("--service", "service_id", type=int, required=True, help="tblhosting id.")
 @click.option("--to", "target_id", type=int, help="Only this target product id.")
-@click.option("--cycle", help="Billing cycle of the target (default: the service's).")
+@click.option("--cycle", help="Only this billing cycle (default: every cycle the target offers).")
 @click.option("--on", "on_date", type=click.DateTime(["%Y-%m-%d"]), help="Price as of DATE.")
 @click.option("--policy", type=click.Choice(list(POLICIES)), help="Override the policy.")
 @click.option("--user", "user_id", type=int, help="Acting login (8.x tblusers id, 7.x contact).")
@@ -149,7 +203,8 @@ def quote(
     user_id: int | None,
     as_json: bool,
 ) -> None:
-    """List each reachable target with the policy's price, WHMCS's price and the gap."""
+    """List each reachable target, in each cycle it offers, with the policy's price, WHMCS's
+    price for the same day, and the gap."""
     bridge = state.bridge()
     settings = bridge.settings("upgrades")
     today = on_date.date() if on_date else bridge.clock.today()

@@ -63,6 +63,10 @@ class UpgradeOption:
         return self.quote is not None and not self.refusals and self.manual_reason is None
 
 
+# A service in one of these states is over: it cannot be upgraded at all, by any path.
+CLOSED_STATUSES = ("Terminated", "Cancelled", "Fraud")
+
+
 @dataclass(frozen=True)
 class UpgradePlan:
     """Every option considered for a service, and the refusals that hold for all of them."""
@@ -72,6 +76,11 @@ class UpgradePlan:
     today: dt.date
     options: list[UpgradeOption] = field(default_factory=list)
     manual_reason: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True when the service is terminated, cancelled or fraud: no upgrade, not even manual."""
+        return self.service.status in CLOSED_STATUSES
 
 
 # Why a product has no automatic path: code -> (English for the CLI, Spanish for the ticket).
@@ -177,7 +186,27 @@ def price(
         currency=currency,
         downgrade=settings.downgrade,  # type: ignore[arg-type]
         full_unused=settings.full_unused,  # type: ignore[arg-type]
+        difference_basis=settings.difference_basis,  # type: ignore[arg-type]
     )
+
+
+def offered_cycles(
+    conn: Connection, panel: Panel, service: Service, target: Product | None
+) -> list[BillingCycle]:
+    """The cycles ``target`` is priced in, in the client's currency, shortest first.
+
+    Falls back to the service's own cycle when there is nothing to list (no product, no price
+    row in the currency), so the option carries the refusal that says why.
+    """
+    if target is None:
+        return [service.cycle]
+    try:
+        currency = catalog.client_currency(conn, panel, service.client_id)
+    except UpgradePricingError:
+        return [service.cycle]
+    prices = catalog.product_prices(conn, panel, target, currency.id)
+    cycles = list(prices.offered_cycles()) if prices is not None else []
+    return cycles or [service.cycle]
 
 
 def plan_upgrade(
@@ -192,7 +221,9 @@ def plan_upgrade(
     policy: str | None = None,
     user_id: int | None = None,
 ) -> UpgradePlan:
-    """Every reachable target of the service (or only ``target_id``), priced and checked.
+    """Every reachable target of the service (or only ``target_id``), priced and checked, in
+    ``cycle`` or, without one, in every cycle the target offers (a Free or One Time service
+    has real options then, not only its own cycle).
 
     :raises UpgradeNotPossible: the service or its product does not exist.
     :raises UnknownBillingCycle, UnknownUpgradePolicy: bad ``cycle`` or ``policy``.
@@ -212,40 +243,66 @@ def plan_upgrade(
     paths = catalog.upgrade_targets(conn, panel, source.id)
     manual = manual_reason(conn, panel, settings, source)
     common = service_refusals(conn, panel, service, user_id)
-    wanted = parse_cycle(cycle) if cycle else service.cycle
+    wanted = parse_cycle(cycle) if cycle else None
     plan = UpgradePlan(service, source, today, manual_reason=manual)
     for pid in [target_id] if target_id is not None else paths:
-        refusals = list(common)
         target = catalog.load_product(conn, panel, pid)
-        if target is None:
-            refusals.append(Refusal("unknown_product", f"there is no product #{pid}"))
-        elif manual is None and pid not in paths:
-            refusals.append(
-                Refusal(
-                    "not_an_upgrade_path",
-                    f"{source.name} cannot be moved to {target.name} from the client area "
-                    "(not in its upgrade options)",
-                )
+        for each in [wanted] if wanted else offered_cycles(conn, panel, service, target):
+            plan.options.append(
+                _option(conn, panel, settings, plan, pid, target, each, common, paths, policy)
             )
-        quote = None
-        if target is not None:
-            try:
-                quote = price(conn, panel, settings, service, target, wanted, today, policy)
-            except CycleNotOffered as exc:
-                refusals.append(Refusal("cycle_not_offered", str(exc)))
-            except UpgradePricingError as exc:
-                refusals.append(Refusal("not_priced", str(exc)))
-        plan.options.append(
-            UpgradeOption(
-                service=service,
-                source=source,
-                target_id=pid,
-                target=target,
-                cycle=wanted,
-                policy=quote.policy if quote else (policy or settings.policy),
-                quote=quote,
-                refusals=tuple(refusals),
-                manual_reason=manual,
+    return plan
+
+
+def _option(
+    conn: Connection,
+    panel: Panel,
+    settings: UpgradeSettings,
+    plan: UpgradePlan,
+    pid: int,
+    target: Product | None,
+    cycle: BillingCycle,
+    common: list[Refusal],
+    paths: list[int],
+    policy: str | None,
+) -> UpgradeOption:
+    """One target in one cycle: its refusals, and its price when it has one."""
+    service, source, manual = plan.service, plan.source, plan.manual_reason
+    refusals = list(common)
+    if target is None:
+        refusals.append(Refusal("unknown_product", f"there is no product #{pid}"))
+    elif target.id == service.product_id and cycle is service.cycle:
+        refusals.append(
+            Refusal(
+                "same_plan",
+                f"service #{service.id} is already on {target.name}, {cycle.display_name}: "
+                "there is nothing to change",
             )
         )
-    return plan
+    elif manual is None and pid not in paths:
+        refusals.append(
+            Refusal(
+                "not_an_upgrade_path",
+                f"{source.name} cannot be moved to {target.name} from the client area "
+                "(not in its upgrade options)",
+            )
+        )
+    quote = None
+    if target is not None:
+        try:
+            quote = price(conn, panel, settings, service, target, cycle, plan.today, policy)
+        except CycleNotOffered as exc:
+            refusals.append(Refusal("cycle_not_offered", str(exc)))
+        except UpgradePricingError as exc:
+            refusals.append(Refusal("not_priced", str(exc)))
+    return UpgradeOption(
+        service=service,
+        source=source,
+        target_id=pid,
+        target=target,
+        cycle=cycle,
+        policy=quote.policy if quote else (policy or settings.policy),
+        quote=quote,
+        refusals=tuple(refusals),
+        manual_reason=manual,
+    )

@@ -17,13 +17,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from whmcs_bridge.plugin import ApiError, ApiOutcomeUnknown, BridgeError, ConfigError
+from whmcs_bridge.plugin import (
+    ApiError,
+    ApiOutcomeUnknown,
+    BridgeError,
+    ConfigError,
+    queries,
+    text_language,
+)
 
 from . import catalog
-from .eligibility import MANUAL_REASONS, UpgradeNotPossible, UpgradeOption, plan_upgrade
-from .pricing import format_money
+from .cycles import BillingCycle
+from .eligibility import UpgradeNotPossible, UpgradeOption, plan_upgrade
 from .settings import UpgradeSettings
 from .tables import upgrade_requests as req_t
+from .texts import ENGLISH, SPANISH, cycle_name, day, money
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge
@@ -31,27 +39,70 @@ if TYPE_CHECKING:
 WAIT_SECONDS = 10.0  # how long a second process waits for the first one's ticket
 # A claim this old belongs to a run that died: OpenTicket answers in seconds, not minutes.
 STALE_CLAIM = dt.timedelta(minutes=10)
-HARD_REFUSALS = {"service_not_active", "unknown_product", "cycle_not_offered", "not_priced"}
-CYCLES_ES = {
-    "free": "Gratis",
-    "onetime": "Pago único",
-    "monthly": "Mensual",
-    "quarterly": "Trimestral",
-    "semiannually": "Semestral",
-    "annually": "Anual",
-    "biennially": "Bienal",
-    "triennially": "Trienal",
+HARD_REFUSALS = {
+    "service_not_active",
+    "unknown_product",
+    "cycle_not_offered",
+    "not_priced",
+    "same_plan",
 }
-POLICIES_ES = {
-    "difference": "diferencia (R-UP-1)",
-    "prorata": "prorrateo por días",
-    "full": "ciclo completo",
+# Why the systems cannot do it, as the company tells the client: code -> {language: sentence}.
+REASONS = {
+    "no_upgrade_paths": {
+        SPANISH: "Tu plan actual no tiene cambios de plan automáticos desde el área de clientes",
+        ENGLISH: "Your current plan has no automatic plan changes in the client area",
+    },
+    "no_module": {
+        SPANISH: "Este servicio no se puede cambiar de forma automática en el servidor",
+        ENGLISH: "This service cannot be changed automatically on its server",
+    },
+    "not_an_upgrade_path": {
+        SPANISH: "Ese plan no está entre los cambios automáticos de tu plan actual",
+        ENGLISH: "That plan is not among the automatic changes of your current plan",
+    },
 }
-REFUSALS_ES = {
-    "not_an_upgrade_path": "el plan pedido no figura entre las opciones automáticas",
-    "unpaid_renewal_invoice": "hay una factura de renovación impaga del servicio",
-    "unpaid_upgrade_invoice": "hay una factura de un cambio de plan anterior impaga",
-    "no_orders_permission": "el usuario no tiene el permiso de pedidos",
+NOTES = {
+    "unpaid_renewal_invoice": {
+        SPANISH: "Hay una factura de renovación del servicio pendiente de pago: el cambio se "
+        "hace una vez que esté paga.",
+        ENGLISH: "A renewal invoice of the service is still unpaid: the change is made once it "
+        "is paid.",
+    },
+    "unpaid_upgrade_invoice": {
+        SPANISH: "Hay una factura de un cambio de plan anterior pendiente de pago: el cambio "
+        "se hace una vez que esté paga.",
+        ENGLISH: "The invoice of an earlier plan change is still unpaid: the change is made "
+        "once it is paid.",
+    },
+}
+
+
+# The ticket's fixed wording, per language.
+TICKET = {
+    SPANISH: {
+        "asked": "Recibimos el pedido de cambio de plan de {what}: de {source} (ciclo {old}) a "
+        "{target} (ciclo {new}).",
+        "why": "{reason}, así que el cambio lo hacemos nosotros.",
+        "quote": "Presupuesto al {day}:",
+        "new_plan": "- Plan nuevo: ",
+        "deducted": "- Se descuenta lo ya pagado: ",
+        "to_pay": "- A pagar: ",
+        "credit": "- Crédito a favor en la cuenta: ",
+        "due": "- Próximo vencimiento: ",
+        "recurring": "- Importe del plan desde entonces: ",
+    },
+    ENGLISH: {
+        "asked": "We have your request to change the plan of {what}: from {source} ({old}) to "
+        "{target} ({new}).",
+        "why": "{reason}, so we will make the change ourselves.",
+        "quote": "Quote as of {day}:",
+        "new_plan": "- New plan: ",
+        "deducted": "- Already paid, deducted: ",
+        "to_pay": "- To pay: ",
+        "credit": "- Account credit: ",
+        "due": "- Next due date: ",
+        "recurring": "- Plan price from then on: ",
+    },
 }
 
 
@@ -69,47 +120,99 @@ class ManualRequest:
     message: str = ""
 
 
-def ticket_text(option: UpgradeOption, today: str) -> tuple[str, str]:
-    """Subject and message (Spanish) of the manual-path ticket, with the quote."""
+@dataclass(frozen=True)
+class Reader:
+    """Who reads the ticket, and who signs it."""
+
+    first_name: str
+    language: str  # es_AR | en
+    company: str
+
+
+def ticket_text(option: UpgradeOption, today: dt.date, reader: Reader) -> tuple[str, str]:
+    """Subject and message of the manual-path ticket, as a person of the company writes it:
+    in the client's language, dates as dd/mm/yyyy, the quote's figures and how they add up."""
     quote, service, target = option.quote, option.service, option.target
     assert quote is not None and target is not None
-    money = quote.currency
+    es = reader.language == SPANISH
+    lang = SPANISH if es else ENGLISH
+    c = quote.currency
 
-    def fmt(amount: Any) -> str:
-        return format_money(amount, money)
+    def m(amount: Any) -> str:
+        return money(amount, c)
 
-    reason = MANUAL_REASONS.get(option.manual_reason or "", ("", "pedido por el ejecutivo"))[1]
+    old, new = cycle_name(service.cycle, lang), cycle_name(option.cycle, lang)
+    what = service.domain or option.source.name
+    code = option.manual_reason or (
+        "not_an_upgrade_path"
+        if any(r.code == "not_an_upgrade_path" for r in option.refusals)
+        else "no_upgrade_paths"
+    )
+    reason = REASONS[code][lang]
+    hello = f"Hola {reader.first_name}:" if es else f"Hello {reader.first_name},"
+    if not reader.first_name:
+        hello = "Hola:" if es else "Hello,"
+    t = TICKET[lang]
     lines = [
-        "Solicitud de cambio de plan que no se puede hacer de forma automática (R-UP-3).",
+        hello,
         "",
-        f"Servicio: #{service.id} {service.domain}".rstrip(),
-        f"Plan actual: {option.source.name}, {CYCLES_ES[service.cycle.value]}, "
-        f"{fmt(service.amount)}",
-        f"Plan pedido: {target.name}, {CYCLES_ES[option.cycle.value]}",
-        f"Motivo: {reason}",
+        t["asked"].format(
+            what=what, source=option.source.name, old=old, target=target.name, new=new
+        ),
+        t["why"].format(reason=reason),
         "",
-        f"Presupuesto (política {POLICIES_ES.get(quote.policy, quote.policy)}, al {today}):",
-        f"- Precio del nuevo plan: {fmt(quote.new_charge)}",
-        f"- Valor ya pagado que se descuenta: {fmt(quote.unused_value)}",
-        f"- A cobrar: {fmt(quote.amount_due)}",
+        t["quote"].format(day=day(today)),
+        t["new_plan"] + m(quote.new_charge),
+        t["deducted"] + m(quote.unused_value),
+        t["to_pay"] + m(quote.amount_due),
     ]
     if quote.credit > 0:
-        lines.append(f"- Crédito a favor del cliente: {fmt(quote.credit)}")
-    if quote.is_downgrade and quote.credit == 0:
-        lines.append("- Es un cambio a un plan menor: no se cobra ni se reintegra nada (R-UP-4).")
+        lines.append(t["credit"] + m(quote.credit))
     if quote.next_due_date:
-        lines.append(f"- Próximo vencimiento: {quote.next_due_date.isoformat()}")
-    lines.append(f"- Nuevo importe recurrente: {fmt(quote.new_recurring_amount)}")
-    notes = [REFUSALS_ES[r.code] for r in option.refusals if r.code in REFUSALS_ES]
+        lines.append(t["due"] + day(quote.next_due_date))
+    lines.append(t["recurring"] + f"{m(quote.new_recurring_amount)} ({new})")
+    lines += ["", quote.explain(lang)]
+    notes = [NOTES[r.code][lang] for r in option.refusals if r.code in NOTES]
     if notes:
-        lines += ["", "Observaciones:", *(f"- {note}" for note in notes)]
-    subject = f"Cambio de plan manual: servicio #{service.id} a {target.name}"
+        lines += ["", *notes]
+    if es:
+        lines += [
+            "",
+            "Te escribimos por este mismo ticket cuando el cambio esté hecho. Si tenés alguna "
+            "duda, respondé este mensaje.",
+            "",
+            "Saludos,",
+            f"El equipo de {reader.company}".rstrip(),
+        ]
+        subject = f"Cambio de plan de {what} a {target.name}"
+    else:
+        lines += [
+            "",
+            "We will write in this ticket when the change is done. If you have any question, "
+            "just reply to this message.",
+            "",
+            "Kind regards,",
+            f"The {reader.company} team".replace("The  team", "The team"),
+        ]
+        subject = f"Plan change of {what} to {target.name}"
     return subject, "\n".join(lines)
+
+
+def _reader(bridge: Bridge, client_id: int) -> Reader:
+    with bridge.panel.connect() as conn:
+        client = queries.client(conn, bridge.panel.tables, client_id)
+    language = text_language(client.language if client else "", bridge.panel.setting("Language"))
+    return Reader(
+        first_name=client.first_name if client else "",
+        language=SPANISH if language == SPANISH else ENGLISH,
+        company=bridge.panel.setting("CompanyName"),
+    )
 
 
 def _option(
     bridge: Bridge, settings: UpgradeSettings, service_id: int, target_id: int, cycle: str | None
 ) -> UpgradeOption:
+    """The one option the manual path may take; UpgradeNotPossible with the reason otherwise."""
     with bridge.panel.connect() as conn:
         plan = plan_upgrade(
             conn,
@@ -120,13 +223,34 @@ def _option(
             target_id=target_id,
             cycle=cycle,
         )
-    option = plan.options[0]
+        paths = catalog.upgrade_targets(conn, bridge.panel, plan.source.id)
+    label = f"service #{service_id} to product #{target_id}"
+    if plan.closed:
+        raise UpgradeNotPossible(
+            f"{label}: the service is {plan.service.status}, it cannot be upgraded at all"
+        )
+    option = _one_cycle(plan.options, plan.service.cycle, label)
     hard = [r.reason for r in option.refusals if r.code in HARD_REFUSALS]
     if hard or option.quote is None or option.target is None:
+        raise UpgradeNotPossible(f"{label}: " + "; ".join(hard or ["no price"]))
+    if plan.manual_reason is None and target_id in paths:
+        # R-UP-3 is for what the systems cannot do: this one the client orders itself.
         raise UpgradeNotPossible(
-            f"service #{service_id} to product #{target_id}: " + "; ".join(hard or ["no price"])
+            f"{label}: the client can order it in the client area (the service's page, "
+            "Upgrade/Downgrade); no ticket is needed"
         )
     return option
+
+
+def _one_cycle(options: list[UpgradeOption], own: BillingCycle, label: str) -> UpgradeOption:
+    """The option in the service's own cycle, or the only one; else say which to choose."""
+    if len(options) == 1:
+        return options[0]
+    for option in options:
+        if option.cycle is own:
+            return option
+    offered = ", ".join(option.cycle.value for option in options)
+    raise UpgradeNotPossible(f"{label}: the product is offered {offered}; choose one with --cycle")
 
 
 def _department(bridge: Bridge, settings: UpgradeSettings) -> int:
@@ -156,13 +280,15 @@ def request_manual_upgrade(
     taken over. ``again`` clears a request whose OpenTicket answer was lost, after an admin
     checked that no ticket exists.
 
-    :raises UpgradeNotPossible: the service is not Active, or the target cannot be priced.
+    :raises UpgradeNotPossible: the service is not Active or is over, the target cannot be
+        priced, is the same plan and cycle, or the client can order it in the client area.
     :raises ConfigError: no ``manual_department``, or no ``[api]`` to open tickets with.
     :raises BridgeError: OpenTicket failed (the claim is released), or its answer was lost.
     """
     settings = bridge.settings("upgrades")
     option = _option(bridge, settings, service_id, target_id, cycle)
-    subject, message = ticket_text(option, bridge.clock.today().isoformat())
+    reader = _reader(bridge, option.service.client_id)
+    subject, message = ticket_text(option, bridge.clock.today(), reader)
     existing = _find(bridge, service_id, target_id)
     if existing is not None and existing.status == "claimed" and not bridge.dry_run:
         existing = _settle_stale_claim(bridge, existing, subject)
@@ -184,6 +310,7 @@ def request_manual_upgrade(
             message,
             client_id=option.service.client_id,
             serviceid=service_id,
+            admin=True,  # written by the company to the client, not as the client
         )
     except ApiOutcomeUnknown as exc:
         _set(bridge, service_id, target_id, status="unknown", note=str(exc))

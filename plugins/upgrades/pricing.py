@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
@@ -56,6 +56,8 @@ __all__ = [
 
 DowngradeMode = Literal["none", "credit"]
 UnusedMode = Literal["deduct", "credit"]
+DifferenceBasis = Literal["unused", "paid"]
+DIFFERENCE_BASES = get_args(DifferenceBasis)
 
 DEFAULT_POLICY = "difference"  # R-UP-1: the company's rule
 
@@ -77,6 +79,7 @@ class UpgradeRequest:
     currency: Currency
     downgrade: DowngradeMode = "none"
     full_unused: UnusedMode = "deduct"
+    difference_basis: DifferenceBasis = "unused"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.current_price, Decimal) and isinstance(self.new_price, Decimal)):
@@ -89,12 +92,38 @@ class UpgradeRequest:
             raise UpgradePricingError(
                 f"full_unused must be 'deduct' or 'credit', not {self.full_unused!r}"
             )
+        if self.difference_basis not in DIFFERENCE_BASES:
+            raise UpgradePricingError(
+                f"difference_basis must be 'unused' or 'paid', not {self.difference_basis!r}"
+            )
         if self.current_price < 0 or self.new_price < 0:
             raise UpgradePricingError("prices cannot be negative")
         if self.current_cycle.is_recurring and self.next_due_date is None:
             raise UpgradePricingError(
                 f"a {self.current_cycle.display_name} service needs a next due date to be priced"
             )
+
+
+@dataclass(frozen=True)
+class Working:
+    """How a quote was reached, for the texts that explain it (:mod:`.texts`).
+
+    ``kind`` is one of ``same_cycle`` (difference, cycle kept), ``restart`` (the new cycle from
+    today less the unused value), ``restart_paid`` (the new cycle from today less the whole last
+    payment), ``onetime_source`` (a Free or One Time service), ``prorata_same`` and
+    ``prorata_change``. ``debit`` and ``unused`` are not rounded: the texts round once, at the
+    end, as the total is rounded.
+    """
+
+    kind: str
+    current_price: Decimal
+    current_cycle: BillingCycle
+    new_price: Decimal
+    base: Decimal  # the new price prorata spreads (reference 4.2 step 3), else new_price
+    new_total: int  # days of one new cycle counted back from the due date (prorata_change)
+    debit: Decimal
+    unused: Decimal
+    kept_due_date: dt.date | None  # the due date that stays, when the cycle is not restarted
 
 
 @dataclass(frozen=True)
@@ -122,6 +151,13 @@ class UpgradeQuote:
     is_downgrade: bool
     currency: Currency = field(repr=False)
     explanation: str
+    working: Working | None = field(default=None, repr=False, compare=False)
+
+    def explain(self, language: str = "en") -> str:
+        """The one-line explanation in ``language`` (``en`` or ``es_AR``) for the client."""
+        from .texts import explain
+
+        return explain(self, language)
 
 
 @dataclass(frozen=True)
@@ -134,15 +170,28 @@ class _Figures:
     next_due_date: dt.date | None
     days_remaining: int
     total_days: int
-    how: str
+    working: Working
     restarted: bool
     # What a downgrade may give back as credit when the admin chose ``downgrade = "credit"``;
     # None: the whole negative net (the unused value is already in it).
     downgrade_credit: Decimal | None = None
 
 
-def _money(req: UpgradeRequest, amount: Decimal) -> str:
-    return format_money(amount, req.currency)
+def _working(
+    req: UpgradeRequest, kind: str, debit: Decimal, unused: Decimal, **kw: object
+) -> Working:
+    values: dict[str, object] = {
+        "kind": kind,
+        "current_price": req.current_price,
+        "current_cycle": req.current_cycle,
+        "new_price": req.new_price,
+        "base": req.new_price,
+        "new_total": 0,
+        "debit": debit,
+        "unused": unused,
+        "kept_due_date": None,
+    } | kw
+    return Working(**values)  # type: ignore[arg-type]
 
 
 def _current_cycle_unused(req: UpgradeRequest) -> tuple[Decimal, int, int]:
@@ -157,7 +206,7 @@ def _current_cycle_unused(req: UpgradeRequest) -> tuple[Decimal, int, int]:
     return req.current_price * remaining / total, remaining, total
 
 
-def _restart(req: UpgradeRequest, rule: str) -> _Figures:
+def _restart(req: UpgradeRequest) -> _Figures:
     """New cycle in full minus the unused value of the current one; the cycle restarts today.
 
     Free Account and One Time sources (reference 4.2 step 10): the unused value is the amount
@@ -166,44 +215,57 @@ def _restart(req: UpgradeRequest, rule: str) -> _Figures:
     next_due = next_cycle_start(req.today, req.new_cycle)
     if req.current_cycle.is_recurring:
         unused, remaining, total = _current_cycle_unused(req)
-        paid = (
-            f"the unused {_money(req, unused)} of the current {req.current_cycle.display_name} "
-            f"cycle ({remaining} of {total} days)"
-        )
+        kind = "restart"
     else:
         unused = req.current_price
         total = remaining = (next_due - req.today).days if next_due else 0
-        paid = f"the {_money(req, unused)} paid for the {req.current_cycle.display_name} service"
+        kind = "onetime_source"
     net = round_money(req.new_price - unused, req.currency)
-    restart = (
-        f"the {req.new_cycle.display_name} cycle starts today, next due {next_due.isoformat()}"
-        if next_due
-        else f"{req.new_cycle.display_name} does not renew"
+    working = _working(req, kind, req.new_price, unused)
+    return _Figures(req.new_price, unused, net, next_due, remaining, total, working, True)
+
+
+def _restart_paid(req: UpgradeRequest) -> _Figures:
+    """``difference_basis = "paid"``: the new cycle in full minus the whole last payment.
+
+    R-UP-1's words read literally across a change of cycle (monthly 30 to annual 150: 120). The
+    new cycle starts today. A downgrade gives back at most the unused value of what was paid,
+    never the part already used, and never more than the difference.
+    """
+    next_due = next_cycle_start(req.today, req.new_cycle)
+    unused, remaining, total = _current_cycle_unused(req)
+    net = round_money(req.new_price - req.current_price, req.currency)
+    back = None
+    if net < 0:
+        share = round_money(max(unused - req.new_price, Decimal(0)), req.currency)
+        back = min(share, -net)
+    working = _working(req, "restart_paid", req.new_price, req.current_price)
+    return _Figures(
+        req.new_price,
+        req.current_price,
+        net,
+        next_due,
+        remaining,
+        total,
+        working,
+        True,
+        downgrade_credit=back,
     )
-    how = (
-        f"{rule}: the full {req.new_cycle.display_name} price {_money(req, req.new_price)} minus "
-        f"{paid} = {_money(req, net)}; {restart}."
-    )
-    return _Figures(req.new_price, unused, net, next_due, remaining, total, how, restarted=True)
 
 
 def _difference(req: UpgradeRequest) -> _Figures:
     if not (req.current_cycle.is_recurring and req.new_cycle.is_recurring):
-        return _restart(req, "Difference (free or one-time service)")
+        return _restart(req)
     if req.new_cycle is not req.current_cycle:
-        return _restart(req, "Difference with a change of cycle")
+        return _restart_paid(req) if req.difference_basis == "paid" else _restart(req)
     _, remaining, total = _current_cycle_unused(req)
     net = round_money(req.new_price - req.current_price, req.currency)
     # R-UP-4 with credit: only the unused share of the price difference comes back; the part of
     # the cycle already used on the dearer plan was had, so crediting it all would pay for it.
     left = min(remaining, total)  # a cycle paid further ahead still credits one cycle at most
     share = round_money((req.current_price - req.new_price) * left / total, req.currency)
-    cycle = req.current_cycle.display_name
-    how = (
-        f"Difference (R-UP-1): the new {cycle} price {_money(req, req.new_price)} minus the "
-        f"{_money(req, req.current_price)} paid for the current {cycle} cycle = "
-        f"{_money(req, net)}, whatever the day; the next due date stays "
-        f"{req.next_due_date}."
+    working = _working(
+        req, "same_cycle", req.new_price, req.current_price, kept_due_date=req.next_due_date
     )
     return _Figures(
         req.new_price,
@@ -212,7 +274,7 @@ def _difference(req: UpgradeRequest) -> _Figures:
         req.next_due_date,
         remaining,
         total,
-        how,
+        working,
         restarted=False,
         downgrade_credit=share if net < 0 else None,
     )
@@ -220,13 +282,15 @@ def _difference(req: UpgradeRequest) -> _Figures:
 
 def _prorata(req: UpgradeRequest) -> _Figures:
     if not (req.current_cycle.is_recurring and req.new_cycle.is_recurring):
-        return _restart(req, "Prorata (WHMCS, free or one-time cycle)")
+        return _restart(req)
     assert req.next_due_date is not None
     unused, remaining, total = _current_cycle_unused(req)
     base, new_total = req.new_price, total
+    kind = "prorata_same"
     if req.new_cycle is not req.current_cycle:
         # Reference 4.2 step 3: the new price is spread over one NEW cycle counted back from the
         # kept due date, so a yearly -> quarterly move charges about four quarters at once.
+        kind = "prorata_change"
         new_total = cycle_days(req.next_due_date, req.new_cycle)
         old_monthly = req.current_price / req.current_cycle.months
         new_monthly = req.new_price / req.new_cycle.months
@@ -236,44 +300,31 @@ def _prorata(req: UpgradeRequest) -> _Figures:
     if req.currency.is_zero_decimal:
         debit = debit.quantize(Decimal(1), rounding=ROUND_HALF_UP)  # reference 4.2 step 5
     net = round_money(debit - unused, req.currency)  # rounded after the subtraction, as WHMCS
-    how = (
-        f"Prorata (WHMCS): {_money(req, base)} x {remaining}/{new_total} days = "
-        f"{_money(req, debit)} for the new plan, minus {_money(req, req.current_price)} x "
-        f"{remaining}/{total} days = {_money(req, unused)} unused of the current plan, = "
-        f"{_money(req, net)}; the next due date stays {req.next_due_date}."
+    working = _working(
+        req,
+        kind,
+        debit,
+        unused,
+        base=base,
+        new_total=new_total,
+        kept_due_date=req.next_due_date,
     )
-    return _Figures(debit, unused, net, req.next_due_date, remaining, total, how, restarted=False)
+    return _Figures(debit, unused, net, req.next_due_date, remaining, total, working, False)
 
 
 def _finish(policy: str, req: UpgradeRequest, fig: _Figures) -> UpgradeQuote:
     zero = round_money(Decimal(0), req.currency)
     amount_due, credit = max(fig.net, zero), zero
-    how = fig.how
     if policy == "full" and req.full_unused == "credit" and fig.net >= 0:
         # The unused value is granted as account credit instead of being deducted (reference 7).
         # Only on an upgrade: a downgrade follows ``downgrade`` below (R-UP-4), so "none" never
         # turns into money back.
         amount_due = round_money(fig.new_charge, req.currency)
         credit = round_money(fig.unused_value, req.currency)
-        how += (
-            f" The unused {_money(req, credit)} is given as account credit instead, so "
-            f"{_money(req, amount_due)} is due."
-        )
     elif fig.net < 0 and req.downgrade == "credit":
         # R-UP-4: account credit, never a negative charge.
         credit = -fig.net if fig.downgrade_credit is None else fig.downgrade_credit
-        how += (
-            f" Downgrade: nothing is due and {_money(req, credit)} is given as account credit"
-            + (
-                f" (the difference for the {min(fig.days_remaining, fig.total_days)} of"
-                f" {fig.total_days} days left)."
-                if fig.downgrade_credit is not None
-                else "."
-            )
-        )
-    elif fig.net < 0:
-        how += " Downgrade: nothing is charged and nothing is refunded (R-UP-4)."
-    return UpgradeQuote(
+    quote = UpgradeQuote(
         policy=policy,
         amount_due=amount_due,
         credit=credit,
@@ -289,8 +340,10 @@ def _finish(policy: str, req: UpgradeRequest, fig: _Figures) -> UpgradeQuote:
         total_days=fig.total_days,
         is_downgrade=fig.net < 0,
         currency=req.currency,
-        explanation=how,
+        explanation="",
+        working=fig.working,
     )
+    return replace(quote, explanation=quote.explain("en"))
 
 
 def quote_difference(request: UpgradeRequest) -> UpgradeQuote:
@@ -299,7 +352,8 @@ def quote_difference(request: UpgradeRequest) -> UpgradeQuote:
     Same recurring cycle: the new product's price for that cycle minus the service's recurring
     amount; the next due date is kept. Change of cycle: the new product's price for the new cycle
     minus the unused value of the current cycle (recurring amount x days left / days in cycle),
-    and the new cycle starts today. Free and One Time sources: reference 4.2 step 10. A
+    or with ``difference_basis="paid"`` minus the whole recurring amount, and the new cycle
+    starts today. Free and One Time sources: reference 4.2 step 10. A
     same-cycle downgrade with ``downgrade="credit"`` credits the price difference for the days
     left, not for the whole cycle.
     """
@@ -324,7 +378,7 @@ def quote_full(request: UpgradeRequest) -> UpgradeQuote:
     the result at 0; ``full_unused="credit"`` makes the full price due and grants the unused
     value as account credit (an upgrade only; a downgrade follows ``downgrade``).
     """
-    return _finish("full", request, _restart(request, "Full cycle"))
+    return _finish("full", request, _restart(request))
 
 
 POLICIES: Mapping[str, Callable[[UpgradeRequest], UpgradeQuote]] = {
@@ -346,6 +400,7 @@ def quote_upgrade(
     currency: Currency,
     downgrade: DowngradeMode = "none",
     full_unused: UnusedMode = "deduct",
+    difference_basis: DifferenceBasis = "unused",
 ) -> UpgradeQuote:
     """Quote moving a service to a product and cycle under the named policy.
 
@@ -356,6 +411,8 @@ def quote_upgrade(
     :param downgrade: ``none`` (R-UP-4 default) or ``credit`` (the unused difference as credit).
     :param full_unused: ``full`` policy only: ``deduct`` the unused value, or grant it as
         account ``credit``.
+    :param difference_basis: ``difference`` policy across a change of cycle: deduct the
+        ``unused`` value of the current cycle (default) or the whole amount ``paid`` for it.
     :raises CycleNotOffered: the new product has no price for ``new_cycle``.
     :raises UnknownUpgradePolicy, UnknownBillingCycle, UpgradePricingError: bad inputs.
     """
@@ -375,5 +432,6 @@ def quote_upgrade(
         currency=currency,
         downgrade=downgrade,
         full_unused=full_unused,
+        difference_basis=difference_basis,
     )
     return quote(request)

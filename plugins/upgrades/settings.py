@@ -6,6 +6,7 @@ Keys and defaults::
     policy = "difference"          # difference | prorata | full           (R-UP-1)
     downgrade = "none"             # none | credit                          (R-UP-4)
     full_unused = "deduct"         # deduct | credit   (policy "full" only)
+    difference_basis = "unused"    # unused | paid  (policy "difference", change of cycle)
     manual_department = "Ventas"   # ticket department for the manual path, id or name (R-UP-3)
     manual_without_module = true   # a product with no provisioning module takes the manual path
     correct_invoices = false       # upgrade.ordered: rewrite the invoice line to the policy price
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .pricing import DEFAULT_POLICY, POLICIES
+from .pricing import DEFAULT_POLICY, DIFFERENCE_BASES, POLICIES
 
 SECTION = "plugins.upgrades"
 DOWNGRADE_MODES = ("none", "credit")
@@ -30,6 +31,7 @@ KEYS = {
     "groups",
     "downgrade",
     "full_unused",
+    "difference_basis",
     "manual_department",
     "manual_without_module",
     "correct_invoices",
@@ -44,6 +46,10 @@ class UpgradeSettings:
     groups: dict[str, str] = field(default_factory=dict)
     downgrade: str = "none"
     full_unused: str = "deduct"
+    # Under ``difference`` across a change of cycle (monthly 30 to annual 150): deduct the
+    # ``unused`` part of the current cycle (150 - 15 half-way through the month) or the whole
+    # amount ``paid`` for it (150 - 30 = 120, R-UP-1's words read literally).
+    difference_basis: str = "unused"
     manual_department: int | str | None = None
     manual_without_module: bool = True
     correct_invoices: bool = False
@@ -95,6 +101,7 @@ def parse_settings(section: dict[str, Any]) -> UpgradeSettings:
         groups=groups,
         downgrade=_choice(section, "downgrade", DOWNGRADE_MODES, "none"),
         full_unused=_choice(section, "full_unused", UNUSED_MODES, "deduct"),
+        difference_basis=_choice(section, "difference_basis", DIFFERENCE_BASES, "unused"),
         manual_department=department,
         manual_without_module=_flag(section, "manual_without_module", True),
         correct_invoices=_flag(section, "correct_invoices", False),
