@@ -24,6 +24,12 @@ from whmcs_bridge.plugin import (
     Id,
     Migration,
     Recipient,
+    StaffAction,
+    StaffActionResult,
+    StaffAdmin,
+    StaffRow,
+    StaffSection,
+    StaffTab,
     TableGrant,
     UpgradePrice,
     create_tables,
@@ -143,6 +149,21 @@ class Recorder:
             )
         ]
 
+    @hookimpl
+    def bridge_staff_tabs(self, bridge: Bridge, language: str) -> list[StaffTab]:
+        row = StaffRow(["1"], actions=[StaffAction("recorder.poke", "Poke", "¿Seguro?", {}, "v1")])
+        return [StaffTab("recorder", "Recorder", language, [StaffSection("s", ["#"], [row])])]
+
+    @hookimpl
+    def bridge_staff_action(
+        self, bridge: Bridge, name: str, params: dict[str, Any], version: str, admin: StaffAdmin
+    ) -> StaffActionResult | None:
+        if not name.startswith("recorder."):
+            return None
+        if version != "v1":
+            return StaffActionResult.changed("moved on")
+        return StaffActionResult(True, f"poked by {admin.label}")
+
 
 class Broken:
     """Raises in every hook it has: the recorder must not notice."""
@@ -208,6 +229,17 @@ def test_every_hook_is_called_where_its_docstring_says(demo_panel: str) -> None:
     # bridge_doctor_checks: the recorder's line, and the broken plugin as a failed line
     checks = {check.name: check for check in plugin_checks(bridge)}
     assert checks["recorder"].ok and not checks["plugin broken"].ok
+
+    # bridge_staff_tabs and bridge_staff_action: the page's tab and its button
+    answers = bridge.plugins.call_each("bridge_staff_tabs", bridge=bridge, language="en")
+    tabs = [r.value for r in answers if r.plugin == "recorder"]
+    assert tabs[0][0].summary == "en" and tabs[0][0].sections[0].rows[0].actions[0].version == "v1"
+    admin = StaffAdmin(3, "Ana")
+    poke = {"bridge": bridge, "name": "recorder.poke", "params": {}, "admin": admin}
+    assert (
+        bridge.hook.bridge_staff_action(**poke, version="v1").message == "poked by Ana (admin #3)"
+    )
+    assert bridge.hook.bridge_staff_action(**poke, version="v0").status == 409
 
     # bridge_upgrade_price: first non-None answer
     price = bridge.hook.bridge_upgrade_price(
