@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from whmcs_bridge.plugin import ApiError, ApiOutcomeUnknown, ApiValidationError, Bridge
+from whmcs_bridge.plugin import ApiError, ApiOutcomeUnknown, ApiValidationError, Bridge, queries
 
 from . import texts
 from .deadlines import Timer, claim, due_rounds
@@ -107,16 +107,6 @@ def add_note(bridge: Bridge, row_id: int, ticket_id: int, kind: str, message: st
     return outcome or "retry"
 
 
-def department_names(bridge: Bridge, ids: set[int]) -> dict[int, str]:
-    """Department names by id, for messages."""
-    if not ids:
-        return {}
-    table = bridge.panel.tables.ticketdepartments
-    with bridge.panel.connect() as conn:
-        rows = conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(sorted(ids))))
-        return {int(i): str(n or "") for i, n in rows}
-
-
 def warn_and_breach(
     bridge: Bridge, settings: SlaSettings, timer: Timer, now: datetime
 ) -> dict[str, int]:
@@ -124,16 +114,21 @@ def warn_and_breach(
     counts = {"warnings": 0, "breaches": 0, "messages": 0, "notes": 0}
     with bridge.panel.connect() as conn:
         rows = due_rounds(conn, now)
-    names = department_names(bridge, {int(r.department_id) for r in rows})
+        names = queries.tickets.department_names(
+            conn, bridge.panel.tables, {int(r.department_id) for r in rows}
+        )
     for row in rows:
         stage = "breach" if row.deadline <= now else "warning"
+        dept = names.get(int(row.department_id), str(row.department_id))
+        left = timer.minutes_left(now, row.deadline, row.clock)
+        # Queued first (the outbox keeps one per clock, stage and channel), then recorded: a
+        # crash in between queues nothing twice and records it next cycle.
+        messages = queue_staff_alert(bridge, settings, row, stage, dept, left)
         with bridge.panel.begin() as conn:
             if not claim(conn, int(row.id), stage, now):
                 continue
         counts["breaches" if stage == "breach" else "warnings"] += 1
-        dept = names.get(int(row.department_id), str(row.department_id))
-        left = timer.minutes_left(now, row.deadline, row.clock)
-        counts["messages"] += queue_staff_alert(bridge, settings, row, stage, dept, left)
+        counts["messages"] += messages
     counts["notes"] = add_pending_notes(bridge)
     return counts
 

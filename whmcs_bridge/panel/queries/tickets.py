@@ -16,6 +16,7 @@ __all__ = [
     "TicketHead",
     "TicketInfo",
     "TicketReply",
+    "department_names",
     "first_staff_reply",
     "open_statuses",
     "open_ticket_heads",
@@ -350,3 +351,13 @@ def open_ticket_reply_times(
         if date is not None:
             found.setdefault(int(ticket_id), []).append((date, bool((admin or "").strip())))
     return found
+
+
+def department_names(conn: Connection, tables: PanelTables, ids: Iterable[int]) -> dict[int, str]:
+    """Ticket department names by id (``tblticketdepartments``), for the ids that exist."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return {}
+    table = tables.ticketdepartments
+    rows = conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(wanted)))
+    return {int(department): str(name or "") for department, name in rows}
