@@ -157,6 +157,9 @@ def test_demo_runs_end_to_end_without_a_server(tmp_path: Path) -> None:
     result = bridge("demo", "--dir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert "first cycle" in result.stdout and "second cycle" in result.stdout
+    # Transfers (R-TR): one refused check, one request from the owner's ticket applied and told.
+    assert "laespiga.com.ar -> client #2: refused: service_not_active (R-TR-7)" in result.stdout
+    assert "apply #1: moved True" in result.stdout and "move is done: sent" in result.stdout
     assert (tmp_path / "demo" / "panel.sqlite").exists()
 
 

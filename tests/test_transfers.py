@@ -698,3 +698,4 @@ def test_list_show_cancel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert code == 1 and "is cancelled" in out and "Traceback" not in out
     code, out = run("list", "--state", "pending")
     assert (code, out) == (0, "no transfer requests\n")
+
