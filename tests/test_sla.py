@@ -214,6 +214,10 @@ def test_plans_targets_and_channel_requests() -> None:
         ({"holidays_country": "XX"}, "plugins.sla.holidays_country"),
         ({"plans": {"full": {"clock": "weekly"}}}, "plugins.sla.plans.full.clock"),
         ({"notify": {"sms": "1"}}, "plugins.sla.notify.sms"),
+        ({"notify": {"departments": {"Web": "x"}}}, "plugins.sla.notify.departments.Web"),
+        ({"whatsapp_templates": {"incident.x": "t"}}, "plugins.sla.whatsapp_templates.incident.x"),
+        ({"extra_holidays": ["2026-02-30"]}, "plugins.sla.extra_holidays"),
+        ({"timezone": "Mars/Base"}, "plugins.sla.timezone"),
         ({"colour": "red"}, "plugins.sla.colour"),
     ],
 )
@@ -528,3 +532,12 @@ def test_hooks_through_the_host(tmp_path: Path) -> None:
     assert by_name["plugin sla: staff notifications"].detail == "configured"
     assert not by_name["plugin sla: ticket notes"].ok  # no [api]
     bridge.close()
+
+
+def test_bad_section_stops_the_start_naming_the_key(tmp_path: Path) -> None:
+    from whmcs_bridge.errors import ConfigError
+
+    url = sqlite_panel(tmp_path / "panel.sqlite", seed=False)
+    with pytest.raises(ConfigError, match="warn_at") as caught:
+        make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": {"warn_at": 2}}})
+    assert caught.value.key == "plugins.sla.warn_at"

@@ -379,11 +379,11 @@ def parse_settings(section: dict[str, Any]) -> SlaSettings:
     if priority not in ("Low", "Medium", "High"):
         raise _fail("p1_priority", f"expected Low, Medium or High, got {priority!r}")
     notify_raw = _table(section, "notify")
-    notify_departments = {
-        str(name).strip().lower(): _notify(raw, f"notify.departments.{name}")
-        for name, raw in _table(notify_raw, "departments").items()
-        if isinstance(raw, dict) or _fail(f"notify.departments.{name}", "expected a table")
-    }
+    notify_departments = {}
+    for name, raw in _table(notify_raw, "departments").items():
+        if not isinstance(raw, dict):
+            raise _fail(f"notify.departments.{name}", "expected a table")
+        notify_departments[str(name).strip().lower()] = _notify(raw, f"notify.departments.{name}")
     return SlaSettings(
         calendar=calendar,
         plans=_plans(section),
