@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, update
 
 from whmcs_bridge import hookimpl
 from whmcs_bridge.doctor import core_checks
+from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.api_server import SandboxPanel
+from whmcs_bridge.sandbox.whatsapp_standin import build_status_webhook
+from whmcs_bridge.sandbox.whatsapp_standin import sign as wa_sign
 from whmcs_bridge.serve.app import BridgeApp, json_response
 from whmcs_bridge.serve.signing import sign, verify
 from whmcs_bridge.testing.bridges import make_bridge
@@ -184,3 +190,97 @@ def test_doctor_checks_the_api(tmp_path: Path, demo_panel: str) -> None:
     )
     check = next(c for c in core_checks(gone) if c.name == "whmcs api")
     assert not check.ok and "127.0.0.1" in check.detail
+
+
+# --- no 500 from a bad request (issue 12 point 4) -------------------------------------------------
+APP_SECRET = "serve-app-s3cret"
+PHONE_ID = "106540352242922"
+
+
+@pytest.fixture
+def webhook_app(demo_panel: str) -> Iterator[tuple[BridgeApp, int]]:
+    """The app with the WhatsApp webhook configured, and one sent message (outbox id) to talk of."""
+    channel = {"token": "t0ken", "app_secret": APP_SECRET, "phone_number_id": PHONE_ID}
+    bridge = make_bridge(demo_panel, config={"channels": {"whatsapp": channel}})
+    row_id = bridge.outbox.enqueue(
+        event_id=1,
+        recipient_key="client:1",
+        channel="whatsapp",
+        recipient="+5491100000001",
+        message={"event": "invoice.created", "language": "en", "text": "hi"},
+    )
+    assert row_id is not None
+    with bridge.panel.begin() as conn:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(state="sent", provider_message_id="wamid.A")
+        )
+    yield BridgeApp(bridge, wake=lambda: None, health=lambda: {"ok": True}), row_id
+    bridge.close()
+
+
+def status_body(row_id: int, **fields: Any) -> str:
+    """A status webhook about the sent row, with ``fields`` (raw JSON text) put in its status."""
+    body = build_status_webhook(
+        wamid="wamid.A",
+        status="failed",
+        recipient_id="5491100000001",
+        phone_number_id=PHONE_ID,
+        biz_opaque_callback_data=f"wb:{row_id}",
+    )
+    item = body["entry"][0]["changes"][0]["value"]["statuses"][0]
+    for name in fields:
+        item[name] = f"@{name}@"
+    raw = json.dumps(body)
+    for name, text in fields.items():
+        raw = raw.replace(f'"@{name}@"', text)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("make", "signature", "status"),
+    [
+        # Once a TypeError in compare_digest: 500.
+        (lambda row: status_body(row), "sha256=" + "é" * 64, 401),
+        (lambda row: status_body(row), "sha256=" + "0" * 63 + "\u0660", 401),
+        # Signed, but what Meta never sends: once OverflowError, ValueError, TypeError...
+        (lambda row: status_body(row, timestamp="1e400"), None, 400),
+        (lambda row: status_body(row, timestamp="-Infinity"), None, 400),
+        (lambda row: status_body(row, timestamp='"99999999999999"'), None, 400),
+        (lambda row: status_body(row, timestamp="1" + "0" * 5000), None, 400),
+        (lambda row: status_body(row, id='["wamid.A"]'), None, 400),
+        (lambda row: status_body(row, errors='[{"code": 131026, "title": ["x"]}]'), None, 400),
+        (lambda row: status_body(row, errors='[{"code": 99999999999}]'), None, 400),
+        (lambda row: '{"object": ' + "[" * 100_000 + "]" * 100_000 + "}", None, 400),
+        # Someone else's callback data, however long, is nobody's row: answered, not applied.
+        (lambda row: status_body(row, biz_opaque_callback_data='"wb:' + "9" * 30 + '"'), None, 200),
+    ],
+)
+def test_a_bad_webhook_is_a_4xx_with_one_log_line(
+    webhook_app: tuple[BridgeApp, int],
+    caplog: pytest.LogCaptureFixture,
+    make: Any,
+    signature: str | None,
+    status: int,
+) -> None:
+    wsgi, row_id = webhook_app
+    raw = make(row_id).encode()
+    header = signature or wa_sign(APP_SECRET, raw)
+    with caplog.at_level(logging.INFO, logger="whmcs_bridge"):
+        caplog.clear()
+        answer, _, _ = wsgi.handle(
+            environ("POST", "/webhooks/whatsapp", raw, {"X-Hub-Signature-256": header})
+        )
+    assert answer == status
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    if status >= 400:
+        assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert "Traceback" not in caplog.text
+
+
+def test_a_negative_content_length_is_a_400(app: tuple[BridgeApp, list[str]]) -> None:
+    wsgi, woken = app
+    env = environ("POST", "/wake", headers=signed())
+    env["CONTENT_LENGTH"] = "-1"
+    assert wsgi.handle(env)[0] == 400 and woken == []

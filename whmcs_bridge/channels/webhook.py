@@ -17,6 +17,7 @@ from whmcs_bridge.secrets import reveal
 
 from .whatsapp import (
     InboundMessage,
+    MalformedWebhook,
     parse_inbound_messages,
     parse_status_webhook,
     verify_webhook_signature,
@@ -74,7 +75,11 @@ def receive_status(bridge: Bridge, request: Any) -> Response:
     try:
         updates = parse_status_webhook(request.body, ours)
         inbound = parse_inbound_messages(request.body, ours)
-    except ValueError:
+    except MalformedWebhook as exc:
+        log.warning("whatsapp webhook: signed body refused: %s", exc)
+        return 400, _TEXT, b"malformed webhook\n"
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reading
+        log.warning("whatsapp webhook: signed body is not JSON: %s", type(exc).__name__)
         return 400, _TEXT, b"not JSON\n"
     applied = sum(bool(bridge.outbox.apply_status(update)) for update in updates)
     received = bridge.emit(*(message_event(bridge, m) for m in inbound)) if inbound else 0

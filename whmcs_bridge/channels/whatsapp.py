@@ -37,6 +37,19 @@ log = logging.getLogger(__name__)
 #: Meta: the template does not exist in that language (or is not approved in it).
 TEMPLATE_NOT_IN_LANGUAGE = 132001
 
+# Plain ASCII: compare_digest raises TypeError on a non-ASCII str (a 500 for anybody's header).
+_HUB_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}", re.ASCII)
+_WHOLE = re.compile(r"-?[0-9]{1,19}", re.ASCII)
+_WA_ID = re.compile(r"[0-9]{1,15}", re.ASCII)  # E.164: at most 15 digits
+_MAX_ID = 2**63 - 1
+_MAX_CODE = 2**31 - 1  # the outbox's error_code column
+_MAX_TIMESTAMP = 2**32  # year 2106: later is no time Meta sends
+
+
+class MalformedWebhook(ValueError):
+    """A signed webhook holding what Meta never sends (a number where text belongs, ...)."""
+
+
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
 _LONG_SPACE_RUN = re.compile(r" {5,}")
 
@@ -103,8 +116,8 @@ def callback_outbox_id(value: Any) -> int | None:
     """Our outbox id in ``biz_opaque_callback_data``; ``None`` for anyone else's data."""
     text = str(value) if value is not None else ""
     digits = text.removeprefix(CALLBACK_PREFIX)
-    if not text.startswith(CALLBACK_PREFIX) or not digits.isdigit():
-        return None
+    if not text.startswith(CALLBACK_PREFIX) or not _WA_ID.fullmatch(digits):
+        return None  # 15 ASCII digits at most: a larger id is nobody's row
     return int(digits)
 
 
@@ -303,10 +316,11 @@ def verify_webhook_signature(app_secret: str | Secret, raw_body: bytes, header: 
     malformed header, or an empty secret, is never valid.
     """
     secret = app_secret.reveal() if isinstance(app_secret, Secret) else app_secret
-    if not secret or not header or not header.startswith("sha256="):
+    given = (header or "").strip()
+    if not secret or not _HUB_SIGNATURE.fullmatch(given):
         return False
     expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    return hmac.compare_digest(expected.encode(), given.removeprefix("sha256=").lower().encode())
 
 
 @dataclass(frozen=True)
@@ -398,10 +412,13 @@ def parse_inbound_messages(
             )
             if not item.get("from") or not isinstance(words, str):
                 continue
+            wa_id = _text(item["from"], "from") or ""
+            if not _WA_ID.fullmatch(wa_id):
+                raise MalformedWebhook(f"from is not a WhatsApp number: {wa_id[:40]!r}")
             found.append(
                 InboundMessage(
-                    wa_id=str(item["from"]),
-                    wamid=str(item.get("id", "")),
+                    wa_id=wa_id,
+                    wamid=_text(item.get("id", ""), "id") or "",
                     text=words,
                     timestamp=_time_or_none(item.get("timestamp")),
                 )
@@ -413,16 +430,15 @@ def _status(item: Mapping[str, Any]) -> StatusUpdate:
     errors = list(_dicts(item.get("errors")))
     first = errors[0] if errors else {}
     data = first.get("error_data")
-    recipient = item.get("recipient_id")
     return StatusUpdate(
         outbox_id=callback_outbox_id(item.get("biz_opaque_callback_data")),
-        wamid=str(item["id"]),
-        status=str(item.get("status", "")),
+        wamid=_text(item["id"], "id") or "",
+        status=_text(item.get("status", ""), "status") or "",
         timestamp=_time_or_none(item.get("timestamp")),
-        recipient_id=str(recipient) if recipient is not None else None,
-        error_code=_int_or_none(first.get("code")),
-        error_title=first.get("title") or first.get("message"),
-        error_details=data.get("details") if isinstance(data, Mapping) else None,
+        recipient_id=_text(item.get("recipient_id"), "recipient_id"),
+        error_code=_int_or_none(first.get("code"), "code", _MAX_CODE),
+        error_title=_text(first.get("title") or first.get("message"), "title"),
+        error_details=_text(data.get("details"), "details") if isinstance(data, Mapping) else None,
     )
 
 
@@ -430,13 +446,34 @@ def _dicts(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+def _text(value: Any, name: str) -> str | None:
+    """A text field (Meta may send an id as a number); anything else is a malformed webhook."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_ID:
+        return str(value)
+    raise MalformedWebhook(f"{name} is not text: {type(value).__name__}")
+
+
+def _int_or_none(value: Any, name: str, limit: int = _MAX_ID) -> int | None:
+    """A whole number (or digits in a string) within ``limit``; never inf, NaN, 1e400 or a list."""
+    if value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        number = int(value)
+    else:
+        raise MalformedWebhook(f"{name} is not a whole number: {str(value)[:40]!r}")
+    if abs(number) > limit:
+        raise MalformedWebhook(f"{name} is out of range: {str(number)[:40]}")
+    return number
 
 
 def _time_or_none(value: Any) -> datetime | None:
-    seconds = _int_or_none(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+    seconds = _int_or_none(value, "timestamp", _MAX_TIMESTAMP)
+    if seconds is None:
+        return None
+    if seconds < 0:
+        raise MalformedWebhook(f"timestamp is before 1970: {seconds}")
+    return datetime.fromtimestamp(seconds, UTC)

@@ -135,15 +135,30 @@ class BridgeApp:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "/") or "/"
         handler = self.routes.get((method, path))
+
+        def refuse(status: int, error: str) -> Response:
+            """A bad request: a 4xx and one log line (never a 500, never a traceback)."""
+            log.warning(
+                "refused %s %s from %s: %d %s",
+                method[:16],
+                path[:200],
+                environ.get("REMOTE_ADDR", ""),
+                status,
+                error,
+            )
+            return json_response(status, {"error": error})
+
         if handler is None:
             allowed = [m for (m, p) in self.routes if p == path]
-            return json_response(405 if allowed else 404, {"error": "no such route"})
+            return refuse(405 if allowed else 404, "no such route")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return json_response(400, {"error": "bad Content-Length"})
+            return refuse(400, "bad Content-Length")
+        if length < 0:
+            return refuse(400, "bad Content-Length")
         if length > MAX_BODY:
-            return json_response(413, {"error": "body too large"})
+            return refuse(413, "body too large")
         body = environ["wsgi.input"].read(length) if length else b""
         headers = Headers(
             [(k[5:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("HTTP_")]
