@@ -188,8 +188,8 @@ CASES: dict[str, tuple[Any, ...]] = {
         "factura_cancelada",
         ["Lucía", "A-00003", "$100,00 ARS"],
         "3",
-        "Hola Lucía, la factura A-00003 por $100,00 ARS fue cancelada y ya no está pendiente de"
-        f" pago.\nPodés verla acá: {URL}viewinvoice.php?id=3\nSi tenés alguna duda, escribinos"
+        "Hola Lucía, la factura A-00003 por $100,00 ARS fue anulada: ya no tenés que pagarla."
+        f"\nPodés verla acá: {URL}viewinvoice.php?id=3\nSi tenés alguna duda, escribinos"
         " desde el área de clientes.",
     ),
     "invoice.paid": (
@@ -209,9 +209,9 @@ CASES: dict[str, tuple[Any, ...]] = {
         "servicio_suspendido",
         ["María", "Hosting Inicial", "mariagonzalez.com.ar"],
         None,
-        "Hola María, tu servicio Hosting Inicial (mariagonzalez.com.ar) fue suspendido.\nSi tenés"
-        " facturas pendientes, al pagarlas el servicio se reactiva. Ante cualquier duda,"
-        f" escribinos desde el área de clientes: {SIGN_IN}",
+        "Hola María, tu servicio Hosting Inicial (mariagonzalez.com.ar) fue suspendido por falta"
+        " de pago.\nAl pagar las facturas vencidas el servicio se reactiva solo. Ante cualquier"
+        f" duda, escribinos desde el área de clientes: {SIGN_IN}",
     ),
     "service.reactivated": (
         _set("hosting", 3, domainstatus="Active"),
@@ -400,7 +400,15 @@ def test_contact_with_invoice_emails_gets_invoices_not_services(panel: str) -> N
     (sofia,) = box.of("invoice.paid", "contact:1")
     assert sofia["recipient"] == "+5493514000111"
     assert sofia["fallback"] is None  # WHMCS already copies her its own invoice e-mail
-    assert sofia["message"]["params"] == ["Sofía", "A-00002", "$150,00 ARS"]
+    # Issue 9 point 6: written to a contact of the account, about the account, never "your".
+    message = sofia["message"]
+    assert message["template"] == "factura_pagada_contacto"
+    assert message["params"] == ["Sofía", "Estudio Fernández", "A-00002", "$150,00 ARS"]
+    assert message["text"].startswith(
+        "Hola Sofía, te escribimos como contacto de la cuenta de Estudio Fernández: recibimos el"
+        " pago de la factura A-00002"
+    )
+    assert "tu factura" not in message["text"]
 
 
 def _invoice_paid_for_client_2(bridge: Bridge) -> None:
@@ -466,9 +474,9 @@ def test_english_client_gets_english_text(panel: str) -> None:
     # Issue 9 point 15: not approved in English (132001), the event's Spanish goes instead.
     assert message["template_fallback_language"] == "es_AR"
     assert message["text"] == (
-        "Hi Emily, your service Hosting Avanzado (carterdesign.com) has been suspended.\n"
-        "If you have unpaid invoices, paying them reactivates the service. If you have any"
-        f" questions, contact us from the client area: {SIGN_IN}"
+        "Hi Emily, your service Hosting Avanzado (carterdesign.com) has been suspended for"
+        " non-payment.\nPaying the overdue invoices reactivates it automatically. If you have"
+        f" any questions, contact us from the client area: {SIGN_IN}"
     )
     assert message["subject"] == "Service suspended: Hosting Avanzado"
 
@@ -612,7 +620,8 @@ def test_config_problems_name_their_keys() -> None:
         "plugins.alerts.events.invoice.lost: unknown event; expected one of: "
         + ", ".join(ALERT_EVENTS),
         "plugins.alerts.events.invoice.paid.params: unknown parameter 'foo'; expected one of "
-        "first_name, full_name, company_name, panel_name, invoice_id, invoice_number, amount, "
+        "first_name, full_name, company_name, panel_name, account_name, invoice_id, invoice_number,"
+        " amount, "
         "due_date, invoice_url, date_paid",
         "plugins.alerts.events.invoice.paid.button_url_suffix: expected false or one of: "
         "invoice_id",
@@ -699,7 +708,9 @@ def test_cli_preview_in_the_clients_language(cli_config: Path, capsys: Any) -> N
     assert shown["domain.deleted"]["message"]["params"] == ["María", "mariagonzalez.com.ar"]
     run_cli(cli_config, "preview", "--client", "5")
     out = capsys.readouterr().out
-    assert "Hi Emily, your service Hosting Avanzado (carterdesign.com) has been suspended." in out
+    assert (
+        "Hi Emily, your service Hosting Avanzado (carterdesign.com) has been suspended for" in out
+    )
 
 
 def test_cli_test_dry_run_prints_the_request_and_queues_nothing(
@@ -815,3 +826,86 @@ def test_each_event_reaches_the_whatsapp_stand_in_exactly(panel: str, event: str
         "template": {"name": template, "language": {"code": "es_AR"}, "components": components},
         "biz_opaque_callback_data": body["biz_opaque_callback_data"],
     }
+
+
+# --- issue 9: the right words to the right person ----------------------------------------------
+def _client_edit(bridge: Bridge, client_id: int, changed: list[str]) -> None:
+    with bridge.panel.begin() as conn:
+        write_hook_row(
+            conn,
+            "ClientEdit",
+            {"client_id": client_id, "changed": changed},
+            bridge.clock.panel_now(),
+        )
+
+
+def test_details_changed_only_for_contact_details_and_names_them(panel: str) -> None:
+    bridge = alerts_bridge(panel)
+    box = recording(bridge)
+    run_cycle(bridge)
+    _client_edit(bridge, 3, ["notes", "groupid"])  # an admin's note: nothing to tell
+    run_cycle(bridge)
+    assert box.calls == []
+    notes = [detail for name, _s, detail in outcome_statuses(bridge) if "details" in name]
+    assert notes == ["0 message(s) queued; nothing sent: no contact or security detail changed"]
+    _client_edit(bridge, 5, ["phonenumber", "notes", "email"])
+    run_cycle(bridge)
+    (call,) = [c for c in box.of("client.details_changed") if c["channel"] == "whatsapp"]
+    assert call["message"]["text"].startswith(
+        "Hi Emily, on 26/11/2026 at 12:00 these details of your account were changed: your"
+        " e-mail address and your phone number."
+    )
+
+
+def test_details_changed_text_in_spanish_names_what_changed() -> None:
+    from whmcs_bridge.plugins.alerts.messages import changed_phrase, detail_groups
+
+    groups = detail_groups(["phonenumber", "email", "city", "postcode"])
+    assert changed_phrase(groups, "es_AR") == "tu e-mail, tu teléfono y tu domicilio"
+    assert changed_phrase(detail_groups(["phonenumber"]), "es_AR") == "tu teléfono"
+    assert detail_groups(None) is None and detail_groups(["notes"]) == []
+
+
+def test_a_contact_is_told_about_the_account_not_about_their_own_password(panel: str) -> None:
+    bridge = alerts_bridge(panel)
+    box = recording(bridge)
+    run_cycle(bridge)
+    sql(bridge, _set("contacts", 1, generalemails=1))
+    sql(bridge, _set("users", 2, password="$2y$10$yetanotherhashyetanotherhashyetanothe"))
+    run_cycle(bridge)
+    (owner,) = box.of("client.password_changed", "client:2")
+    assert "la contraseña de tu cuenta se cambió" in owner["message"]["text"]
+    (sofia,) = box.of("client.password_changed", "contact:1")
+    text = sofia["message"]["text"]
+    assert text.startswith(
+        "Hola Sofía, te escribimos como contacto de la cuenta de Estudio Fernández: el 26/11/2026"
+        " a las 12:00 se cambió la contraseña de acceso a esa cuenta."
+    )
+    assert "tu contraseña" not in text and "tu cuenta" not in text
+    assert sofia["message"]["template"] == "alerta_cambio_clave_contacto"
+    assert sofia["message"]["params"] == ["Sofía", "Estudio Fernández", "26/11/2026 12:00"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "product", "expected"),
+    [
+        ("", 1, "Al pagar las facturas vencidas el servicio se reactiva solo."),
+        ("Overdue on Payment", 4, "Cuando pagues las facturas vencidas, escribinos"),
+        ("Abuse: spam sent from the account", 1, "Detectamos un uso que no cumple"),
+        ("Pedido del cliente", 1, "Para saber el motivo y cómo reactivarlo, escribinos a soporte"),
+    ],
+)
+def test_the_suspension_text_follows_its_reason(
+    panel: str, reason: str, product: int, expected: str
+) -> None:
+    bridge = alerts_bridge(panel)
+    box = recording(bridge)
+    run_cycle(bridge)
+    # Product 4 has no module: paying does not bring it back by itself (whmcs.md §5.2).
+    sql(bridge, _set("hosting", 1, packageid=product, suspendreason=reason))
+    sql(bridge, _set("hosting", 1, domainstatus="Suspended"))
+    run_cycle(bridge)
+    (call,) = [c for c in box.of("service.suspended") if c["channel"] == "whatsapp"]
+    text = call["message"]["text"]
+    assert text.splitlines()[1].startswith(expected)
+    assert ("por falta de pago" in text) == (reason in ("", "Overdue on Payment"))

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from whmcs_bridge.plugin import ALERT_EVENTS, SKIP, Migration, create_tables, hookimpl
 
 from . import recipients as rcp
-from .messages import Delivery, base_url, build_message, plan_deliveries, subject_context
+from .messages import (
+    Delivery,
+    base_url,
+    build_message,
+    detail_groups,
+    plan_deliveries,
+    subject_context,
+)
 from .preferences import read_prefs
 from .settings import AlertSettings, load_settings
 
@@ -135,6 +142,11 @@ def build_plan(
 ) -> AlertPlan:
     """Resolve recipients from the subject, render their messages, and choose channels."""
     plan = AlertPlan()
+    if event.name == "client.details_changed" and detail_groups(event.data.get("changed")) == []:
+        # ClientEdit named what changed, and none of it is a contact or security detail
+        # (notes, admin-only fields, a save without change): nothing to tell (issue 9 point 2).
+        plan.notes.append("nothing sent: no contact or security detail changed")
+        return plan
     tables = bridge.panel.tables
     panel_language = bridge.panel.setting("Language")
     nine = settings.argentina_mobile_nine

@@ -8,6 +8,7 @@ template's body parameters, in the order the config names them (messaging.md §1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal, select
 
 from whmcs_bridge.plugin import Currency, Event, PanelTables, Recipient, queries, sanitize_param
 
@@ -67,6 +68,7 @@ def subject_context(
     currency = queries.currency_row(conn, tables, client_map.get("currency"))
     when = event.occurred_at
     ctx: dict[str, Any] = {
+        "changed_fields": detail_groups(event.data.get("changed")),
         "event": event.name,
         "panel_name": panel_name,
         "system_url": system_url,
@@ -104,8 +106,9 @@ def _service(
     conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
 ) -> dict[str, Any]:
     hosting, products = tables.hosting, tables.products
+    module = products.c.servertype if "servertype" in products.c else literal("")
     query = (
-        select(hosting, products.c.name.label("product_name"))
+        select(hosting, products.c.name.label("product_name"), module.label("product_module"))
         .select_from(hosting.outerjoin(products, products.c.id == hosting.c.packageid))
         .where(hosting.c.id == event.subject_id)
     )
@@ -113,12 +116,39 @@ def _service(
     if row is None:
         raise LookupError(f"service {event.subject_id} is not in the panel")
     m = row._mapping
+    reason = suspension_reason(m.get("suspendreason"))
+    # whmcs.md §5.2: payment unsuspends only a service suspended for non-payment (empty reason)
+    # whose product has a module, and only with AutoUnsuspend on.
+    back = (
+        reason == "overdue"
+        and bool(str(m.get("product_module") or "").strip())
+        and _setting_on(conn, tables, "AutoUnsuspend")
+    )
     return {
         "service_id": str(row.id),
         "service_name": str(m.get("product_name") or "").strip() or f"#{row.id}",
         "domain": str(m.get("domain") or "").strip(),
         "next_due_date": day(m.get("nextduedate")),
+        "suspension_reason": reason,
+        "reactivates_on_payment": back,
     }
+
+
+_ABUSE = re.compile(r"abus|spam|phishing|malware|fraud|fraude|virus|dmca|copyright", re.I)
+
+
+def suspension_reason(text: object) -> str:
+    """``overdue`` (WHMCS stores '' for "Overdue on Payment"), ``abuse`` or ``other``."""
+    reason = str(text or "").strip()
+    if not reason or reason.lower() in ("overdue on payment", "overdue"):
+        return "overdue"
+    return "abuse" if _ABUSE.search(reason) else "other"
+
+
+def _setting_on(conn: Connection, tables: PanelTables, name: str) -> bool:
+    cfg = tables.configuration
+    value = conn.execute(select(cfg.c.value).where(cfg.c.setting == name)).scalar()
+    return str(value or "").strip().lower() in ("on", "1", "yes", "true")
 
 
 def _quote(
@@ -156,19 +186,90 @@ _LOADERS = {"invoice": _invoice, "service": _service, "quote": _quote, "domain":
 
 
 def recipient_context(ctx: dict[str, Any], recipient: Recipient) -> dict[str, Any]:
-    """The subject's facts plus who is addressed."""
+    """The subject's facts plus who is addressed, and whose account it is."""
     return {
         **ctx,
         "first_name": recipient.first_name,
         "full_name": recipient.name,
         "email": recipient.email,
         "language": recipient.language,
+        "account_name": recipient.account_name or ctx.get("company_name") or "",
+        "changed": changed_phrase(ctx.get("changed_fields"), recipient.language),
     }
 
 
-def render(event_name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
-    """(text, e-mail subject) of ``event_name`` in ``language``."""
-    template = environment().get_template(f"{language}/{event_name}.j2")
+#: Client fields (ClientEdit's names) an alert is about, grouped as a client names them.
+DETAIL_GROUPS = {
+    "firstname": "name",
+    "lastname": "name",
+    "companyname": "company",
+    "email": "email",
+    "phonenumber": "phone",
+    "address1": "address",
+    "address2": "address",
+    "city": "address",
+    "state": "address",
+    "postcode": "address",
+    "country": "address",
+    "tax_id": "tax_id",
+    "language": "language",
+}
+_DETAIL_WORDS = {
+    "es_AR": {
+        "name": "tu nombre",
+        "company": "el nombre de tu empresa",
+        "email": "tu e-mail",
+        "phone": "tu teléfono",
+        "address": "tu domicilio",
+        "tax_id": "tu número de identificación fiscal",
+        "language": "tu idioma",
+        "and": "y",
+    },
+    "en": {
+        "name": "your name",
+        "company": "your company name",
+        "email": "your e-mail address",
+        "phone": "your phone number",
+        "address": "your address",
+        "tax_id": "your tax ID",
+        "language": "your language",
+        "and": "and",
+    },
+}
+
+
+def detail_groups(changed: Any) -> list[str] | None:
+    """The contact or security details among ClientEdit's changed field names, in a fixed
+    order; ``None`` when the event does not say which fields changed (a watcher saw it)."""
+    if not isinstance(changed, list):
+        return None
+    found = {
+        DETAIL_GROUPS[str(name).lower()] for name in changed if str(name).lower() in DETAIL_GROUPS
+    }
+    order = list(dict.fromkeys(DETAIL_GROUPS.values()))
+    return [group for group in order if group in found]
+
+
+def changed_phrase(groups: list[str] | None, language: str) -> str:
+    """``tu teléfono y tu e-mail``; '' when unknown."""
+    if not groups:
+        return ""
+    words = _DETAIL_WORDS.get(language, _DETAIL_WORDS["en"])
+    names = [words[g] for g in groups]
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} {words['and']} {names[-1]}"
+
+
+def render(
+    event_name: str, language: str, context: dict[str, Any], for_owner: bool = True
+) -> tuple[str, str]:
+    """(text, e-mail subject) of ``event_name`` in ``language``; a contact or a user who is
+    not the holder gets the text written for someone of the account (``contact/``)."""
+    name = f"{language}/{event_name}.j2"
+    if not for_owner and (TEMPLATES / language / "contact" / f"{event_name}.j2").exists():
+        name = f"{language}/contact/{event_name}.j2"
+    template = environment().get_template(name)
     module = template.make_module(context)
     text = "\n".join(line.rstrip() for line in str(module).strip().splitlines())
     subject = str(getattr(module, "subject", "") or event_name)
@@ -185,7 +286,8 @@ def build_message(
 ) -> dict[str, Any]:
     """The outbox ``message`` for one recipient: rendered text plus the template call."""
     full = recipient_context(context, recipient)
-    text, subject = render(event_name, recipient.language, full)
+    owner = recipient.is_client
+    text, subject = render(event_name, recipient.language, full, owner)
     chosen = settings.event(event_name)
     suffix = chosen.button_url_suffix
     language = settings.template_language(event_name, recipient.language)
@@ -193,9 +295,10 @@ def build_message(
         "event": event_name,
         "language": recipient.language,
         "text": text,
-        "template": chosen.template,
+        # Someone of the account who is not its holder gets the template written for them.
+        "template": chosen.template if owner else chosen.contact_template,
         "template_language": language,
-        "params": template_params(chosen.params, full),
+        "params": template_params(chosen.params if owner else chosen.contact_params, full),
         "button_url_suffix": (
             (sanitize_param(str(full.get(suffix) or "")) or EMPTY_PARAM) if suffix else None
         ),

@@ -93,13 +93,29 @@ def contact_recipients(
         select(contacts).where(contacts.c.userid == client_id).order_by(contacts.c.id)
     ).all()
     found = []
+    holder = account_name(conn, tables, client_id)
     for row in rows:
         m = row._mapping
         if not _flag(m.get(column)):
             continue
         phone = normalise_phone(m.get("phonenumber"), m.get("country"), argentina_nine)
-        found.append(_recipient(f"contact:{m['id']}", client_id, m, phone, language))
+        person = _recipient(f"contact:{m['id']}", client_id, m, phone, language)
+        found.append(replace(person, role="contact", account_name=holder))
     return found
+
+
+def account_name(conn: Connection, tables: PanelTables, client_id: int) -> str:
+    """How a contact knows the account: the company's name, else the holder's full name."""
+    clients = tables.clients
+    row = conn.execute(
+        select(clients.c.firstname, clients.c.lastname, clients.c.companyname).where(
+            clients.c.id == client_id
+        )
+    ).first()
+    if row is None:
+        return ""
+    company = str(row.companyname or "").strip()
+    return company or f"{row.firstname or ''} {row.lastname or ''}".strip()
 
 
 def _flag(value: object) -> bool:

@@ -16,7 +16,7 @@ from whmcs_bridge.plugin import ALERT_EVENTS
 
 CHANNELS = ("whatsapp", "console", "telegram")
 TEXT_LANGUAGES = ("es_AR", "en")
-_COMMON = ("first_name", "full_name", "company_name", "panel_name")
+_COMMON = ("first_name", "full_name", "company_name", "panel_name", "account_name")
 _INVOICE = ("invoice_id", "invoice_number", "amount", "due_date", "invoice_url", "date_paid")
 _SERVICE = ("service_id", "service_name", "domain", "next_due_date")
 _ACCOUNT = ("email", "date_time", "client_area_url")
@@ -118,6 +118,8 @@ _EVENT_KEYS = {
     "params",
     "button_url_suffix",
     "button_index",
+    "contact_template",
+    "contact_params",
     "quiet_hours",
 }
 _TELEGRAM_KEYS = {"table", "client_column", "chat_column"}
@@ -155,6 +157,10 @@ class EventSettings:
     quiet_hours: QuietHours | None
     #: The URL button's position among the approved template's buttons (Meta's "0".."9").
     button_index: int = 0
+    #: The template for a contact (or a user) of the account who is not its holder: written
+    #: about "the account of <account_name>", never "your" (issue 9 point 6).
+    contact_template: str = ""
+    contact_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -330,6 +336,19 @@ def _event(
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9:
         found.append(f"{where}.button_index: expected the URL button's position, 0 to 9")
         index = 0
+    contact = raw.get("contact_template", f"{chosen}_contacto"[:512])
+    if not isinstance(contact, str) or not _TEMPLATE_NAME.match(contact):
+        found.append(f"{where}.contact_template: expected lower-case letters, digits and _")
+        contact = f"{template}_contacto"
+    default_contact = (
+        (order[0], "account_name", *order[1:])
+        if order[:1] == ["first_name"]
+        else ("account_name", *order)
+    )
+    contact_order = raw.get("contact_params", list(default_contact))
+    if not isinstance(contact_order, list) or not all(p in allowed for p in contact_order):
+        found.append(f"{where}.contact_params: expected a list of: {', '.join(allowed)}")
+        contact_order = list(default_contact)
     quiet = default_quiet
     if "quiet_hours" in raw:
         quiet = _quiet(raw["quiet_hours"], f"{where}.quiet_hours", found)
@@ -341,4 +360,6 @@ def _event(
         button_url_suffix=suffix,
         quiet_hours=quiet,
         button_index=index,
+        contact_template=contact,
+        contact_params=tuple(contact_order),
     )

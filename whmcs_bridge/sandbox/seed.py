@@ -32,6 +32,7 @@ SETTINGS = {
     "AutoCancellationRequests": "on",
     "AutoSuspension": "on",
     "AutoSuspensionDays": "5",
+    "AutoUnsuspend": "on",
 }
 
 # (id, gid, name, servertype, annually, monthly, semiannually)
