@@ -541,3 +541,34 @@ def test_bad_section_stops_the_start_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="warn_at") as caught:
         make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": {"warn_at": 2}}})
     assert caught.value.key == "plugins.sla.warn_at"
+
+
+def test_staff_email_goes_through_send_admin_email(tmp_path: Path) -> None:
+    """The e-mail channel's ``admin:<department>`` recipient: WHMCS's SendAdminEmail to that
+    department's admins, never a client's SendEmail; the sandbox answers as whmcs.md §3.4."""
+    from whmcs_bridge.channels.base import OutgoingMessage, SendError
+
+    url = sqlite_panel(tmp_path / "panel.sqlite", seed=False)
+    with SandboxPanel(create_engine(url), identifier="ident", secret="api-s3cret") as sandbox:
+        api = {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"}
+        bridge = sla_bridge(url, FRIDAY_1630, api)
+        with bridge.panel.begin() as conn:
+            dept = insert_row(conn, bridge.panel.tables.ticketdepartments, {"name": "Soporte"})
+        email = bridge.outbox.channels["email"]
+
+        def message(recipient: str) -> OutgoingMessage:
+            return OutgoingMessage(
+                1, recipient, "sla.breach", "es_AR", "Ticket #1\nvencido", subject="SLA"
+            )
+
+        email.send(message(f"admin:{dept}"))
+        email.send(message("admin"))
+        assert [(m["admin"], m["type"], m["deptid"]) for m in sandbox.sent_emails] == [
+            (True, "support", dept),
+            (True, "system", 0),
+        ]
+        assert sandbox.sent_emails[0]["message"] == "Ticket #1<br />\nvencido"
+        with pytest.raises(SendError, match="Department ID not found"):
+            email.send(message("admin:999"))
+        assert sandbox.calls.count("SendEmail") == 0
+        bridge.close()
