@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,26 @@ def put(conn: Any, tables: Any, table_name: str, /, **values: Any) -> int:
     return int(conn.execute(insert(table).values(row)).inserted_primary_key[0])
 
 
+@contextmanager
+def as_whmcs(bridge: Any) -> Iterator[Any]:
+    """A transaction writing as WHMCS does (non-strict ``sql_mode=''``, blanks for what it omits;
+    the bridge's own sessions are strict)."""
+    url = bridge.panel.url
+    args = {} if url.get_backend_name() == "sqlite" else {"init_command": "SET SESSION sql_mode=''"}
+    engine = create_engine(url, connect_args=args)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def build_world(bridge: Any) -> dict[str, Any]:
     """The panel of these tests (see CLIENTS and the services below)."""
     t = bridge.panel.tables
     today = bridge.clock.today()
     users = t.get("users") is not None
-    with bridge.panel.begin() as conn:
+    with as_whmcs(bridge) as conn:
         ids = set(conn.execute(select(t.currencies.c.id)).scalars())
         if 1 not in ids:
             put(
@@ -158,7 +173,16 @@ def build_world(bridge: Any) -> dict[str, Any]:
             module="thesslstore",
             status="Completed",
         )
-        put(conn, t, "domains", id=1, userid=1, domain="Uno.com.ar", status="Active")
+        put(
+            conn,
+            t,
+            "domains",
+            id=1,
+            userid=1,
+            domain="Uno.com.ar",
+            status="Active",
+            type="Register",
+        )
         soon, late = today + timedelta(days=10), today - timedelta(days=5)
         for invoice_id, client_id, due, kind, relid in (
             (10, 1, soon, "Hosting", 3),  # service 3 unpaid, not yet overdue
@@ -321,7 +345,7 @@ def ticket(bridge: Any, ticket_id: int, **values: Any) -> int:
         "status": "Open",
         "date": bridge.clock.panel_now() - timedelta(hours=1),
     }
-    with bridge.panel.begin() as conn:
+    with as_whmcs(bridge) as conn:
         return put(conn, t, "tickets", **{**base, **values})
 
 
@@ -332,7 +356,7 @@ def api_world(world: tuple[str, str, Any]) -> Iterator[tuple[str, Any, SandboxPa
     with SandboxPanel(engine, identifier="ident", secret="api-s3cret") as sandbox:
         api = {"url": sandbox.url, "identifier": "ident", "secret": "api-s3cret"}
         bridge = make_bridge(url, config={**ENABLED, "api": api})
-        with bridge.panel.begin() as conn:
+        with as_whmcs(bridge) as conn:
             put(conn, bridge.panel.tables, "ticketdepartments", id=1, name="Ventas")
         yield kind, bridge, sandbox
         bridge.close()
@@ -382,13 +406,13 @@ def test_apply_moves_in_one_transaction_then_notices(
     request = create_request(bridge, 1, 1, "3").request
     assert request.state == "pending"
     # A refused apply changes nothing and keeps the request pending.
-    with bridge.panel.begin() as conn:
+    with as_whmcs(bridge) as conn:
         put(
             conn, t, "invoices", id=20, userid=3, status="Unpaid", duedate=date(2020, 1, 1), total=5
         )
     late = apply_transfer(bridge, request.id)
     assert not late.applied and late.check.codes == ["overdue_invoices"]
-    with bridge.panel.begin() as conn:
+    with as_whmcs(bridge) as conn:
         conn.execute(t.invoices.update().where(t.invoices.c.id == 20).values(status="Paid"))
     assert run_cycle(bridge).ok  # the watchers' baseline, before the move
     result = apply_transfer(bridge, request.id, with_domain=True)
@@ -698,4 +722,3 @@ def test_list_show_cancel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert code == 1 and "is cancelled" in out and "Traceback" not in out
     code, out = run("list", "--state", "pending")
     assert (code, out) == (0, "no transfer requests\n")
-

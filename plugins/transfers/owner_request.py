@@ -59,23 +59,22 @@ def owner_problem(
         return f"ticket {ticket.id} was opened by staff ({ticket.admin}), not by the holder"
     if ticket.contact_id:
         return f"ticket {ticket.id} was sent by contact {ticket.contact_id}, not by the holder"
-    registered = {email.strip().lower()} - {""}
-    owner_user = queries.people.owner_user_id(conn, tables, holder_id)
     if ticket.requestor_id:
-        if owner_user is not None and ticket.requestor_id == owner_user:
+        if ticket.requestor_id == queries.people.owner_user_id(conn, tables, holder_id):
             return None
         return (
             f"ticket {ticket.id} was sent by login user {ticket.requestor_id}, "
             "who is not the account's owner"
         )
     sender = ticket.email.strip().lower()
-    if sender and sender not in registered:
+    if sender and sender != email.strip().lower():
         return f"ticket {ticket.id} was sent from {sender}, not the holder's registered e-mail"
     return None
 
 
 def reply_on_ticket(bridge: Bridge, ticket_id: int, text: str) -> str:
-    """AddTicketReply as staff; returns the reply's state (sent, unknown, failed: ...)."""
+    """AddTicketReply as staff; returns the reply's state: sent, unknown (the answer was lost),
+    skipped (no ``[api]``) or failed (WHMCS refused, logged)."""
     settings = settings_of(bridge)
     # A staff reply: without adminusername WHMCS would post it as the client's own.
     params: dict[str, Any] = {
@@ -120,8 +119,8 @@ def create_request(
                 f"request {earlier.id} for service {service_id} is already pending: "
                 f"apply or cancel it first (transfer cancel {earlier.id})"
             )
-        first_name = queries.client(conn, tables, holder.id)
-    text = request_reply(check, first_name.first_name if first_name else "")
+        holder_info = queries.client(conn, tables, holder.id)
+    text = request_reply(check, holder_info.first_name if holder_info else "")
     now = bridge.clock.panel_now()
     state = REFUSED if check.reasons else PENDING
     with bridge.panel.begin() as conn:

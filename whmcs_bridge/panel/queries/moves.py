@@ -300,12 +300,10 @@ def move_rights_problems(conn: Connection, tables: PanelTables) -> list[str]:
             statement = update(table).where(table.c.id < 0).values({column: table.c[column]})
             probes.append((f"UPDATE ({column}) on {table.name}", statement))
     log = tables.activitylog
-    probes.append(
-        (
-            f"INSERT on {log.name}",
-            insert(log).from_select(["description"], select(log.c.description).where(log.c.id < 0)),
-        )
-    )
+    columns = [c for c in log.c if not c.primary_key]  # a strict session wants each one named
+    names = [c.name for c in columns]
+    statement = insert(log).from_select(names, select(*columns).where(log.c.id < 0))
+    probes.append((f"INSERT on {log.name}", statement))
     for what, statement in probes:
         transaction = conn.begin_nested() if conn.in_transaction() else conn.begin()
         try:
