@@ -154,8 +154,12 @@ def on_ticket_opened(bridge: Bridge, event: Event) -> str | Skip:
         state = "sent"
     except ApiOutcomeUnknown:
         state = "unknown"
-    except (ApiError, ConfigError):
-        with bridge.panel.begin() as conn:  # let the retry claim it again
+    except ConfigError:
+        with bridge.panel.begin() as conn:
+            store.delete_note(conn, ticket.id)
+        return f"ticket {ticket.id}: no [api], the R-TR-9 note for transfer {about.id} not added"
+    except ApiError:
+        with bridge.panel.begin() as conn:  # the retry claims it again
             store.delete_note(conn, ticket.id)
         raise
     with bridge.panel.begin() as conn:
