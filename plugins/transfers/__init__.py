@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
     from .settings import TransferSettings
 
-__version__ = "1.0.0"
 WHY = "transfers: moving a service to another client (whmcs.md §3.6)"
 
 
