@@ -9,7 +9,8 @@ department. The client is told the terms when the request is received and when t
 (:mod:`.notices`). Requests not made in the client area wait for staff (R-CA-6).
 
 Config ``[plugins.cancellations]`` (:mod:`.settings`); CLI ``whmcs-bridge cancellations``
-(:mod:`.cli`); the work of each cycle in :mod:`.work`.
+(:mod:`.cli`); the work of each cycle in :mod:`.work`; the staff page's Bajas tab in
+:mod:`.staff`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from whmcs_bridge.plugin import SKIP, Migration, TableGrant, create_tables, hook
 if TYPE_CHECKING:
     import click
 
-    from whmcs_bridge.plugin import Bridge, BridgeConfig, Check, Event, Skip
+    from whmcs_bridge.plugin import (
+        Bridge,
+        BridgeConfig,
+        Check,
+        Event,
+        Skip,
+        StaffActionResult,
+        StaffAdmin,
+        StaffTab,
+    )
 
     from .settings import CancellationSettings
 
@@ -189,6 +199,27 @@ def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
             )
         )
     return checks
+
+
+@hookimpl
+def bridge_staff_tabs(bridge: Bridge, language: str) -> list[StaffTab]:
+    """Fires per staff page view; returns the Bajas tab (:mod:`.staff`)."""
+    from .staff import tab
+
+    return [tab(bridge, language)]
+
+
+@hookimpl
+def bridge_staff_action(
+    bridge: Bridge, name: str, params: dict[str, Any], version: str, admin: StaffAdmin
+) -> StaffActionResult | None:
+    """Fires per staff page button; carries out ``cancellations.confirm``, ``.done`` and
+    ``.void``; ``None`` for the other plugins' actions."""
+    if not name.startswith("cancellations."):
+        return None
+    from .staff import act
+
+    return act(bridge, name, params, version, admin)
 
 
 def _on(value: Any) -> bool:

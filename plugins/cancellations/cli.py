@@ -137,11 +137,12 @@ def confirm(
 
 @cancellations.command()
 @click.option("--service", "service_id", type=int, required=True, help="tblhosting id.")
+@by_option
 @json_option
 @pass_state
-def done(state: CliState, service_id: int, as_json: bool) -> None:
+def done(state: CliState, service_id: int, by: str | None, as_json: bool) -> None:
     """Staff deleted the account by hand (R-CA-5): the service is left Cancelled."""
-    row = work.mark_done(state.bridge(), service_id)
+    row = work.mark_done(state.bridge(), service_id, _who(by))
     _show(as_dict(row, full=True), as_json)
 
 

@@ -640,16 +640,24 @@ def ticket_problem(bridge: Bridge, client_id: int, ticket_id: int) -> tuple[str 
     return f"ticket {ticket.tid} was not sent from the owner's registered e-mail: {reason}", ""
 
 
-def mark_done(bridge: Bridge, service_id: int) -> Any:
-    """``cancellations done --service ID``: staff deleted the account by hand (R-CA-5)."""
-    rows = [r for r in rows_of_service(bridge, service_id) if r.state in ("manual", "failed")]
+def mark_done(
+    bridge: Bridge, service_id: int, who: str | None = None, row_id: int | None = None
+) -> Any:
+    """``cancellations done --service ID``: staff deleted the account by hand (R-CA-5).
+    ``who`` is recorded in the note; ``row_id`` names the request (the staff page's row)."""
+    rows = [
+        r
+        for r in rows_of_service(bridge, service_id)
+        if r.state in ("manual", "failed") and row_id in (None, r.id)
+    ]
     if not rows:
         raise BridgeError(
             f"service #{service_id} has no cancellation waiting for staff (manual or failed)"
         )
     row = rows[0]
     end_service(bridge, service_id, bridge.clock.today().isoformat())
-    set_row(bridge, row, state="done", note=f"{row.note or ''}; staff confirmed".lstrip("; "))
+    done = f"done by {who}" if who else "staff confirmed"
+    set_row(bridge, row, state="done", note=f"{row.note or ''}; {done}".lstrip("; "))
     emit_completed(bridge, row)
     return row_by_id(bridge, row.id)
 
