@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,13 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
-from test_dispatch import Recorder
+from test_dispatch import Recorder, hook_rows
 from test_dispatch import _kill_lock_holder as kill_lock_holder
 from test_outbox import _DELIVER, ROOT, WA_TOKEN, alerts_section, queue, rows, sends_to
 
 from whmcs_bridge import hookimpl, lock
+from whmcs_bridge.config import load_config
 from whmcs_bridge.cycle import run_cycle
-from whmcs_bridge.errors import LockHeld
+from whmcs_bridge.errors import ConfigError, LockHeld
 from whmcs_bridge.lock import LockLost, lease_key, server_lock_name
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 from whmcs_bridge.store.tables import events, inbox, meta, outcomes, quarantine
@@ -225,4 +227,85 @@ def test_bad_rows_wait_in_quarantine_and_the_rest_goes_on(panel: str) -> None:
         with pytest.raises(DBAPIError, match="Data too long"), bridge.panel.begin() as conn:
             conn.execute(update(events).values(data="x" * 70000))
     bridge.close()
+    engine.dispose()
+
+
+# --- 5. config checked before any work -----------------------------------------------------------
+def _config(tmp_path: Path, url: str, extra: str) -> Path:
+    path = tmp_path / "bridge.toml"
+    path.write_text(f'[panel]\ndatabase_url = "{url}"\n{extra}', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ('[outbox]\nrate_per_second = "fast"\n', "outbox.rate_per_second"),
+        ("[outbox]\nrate_per_second = 0\n", "outbox.rate_per_second"),
+        ("[outbox]\nrate_per_second = nan\n", "outbox.rate_per_second"),
+        ("[outbox]\nrate_per_second = inf\n", "outbox.rate_per_second"),
+        ('[channels.whatsapp]\ntimeout = "slow"\n', "channels.whatsapp.timeout"),
+        ("[channels.whatsapp]\ntimeout = nan\n", "channels.whatsapp.timeout"),
+        ("[channels.telegram]\ntimeout = inf\n", "channels.telegram.timeout"),
+        (
+            '[api]\nurl = "https://p/"\nidentifier = "i"\nsecret = "s"\ntimeout = nan\n',
+            "api.timeout",
+        ),
+        ("[serve]\ninterval = -5\n", "serve.interval"),
+        ("[serve]\ninterval = nan\n", "serve.interval"),
+        ("[serve]\nthreads = 0\n", "serve.threads"),
+        ("[serve]\nport = 99999\n", "serve.port"),
+        ("[serve]\nport = 0\n", "serve.port"),
+        ('[serve]\nhost = " "\n', "serve.host"),
+    ],
+)
+def test_each_bad_value_names_its_file_and_key(tmp_path: Path, extra: str, key: str) -> None:
+    path = _config(tmp_path, f"sqlite:///{tmp_path / 'panel.sqlite'}", extra)
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path))
+    message = str(caught.value)
+    assert caught.value.exit_code == 2 and "\n" not in message
+    assert message.startswith(f"{path}, key '{key}': ")
+
+
+def test_an_sqlite_file_in_a_missing_folder_is_a_config_error(tmp_path: Path) -> None:
+    path = _config(tmp_path, "sqlite:///nowhere/panel.sqlite", "")
+    with pytest.raises(ConfigError, match=r"key 'panel.database_url': .* folder .*nowhere"):
+        load_config(str(path))
+
+
+def _cli(*args: str) -> int:
+    from whmcs_bridge.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(list(args))
+    return int(caught.value.code or 0)
+
+
+def test_bad_config_and_a_busy_port_stop_before_intake(
+    tmp_path: Path, demo_panel: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = create_engine(demo_panel)
+    hook_rows(demo_panel, [("InvoicePaid", {"invoiceid": 4})])
+
+    def inbox_rows() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(inbox)).scalar() or 0)
+
+    bad = _config(tmp_path, demo_panel, "[serve]\ninterval = -5\n")
+    assert _cli("--config", str(bad), "run") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {bad}, key 'serve.interval': expected seconds from 1 to 86400, got -5"
+    with socket.socket() as busy:  # a port in use: once a traceback, after a first cycle
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        good = _config(tmp_path, demo_panel, f"[serve]\nport = {port}\ninterval = 1\n")
+        assert _cli("--config", str(good), "serve") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        err[-1]
+        == f"error: {good}, key 'serve.port': port {port} on 127.0.0.1 is in use (another serve?)"
+    )
+    assert inbox_rows() == 1  # no cycle ran
     engine.dispose()

@@ -7,6 +7,7 @@ and what was expected. Secrets may be written inline or as ``{"$env" = "NAME"}``
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -198,6 +199,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         "threads": serve.get("threads", int, 4),
         "wake_secret": serve.secret("wake_secret", base_dir),
     }
+    _check_serve(serve, serve_settings)
     channels = _channels(_Reader(where, _table(raw, "channels", where), "channels"), base_dir)
     outbox = _Reader(where, _table(raw, "outbox", where), "outbox")
     outbox.unknown(set(OutboxSettings.keys()))
@@ -237,10 +239,24 @@ def _channels(channels: _Reader, base_dir: Path) -> dict[str, dict[str, Any]]:
             elif key in value:
                 settings[key] = section.get(key, kind)
         timeout = settings.get("timeout")
-        if timeout is not None and not 0 < timeout <= 300:
+        if timeout is not None and not 0 < timeout <= 300:  # also refuses nan (TOML has it)
             raise section.fail("timeout", "expected a number of seconds above 0, at most 300")
         found[name] = {k: v for k, v in settings.items() if v is not None}
     return found
+
+
+def _check_serve(serve: _Reader, settings: dict[str, Any]) -> None:
+    """``[serve]`` values that would make a busy loop, a server that never answers, or one that
+    listens elsewhere than it says (issue 12)."""
+    if not settings["host"].strip():
+        raise serve.fail("host", "expected an address to listen on, e.g. 127.0.0.1")
+    if not 1 <= settings["port"] <= 65535:
+        raise serve.fail("port", f"expected a TCP port from 1 to 65535, got {settings['port']}")
+    interval = settings["interval"]
+    if not (math.isfinite(interval) and 1 <= interval <= 86400):
+        raise serve.fail("interval", f"expected seconds from 1 to 86400, got {interval!r}")
+    if not 1 <= settings["threads"] <= 256:
+        raise serve.fail("threads", f"expected 1 to 256 threads, got {settings['threads']}")
 
 
 def _table(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -271,6 +287,9 @@ def _database_url(panel: _Reader, php: dict[str, str], base_dir: Path) -> URL:
             raise panel.fail("database_url", "expected a mysql+pymysql:// or sqlite:/// URL")
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             url = url.set(database=str(base_dir / Path(url.database).expanduser()))
+            folder = Path(str(url.database)).parent
+            if not folder.is_dir():
+                raise panel.fail("database_url", f"the SQLite file's folder {folder} is missing")
         if password is not None:
             url = url.set(password=password.reveal())
         return url
@@ -313,8 +332,8 @@ def _api_config(
     if accesskey is None and php.get("api_access_key"):
         accesskey = Secret(php["api_access_key"])
     timeout = api.get("timeout", (int, float), 10.0)
-    if timeout <= 0:
-        raise api.fail("timeout", "expected a number of seconds above 0")
+    if not 0 < timeout <= 300:  # also refuses nan and inf (TOML has them)
+        raise api.fail("timeout", "expected a number of seconds above 0, at most 300")
     return ApiConfig(
         url=url, identifier=identifier, secret=secret, accesskey=accesskey, timeout=float(timeout)
     )

@@ -9,14 +9,12 @@ from whmcs_bridge.cli.context import CliState, pass_state
 
 @click.command()
 @click.option("--host", help="Address to bind (default [serve] host, 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default [serve] port, 8742).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default [serve] port, 8742).")
 @pass_state
 def serve(state: CliState, host: str | None, port: int | None) -> None:
     """Run cycles on wake-up pings from the hook file and every [serve] interval seconds."""
-    import waitress
-
     from whmcs_bridge.serve.app import BridgeApp
-    from whmcs_bridge.serve.runner import CycleRunner
+    from whmcs_bridge.serve.runner import CycleRunner, listen
 
     bridge = state.bridge()
     settings = bridge.config.serve
@@ -27,16 +25,18 @@ def serve(state: CliState, host: str | None, port: int | None) -> None:
         click.echo(
             "note: [serve] wake_secret is not set; POST /wake will refuse every ping", err=True
         )
+    # Bound before the first cycle: a port in use or a bad host stops here (exit 2), no work done.
+    server = listen(
+        app,
+        bind_host,
+        bind_port,
+        settings["threads"],
+        config_path=bridge.config.path,
+        flags={name for name, value in (("host", host), ("port", port)) if value},
+    )
     runner.start()
     click.echo(f"serving on http://{bind_host}:{bind_port} (cycle every {settings['interval']} s)")
     try:
-        waitress.serve(
-            app,
-            host=bind_host,
-            port=bind_port,
-            threads=settings["threads"],
-            ident="whmcs-bridge",
-            _quiet=True,
-        )
+        server.run()
     finally:
         runner.stop()

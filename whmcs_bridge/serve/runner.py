@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 import time
 from typing import Any
 
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.cycle import run_cycle
-from whmcs_bridge.errors import BridgeError, LockHeld
+from whmcs_bridge.errors import BridgeError, ConfigError, LockHeld
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +76,32 @@ class CycleRunner:
             self.last_error = "; ".join(report.errors)[:500]
         self.cycles += 1
         self.last_finished = time.time()
+
+
+def listen(
+    app: Any, host: str, port: int, threads: int, *, config_path: str | None, flags: set[str]
+) -> Any:
+    """Bind the HTTP server (waitress) before any cycle runs; its ``run()`` serves.
+
+    A port in use, a host that does not resolve or is not this machine's: exit 2 with one line
+    naming the key (``serve.host`` / ``serve.port``, or the ``--host`` / ``--port`` flag).
+    """
+    from waitress.server import create_server
+
+    def fail(key: str, message: str) -> ConfigError:
+        if key in flags:  # given on the command line, not in the file
+            return ConfigError(message, key=f"--{key}")
+        return ConfigError(message, path=config_path, key=f"serve.{key}")
+
+    try:
+        return create_server(app, host=host, port=port, threads=threads, ident="whmcs-bridge")
+    except socket.gaierror as exc:
+        raise fail("host", f"cannot resolve {host!r}: {exc.strerror}") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise fail("port", f"port {port} on {host} is in use (another serve?)") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise fail("host", f"{host} is not an address of this machine") from None
+        raise fail("port", f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # waitress: "Invalid host/port specified"
+        raise fail("host", f"cannot listen on {host}:{port}: {exc}") from None
