@@ -112,6 +112,9 @@ def on_ticket_opened(bridge: Bridge, event: Event) -> str | Skip:
         return SKIP
     tables = bridge.panel.tables
     with bridge.panel.connect() as conn:
+        # Most tickets are not a former holder's: the plugin's own table says so first.
+        if event.client_id and not store.applied_from_client(conn, event.client_id):
+            return SKIP
         ticket = queries.ticket(conn, tables, event.subject_id)
         if ticket is None or not ticket.client_id:
             return SKIP
