@@ -647,9 +647,18 @@ def test_invalid_section_stops_start_up(panel: str) -> None:
         ("12345", "AR", None),
         ("", "AR", None),
         ("7911123456", "", None),
+        # Issue 9 point 8: what people really type, both the 9 and the 15.
+        ("+54 9 261 15 544-3322", "AR", "+5492615443322"),
+        ("+54.9261155443322", "AR", "+5492615443322"),
+        # Clearly landlines: no WhatsApp, the fallback goes at once.
+        ("+44 20 7946 0958", "GB", None),
+        ("+55 11 3456-7890", "BR", None),
+        ("+1 800 555 0199", "US", None),
     ],
 )
 def test_phone_normalisation(raw: str, country: str, e164: str | None) -> None:
+    if raw.startswith(("+44 20", "+55 11 3", "+1 800")):
+        assert "not a mobile" in (normalise_phone(raw, country).problem or "")
     result = normalise_phone(raw, country)
     assert result.e164 == e164
     assert (result.problem is None) == (e164 is not None)

@@ -62,12 +62,43 @@ def normalise_phone(
     except NumberParseException as exc:
         return PhoneResult(text, None, _REASONS.get(exc.error_type, str(exc)))
     note = None
+    if number.country_code == 54:
+        number = _without_fifteen(number)
     if argentina_nine and number.country_code == 54:
         number, note = _argentine_mobile(number)
     if not phonenumbers.is_valid_number(number):
         return PhoneResult(text, None, "not a valid number for its country")
+    kind = phonenumbers.number_type(number)
+    if kind in _NOT_WHATSAPP:
+        # Clearly not a mobile: WhatsApp would answer 131026; the fallback goes at once.
+        return PhoneResult(text, None, _NOT_WHATSAPP[kind])
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return PhoneResult(text, e164, None, note)
+
+
+#: Number types WhatsApp cannot reach, with the reason given for them.
+_NOT_WHATSAPP = {
+    PhoneNumberType.FIXED_LINE: "a landline, not a mobile: it cannot get WhatsApp",
+    PhoneNumberType.TOLL_FREE: "a toll-free number, not a mobile: it cannot get WhatsApp",
+    PhoneNumberType.PREMIUM_RATE: "a premium-rate number, not a mobile: it cannot get WhatsApp",
+    PhoneNumberType.SHARED_COST: "a shared-cost number, not a mobile: it cannot get WhatsApp",
+    PhoneNumberType.PAGER: "a pager number, not a mobile: it cannot get WhatsApp",
+}
+
+
+def _without_fifteen(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """An Argentine mobile written with both the international 9 and the local 15
+    (``+54 9 261 15 544-3322``) without the 15, when that makes a valid mobile."""
+    national = str(number.national_number)
+    if phonenumbers.is_valid_number(number) or not national.startswith("9"):
+        return number
+    for area in (2, 3, 4):  # area codes are 2 to 4 digits (11, 261, 2944)
+        if national[1 + area : 3 + area] != "15":
+            continue
+        candidate = phonenumbers.parse(f"+54{national[: 1 + area]}{national[3 + area :]}", None)
+        if phonenumbers.number_type(candidate) == PhoneNumberType.MOBILE:
+            return candidate
+    return number
 
 
 def _argentine_mobile(

@@ -105,11 +105,17 @@ def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> lis
 def bridge_on_event(bridge: Bridge, event: Event) -> str:
     """Queue the alert messages of an R-AL-2 event; fires once per event during dispatch.
 
-    Returns ``SKIP`` for other events and for events disabled in the config, otherwise a note
-    for the outcome: how many messages were queued and anything not sent (opt-out, phone not
-    usable and sent by e-mail instead, quiet hours). Safe to repeat: the outbox keeps one message
-    per (event, recipient, channel).
+    A ``whatsapp.message_received`` "BAJA" / "ALTA" opts its client out or back in (see
+    :mod:`.inbound`). Returns ``SKIP`` for other events and for events disabled in the config,
+    otherwise a note for the outcome: how many messages were queued and anything not sent
+    (opt-out, phone not usable and sent by e-mail instead, quiet hours). Safe to repeat: the
+    outbox keeps one message per (event, recipient, channel).
     """
+    if event.name == "whatsapp.message_received":
+        from .inbound import handle_message
+
+        note = handle_message(bridge, event, bridge.settings("alerts"))
+        return SKIP if note is None else note
     if event.name not in ALERT_EVENTS:
         return SKIP
     settings: AlertSettings = bridge.settings("alerts")

@@ -20,7 +20,9 @@ from whmcs_bridge.plugin import (
     build_template_body,
     emit_json,
     json_option,
+    normalise_phone,
     pass_state,
+    queries,
     spec,
 )
 
@@ -260,3 +262,38 @@ def show_prefs(state: CliState, client_id: int, as_json: bool) -> None:
         return
     for item in found or [{"kind": "none", "event": "", "by": "", "at": "", "note": ""}]:
         click.echo(f"{item['kind']:<7} {item['event']:<26} {item['at']} {item['by']}")
+
+
+@alerts.command("phones")
+@click.option("--all", "everyone", is_flag=True, help="Not only Active clients.")
+@json_option
+@pass_state
+def phones(state: CliState, everyone: bool, as_json: bool) -> None:
+    """List the clients whose phone cannot get WhatsApp, and why (R-AL-1: the client keeps it
+    current). Exit status 0 either way: this is a list to work through, not a failure."""
+    bridge = state.bridge()
+    nine = bridge.settings("alerts").argentina_mobile_nine
+    with bridge.panel.connect() as conn:
+        rows = queries.client_phones(conn, bridge.panel.tables, active_only=not everyone)
+    found = []
+    for row in rows:
+        result = normalise_phone(row.phone, row.country, nine)
+        if result.e164 is None:
+            found.append(
+                {
+                    "client_id": row.id,
+                    "name": row.name,
+                    "phone": row.phone,
+                    "country": row.country,
+                    "problem": result.problem,
+                }
+            )
+    if as_json:
+        emit_json({"checked": len(rows), "unusable": found})
+        return
+    for item in found:
+        shown = item["phone"] or "(none)"
+        click.echo(
+            f"{item['client_id']:>6}  {item['name'][:30]:<30}  {shown:<22} {item['problem']}"
+        )
+    click.echo(f"{len(found)} of {len(rows)} client(s) cannot get WhatsApp alerts on their phone")

@@ -38,8 +38,10 @@ from whmcs_bridge.panel.queries.billing import (
 )
 from whmcs_bridge.panel.queries.clients import (
     ClientInfo,
+    ClientPhone,
     client,
     client_by_email,
+    client_phones,
     clients_by_email,
     currency_of_client,
     currency_row,
@@ -69,6 +71,7 @@ __all__ = [
     "OPEN_INVOICE_STATUSES",
     "AddonInfo",
     "ClientInfo",
+    "ClientPhone",
     "InvoiceInfo",
     "InvoiceItem",
     "ServiceInfo",
@@ -80,6 +83,7 @@ __all__ = [
     "cancellations",
     "client",
     "client_by_email",
+    "client_phones",
     "clients",
     "clients_by_email",
     "currency_of_client",

@@ -14,8 +14,10 @@ from whmcs_bridge.panel.tables import PanelTables
 
 __all__ = [
     "ClientInfo",
+    "ClientPhone",
     "client",
     "client_by_email",
+    "client_phones",
     "clients_by_email",
     "currency_of_client",
     "currency_row",
@@ -177,3 +179,46 @@ def client_by_email(conn: Connection, tables: PanelTables, email: str) -> Client
     it (see :func:`clients_by_email`); ``None`` when none has it."""
     found = clients_by_email(conn, tables, email)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class ClientPhone:
+    """What checking a client's WhatsApp number needs: who, the stored phone and country."""
+
+    id: int
+    name: str  # the company, else first and last name
+    phone: str
+    country: str
+    status: str
+    language: str
+
+
+def client_phones(
+    conn: Connection, tables: PanelTables, *, ending: str | None = None, active_only: bool = False
+) -> list[ClientPhone]:
+    """Clients' stored phones, by id. ``ending``: only phones whose text ends with these digits
+    (a cheap first cut when looking a number up; the caller still normalises and compares);
+    ``active_only``: only ``Active`` clients."""
+    table = tables.clients
+    names = ("id", "firstname", "lastname", "companyname", "phonenumber", "country", "status")
+    columns = [table.c[n] for n in (*names, "language") if n in table.c]
+    query = select(*columns).order_by(table.c.id)
+    if ending:
+        query = query.where(table.c.phonenumber.like(f"%{ending}"))
+    if active_only:
+        query = query.where(table.c.status == "Active")
+    found = []
+    for row in conn.execute(query):
+        company = _text(row, "companyname").strip()
+        person = f"{_text(row, 'firstname')} {_text(row, 'lastname')}".strip()
+        found.append(
+            ClientPhone(
+                id=int(row.id),
+                name=company or person,
+                phone=_text(row, "phonenumber"),
+                country=_text(row, "country").strip().upper(),
+                status=_text(row, "status"),
+                language=_text(row, "language").strip(),
+            )
+        )
+    return found
