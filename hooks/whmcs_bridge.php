@@ -38,6 +38,9 @@
  *   With 'price_url' => 'http://127.0.0.1:8742/upgrades/price' as well, PreUpgradeCheckout asks the
  *   bridge for the company's upgrade price (signed the same way, 1 s at most) and returns it as
  *   ['amount' => ...]; on any failure WHMCS keeps its own price and the reason is logged.
+ *   The same URL prices the client area's upgrade page (ClientAreaPageUpgrade, 1 s at most): the
+ *   page shows what checkout will charge, and checkout charges what the page showed (remembered
+ *   in the client's session); when the bridge does not answer, both keep WHMCS's own prices.
  *
  * Wake-up signature (must match the bridge's `serve` side)
  *   POST <wake_url>, empty body, headers:
@@ -155,6 +158,20 @@ if (!defined('WHMCS_BRIDGE_HOOKS')) {
                 return $answer;
             });
         }
+        foreach (whmcs_bridge_page_hooks() as $hook => $function) {
+            add_hook($hook, 1, function ($vars) use ($function) {
+                return $function(is_array($vars) ? $vars : []);
+            });
+        }
+    }
+
+    /**
+     * Hooks that only change a page: they return template variables and record no row (no
+     * event). hook => the function that answers it.
+     */
+    function whmcs_bridge_page_hooks()
+    {
+        return ['ClientAreaPageUpgrade' => 'whmcs_bridge_upgrade_page'];
     }
 
     /** Insert one inbox row for $hook; never throws. */
@@ -356,77 +373,367 @@ if (!defined('WHMCS_BRIDGE_HOOKS')) {
      * at most 1 s in all, and returns ['amount' => "<decimal>"] only for a 200 whose JSON holds a
      * numeric "amount". On any failure (timeout, refused, non-200, bad JSON, no curl) it returns
      * [] so WHMCS keeps its own price, and logs why. A 204 is the bridge abstaining: [] silently.
+     *
+     * The client never pays another price than the upgrade page showed: when that page (in this
+     * session, for this service, package and cycle) showed WHMCS's own price, WHMCS's price is
+     * kept without asking; when it showed the bridge's and the bridge cannot answer now, the
+     * amount shown is charged.
      */
     function whmcs_bridge_upgrade_price(array $vars)
     {
         $reason = '';
+        $shown = null;
         try {
-            $file = __DIR__ . '/_whmcs_bridge_config.php';
-            $config = is_file($file) ? include $file : null;
-            if (!is_array($config) || empty($config['price_url']) || empty($config['wake_secret'])) {
+            $config = whmcs_bridge_config();
+            if (empty($config['price_url']) || empty($config['wake_secret'])) {
                 return [];
             }
-            if (!function_exists('curl_init')) {
-                throw new \RuntimeException('the PHP curl extension is missing');
+            $serviceId = whmcs_bridge_cast(whmcs_bridge_pick($vars, 'serviceId|serviceid'), 'int');
+            $shown = whmcs_bridge_take_shown((int) $serviceId);
+            if ($shown !== null && $shown['amount'] === null) {
+                return [];  // the page showed WHMCS's price: charge that one
             }
             $body = json_encode([
-                'serviceId' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'serviceId|serviceid'), 'int'),
-                'upgradeId' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'upgradeId|upgradeid'), 'int'),
+                'serviceId' => $serviceId,
+                'upgradeId' => whmcs_bridge_cast(
+                    whmcs_bridge_pick($vars, 'upgradeId|upgradeid'),
+                    'int'
+                ),
                 'clientId' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'clientId|userid'), 'int'),
                 'amount' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'amount'), 'decimal'),
                 'discount' => whmcs_bridge_cast(whmcs_bridge_pick($vars, 'discount'), 'decimal'),
             ]);
-            $timestamp = (string) time();
-            $signature = hash_hmac('sha256', $timestamp . '.' . $body, (string) $config['wake_secret']);
-            $curl = curl_init((string) $config['price_url']);
-            if ($curl === false) {
-                throw new \RuntimeException('curl_init failed');
+            $data = whmcs_bridge_post_signed($config['price_url'], $config['wake_secret'], $body);
+            if ($data === null) {
+                return $shown === null ? [] : ['amount' => $shown['amount']];  // 204: abstains
             }
-            $options = [
-                CURLOPT_POST => true,
-                CURLOPT_POSTFIELDS => $body,
-                CURLOPT_HTTPHEADER => [
-                    'Content-Type: application/json',
-                    'X-Bridge-Timestamp: ' . $timestamp,
-                    'X-Bridge-Signature: sha256=' . $signature,
-                    'Expect:',
-                ],
-                CURLOPT_RETURNTRANSFER => true,
-                CURLOPT_FOLLOWLOCATION => false,
-                CURLOPT_NOSIGNAL => true,
-                CURLOPT_TIMEOUT_MS => 1000,
-                CURLOPT_CONNECTTIMEOUT_MS => 300,
-            ];
-            if (defined('CURLOPT_NOPROXY')) {
-                $options[CURLOPT_NOPROXY] = '*';
-            }
-            curl_setopt_array($curl, $options);
-            $answer = curl_exec($curl);
-            $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
-            $error = curl_error($curl);
-            if (PHP_VERSION_ID < 80000) {
-                curl_close($curl);
-            }
-            if ($answer === false) {
-                throw new \RuntimeException('no answer (' . $error . ')');
-            }
-            if ($status === 204) {
-                return [];
-            }
-            if ($status !== 200) {
-                throw new \RuntimeException('HTTP ' . $status);
-            }
-            $data = json_decode((string) $answer, true);
-            $amount = is_array($data) && isset($data['amount']) ? $data['amount'] : null;
-            if (!is_string($amount) || !preg_match('/^-?\d{1,13}(\.\d{1,2})?$/', $amount)) {
+            $amount = isset($data['amount']) ? $data['amount'] : null;
+            if (!whmcs_bridge_is_amount($amount)) {
                 throw new \RuntimeException('the answer holds no valid amount');
             }
             return ['amount' => $amount];
         } catch (\Throwable $e) {
             $reason = $e->getMessage();
         }
+        if ($shown !== null) {
+            whmcs_bridge_log(
+                'whmcs-bridge: upgrade price unavailable, the price the page showed is charged: '
+                . $reason
+            );
+            return ['amount' => $shown['amount']];
+        }
         whmcs_bridge_log('whmcs-bridge: upgrade price unavailable, WHMCS price kept: ' . $reason);
         return [];
+    }
+
+    function whmcs_bridge_is_amount($amount)
+    {
+        return is_string($amount) && preg_match('/^-?\d{1,13}(\.\d{1,2})?$/', $amount) === 1;
+    }
+
+    /** The optional config file's array ([] without one). */
+    function whmcs_bridge_config()
+    {
+        $file = __DIR__ . '/_whmcs_bridge_config.php';
+        $config = is_file($file) ? include $file : null;
+        return is_array($config) ? $config : [];
+    }
+
+    /**
+     * POST a JSON body to `serve`, signed like the wake-up ping, 1 s at most in all. Returns the
+     * decoded JSON of a 200, null for a 204 (the bridge abstains); throws on anything else.
+     */
+    function whmcs_bridge_post_signed($url, $secret, $body)
+    {
+        if (!function_exists('curl_init')) {
+            throw new \RuntimeException('the PHP curl extension is missing');
+        }
+        $timestamp = (string) time();
+        $signature = hash_hmac('sha256', $timestamp . '.' . $body, (string) $secret);
+        $curl = curl_init((string) $url);
+        if ($curl === false) {
+            throw new \RuntimeException('curl_init failed');
+        }
+        $options = [
+            CURLOPT_POST => true,
+            CURLOPT_POSTFIELDS => $body,
+            CURLOPT_HTTPHEADER => [
+                'Content-Type: application/json',
+                'X-Bridge-Timestamp: ' . $timestamp,
+                'X-Bridge-Signature: sha256=' . $signature,
+                'Expect:',
+            ],
+            CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_FOLLOWLOCATION => false,
+            CURLOPT_NOSIGNAL => true,
+            CURLOPT_TIMEOUT_MS => 1000,
+            CURLOPT_CONNECTTIMEOUT_MS => 300,
+        ];
+        if (defined('CURLOPT_NOPROXY')) {
+            $options[CURLOPT_NOPROXY] = '*';
+        }
+        curl_setopt_array($curl, $options);
+        $answer = curl_exec($curl);
+        $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        $error = curl_error($curl);
+        if (PHP_VERSION_ID < 80000) {
+            curl_close($curl);
+        }
+        if ($answer === false) {
+            throw new \RuntimeException('no answer (' . $error . ')');
+        }
+        if ($status === 204) {
+            return null;
+        }
+        if ($status !== 200) {
+            throw new \RuntimeException('HTTP ' . $status);
+        }
+        $data = json_decode((string) $answer, true);
+        if (!is_array($data)) {
+            throw new \RuntimeException('the answer is not a JSON object');
+        }
+        return $data;
+    }
+
+    /**
+     * ClientAreaPageUpgrade: the upgrade page shows the price checkout will charge (R-UP-2).
+     *
+     * With `price_url`, asks `serve` (one signed call, 1 s at most) for every package and cycle
+     * the page lists and returns the stock templates' variables with the company's prices:
+     * on the package list (upgrade.tpl) each cycle's text gets what is due today; on the summary
+     * (upgradesummary.tpl) the price, subtotal and total become the company's amount and the
+     * explanation goes under the new package's name. The session remembers which price the
+     * summary showed, so checkout charges that one (whmcs_bridge_upgrade_price). When `serve`
+     * does not answer, or the summary carries a promotion or tax lines (whose figures WHMCS
+     * computes from its own price), the page keeps WHMCS's prices and checkout WHMCS's price.
+     */
+    function whmcs_bridge_upgrade_page(array $vars)
+    {
+        $reason = '';
+        $summary = null;
+        try {
+            $serviceId = (int) whmcs_bridge_cast(whmcs_bridge_pick($vars, 'id'), 'int');
+            if ($serviceId <= 0) {
+                return [];
+            }
+            whmcs_bridge_take_shown($serviceId);  // whatever an earlier page showed is stale
+            $config = whmcs_bridge_config();
+            if (whmcs_bridge_pick($vars, 'type') !== 'package' || empty($config['price_url'])
+                || empty($config['wake_secret'])
+            ) {
+                return [];
+            }
+            $list = whmcs_bridge_page_targets($vars);
+            if (!$list) {
+                return [];
+            }
+            $summary = $list[0] === 'upgradesummary' ? $list[1][0] : null;
+            if ($summary !== null && whmcs_bridge_page_has_extras($vars)) {
+                whmcs_bridge_remember_shown($serviceId, $summary, null);
+                return [];
+            }
+            $clientId = whmcs_bridge_pick($vars, 'clientsdetails.userid|clientsdetails.id');
+            if ($clientId === null && isset($_SESSION['uid'])) {
+                $clientId = $_SESSION['uid'];
+            }
+            $body = json_encode([
+                'page' => $list[0],
+                'serviceId' => $serviceId,
+                'clientId' => whmcs_bridge_cast($clientId, 'int'),
+                'language' => whmcs_bridge_cast(
+                    whmcs_bridge_pick($vars, 'language|clientsdetails.language'),
+                    'string'
+                ),
+                'targets' => $list[1],
+            ], JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+            $data = whmcs_bridge_post_signed($config['price_url'], $config['wake_secret'], $body);
+            $prices = is_array($data) && isset($data['targets']) && is_array($data['targets'])
+                ? $data['targets'] : [];
+            if ($summary === null) {
+                return whmcs_bridge_page_choices($vars, $prices);
+            }
+            $price = whmcs_bridge_page_price($prices, $summary['pid'], $summary['cycles'][0]);
+            if ($price === null) {  // not priced by the bridge: WHMCS's price, here and at checkout
+                whmcs_bridge_remember_shown($serviceId, $summary, null);
+                return [];
+            }
+            whmcs_bridge_remember_shown($serviceId, $summary, $price['amount']);
+            return whmcs_bridge_page_summary($vars, $price);
+        } catch (\Throwable $e) {
+            $reason = $e->getMessage();
+        }
+        if ($summary !== null) {
+            whmcs_bridge_remember_shown($serviceId, $summary, null);
+        }
+        whmcs_bridge_log('whmcs-bridge: upgrade page keeps WHMCS prices: ' . $reason);
+        return [];
+    }
+
+    /**
+     * ['upgrade', [[pid, cycles], ...]] for the package list, ['upgradesummary', [[pid,
+     * [cycle]]]] for the summary, or null when the page lists no package.
+     */
+    function whmcs_bridge_page_targets(array $vars)
+    {
+        if (isset($vars['upgradepackages']) && is_array($vars['upgradepackages'])) {
+            $targets = [];
+            foreach ($vars['upgradepackages'] as $package) {
+                $package = is_array($package) ? $package : [];
+                $pid = whmcs_bridge_cast(whmcs_bridge_pick($package, 'pid|id'), 'int');
+                $cycles = whmcs_bridge_package_cycles($package);
+                if ($pid && $cycles) {
+                    $targets[] = ['pid' => $pid, 'cycles' => $cycles];
+                }
+            }
+            return $targets ? ['upgrade', $targets] : null;
+        }
+        if (isset($vars['upgrades']) && is_array($vars['upgrades']) && $vars['upgrades']) {
+            $first = reset($vars['upgrades']);
+            $first = is_array($first) ? $first : [];
+            $pid = whmcs_bridge_cast(whmcs_bridge_pick($first, 'newproductid'), 'int');
+            $cycle = whmcs_bridge_pick($first, 'newproductbillingcycle');
+            if ($pid && is_string($cycle) && $cycle !== '') {
+                return ['upgradesummary', [['pid' => $pid, 'cycles' => [strtolower($cycle)]]]];
+            }
+        }
+        return null;
+    }
+
+    /** The cycles upgrade.tpl offers for a package (those with a price text). */
+    function whmcs_bridge_package_cycles(array $package)
+    {
+        $pricing = isset($package['pricing']) && is_array($package['pricing'])
+            ? $package['pricing'] : [];
+        $type = isset($pricing['type']) ? $pricing['type'] : '';
+        if ($type === 'free' || $type === 'onetime') {
+            return [$type];
+        }
+        $cycles = [];
+        $recurring = [
+            'monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially',
+        ];
+        foreach ($recurring as $cycle) {
+            if (!empty($pricing[$cycle])) {
+                $cycles[] = $cycle;
+            }
+        }
+        return $type === 'recurring' ? $cycles : [];
+    }
+
+    /** A promotion or tax lines on the summary: their figures are WHMCS's, from its price. */
+    function whmcs_bridge_page_has_extras(array $vars)
+    {
+        foreach (['promocode', 'promodesc'] as $key) {
+            if (!empty($vars[$key])) {
+                return true;
+            }
+        }
+        foreach (['taxrate', 'taxrate2'] as $key) {
+            if (!empty($vars[$key]) && (float) $vars[$key] != 0.0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The bridge's answer for one package and cycle, checked; null when it gave none. */
+    function whmcs_bridge_page_price(array $prices, $pid, $cycle)
+    {
+        $entry = isset($prices[(string) $pid][$cycle]) ? $prices[(string) $pid][$cycle] : null;
+        if (!is_array($entry)) {
+            return null;
+        }
+        foreach (['price', 'label', 'explanation'] as $key) {
+            if (!isset($entry[$key]) || !is_string($entry[$key]) || strlen($entry[$key]) > 1000) {
+                throw new \RuntimeException("the answer for $pid $cycle lacks a valid $key");
+            }
+        }
+        if (!whmcs_bridge_is_amount(isset($entry['amount']) ? $entry['amount'] : null)) {
+            throw new \RuntimeException("the answer for $pid $cycle holds no valid amount");
+        }
+        return $entry;
+    }
+
+    function whmcs_bridge_html($text)
+    {
+        return htmlspecialchars((string) $text, ENT_QUOTES, 'UTF-8');
+    }
+
+    /** upgrade.tpl: each cycle's text gets what is due today beside it. */
+    function whmcs_bridge_page_choices(array $vars, array $prices)
+    {
+        $packages = $vars['upgradepackages'];
+        $shown = [];
+        foreach ($packages as $key => $package) {
+            $package = is_array($package) ? $package : [];
+            $pid = whmcs_bridge_cast(whmcs_bridge_pick($package, 'pid|id'), 'int');
+            foreach (whmcs_bridge_package_cycles($package) as $cycle) {
+                $price = whmcs_bridge_page_price($prices, $pid, $cycle);
+                if ($price === null) {
+                    continue;  // WHMCS's text, and WHMCS's price at checkout
+                }
+                $packages[$key]['pricing'][$cycle] = (string) $package['pricing'][$cycle]
+                    . ' (' . whmcs_bridge_html($price['label']) . ')';
+                $shown[$pid][$cycle] = $price;
+            }
+        }
+        return $shown ? ['upgradepackages' => $packages, 'whmcs_bridge_upgrade' => $shown] : [];
+    }
+
+    /** upgradesummary.tpl: the company's amount, and how it was reached. */
+    function whmcs_bridge_page_summary(array $vars, array $price)
+    {
+        $upgrades = $vars['upgrades'];
+        $key = key($upgrades);
+        $upgrades[$key]['price'] = whmcs_bridge_html($price['price']);
+        $name = isset($upgrades[$key]['newproductname']) ? $upgrades[$key]['newproductname'] : '';
+        $upgrades[$key]['newproductname'] = (string) $name
+            . '<br /><small>' . whmcs_bridge_html($price['explanation']) . '</small>';
+        return [
+            'upgrades' => $upgrades,
+            'subtotal' => whmcs_bridge_html($price['price']),
+            'total' => whmcs_bridge_html($price['price']),
+            'whmcs_bridge_upgrade' => $price,
+        ];
+    }
+
+    /** Remember, in the client's session, which price the summary showed (null: WHMCS's). */
+    function whmcs_bridge_remember_shown($serviceId, array $target, $amount)
+    {
+        $_SESSION['whmcs_bridge_upgrade'][$serviceId] = [
+            'pid' => (int) $target['pid'],
+            'cycle' => (string) $target['cycles'][0],
+            'amount' => $amount,
+            'at' => time(),
+        ];
+    }
+
+    /**
+     * What the summary showed for this service (read once), or null: none in this session, more
+     * than an hour old, or for another package or cycle than the one being checked out.
+     */
+    function whmcs_bridge_take_shown($serviceId)
+    {
+        if (!isset($_SESSION['whmcs_bridge_upgrade'][$serviceId])) {
+            return null;
+        }
+        $shown = $_SESSION['whmcs_bridge_upgrade'][$serviceId];
+        unset($_SESSION['whmcs_bridge_upgrade'][$serviceId]);
+        if (!is_array($shown) || !isset($shown['at']) || time() - (int) $shown['at'] > 3600
+            || !array_key_exists('amount', $shown)
+        ) {
+            return null;
+        }
+        foreach (['pid' => 'pid', 'cycle' => 'billingcycle'] as $key => $posted) {
+            $value = isset($_REQUEST[$posted]) ? strtolower((string) $_REQUEST[$posted]) : null;
+            if ($value !== null && $value !== strtolower((string) $shown[$key])) {
+                return null;
+            }
+        }
+        if (isset($_REQUEST['type']) && $_REQUEST['type'] !== 'package') {
+            return null;
+        }
+        return $shown;
     }
 
     /** At most one wake-up ping per PHP request, after the request's own work. */

@@ -38,6 +38,8 @@ define('WHMCS', true);
 $registered = [];
 function add_hook($hook, $priority, $callable) { $GLOBALS['registered'][] = $hook; }
 require getenv('WB_HOOK_FILE');
+// Page hooks (whmcs_bridge_page_hooks) only return template variables: no row, no event.
+$registered = array_values(array_diff($registered, array_keys(whmcs_bridge_page_hooks())));
 $keys = [];
 foreach ($registered as $hook) {
     $keys[$hook] = array_keys(whmcs_bridge_payload($hook, []));

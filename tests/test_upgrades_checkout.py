@@ -12,10 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +178,18 @@ def serve(tmp_path: Path, panel_url: str) -> Iterator[str]:
 
 def fire(php: str, tmp_path: Path, panel_url: str, **config: str) -> tuple[Any, float, str]:
     """Fire PreUpgradeCheckout through the real hook file; (returned, seconds, activity log)."""
+    params = {"clientId": 1, "upgradeId": 900, "serviceId": 1, "amount": 24.66, "discount": 0}
+    each, seconds, activity = fire_hooks(
+        php, tmp_path, panel_url, [("PreUpgradeCheckout", params)], **config
+    )
+    return each[-1], seconds, activity
+
+
+def fire_hooks(
+    php: str, tmp_path: Path, panel_url: str, fires: list[tuple[str, Any]], **config: str
+) -> tuple[list[Any], float, str]:
+    """Fire hooks in ONE PHP request (one client session) through the real hook file installed
+    with ``config``; (each fire's returned values, seconds, activity log)."""
     hooks = tmp_path / "includes" / "hooks"
     hooks.mkdir(parents=True, exist_ok=True)
     shutil.copy(HOOK_FILE, hooks / "whmcs_bridge.php")
@@ -182,10 +197,10 @@ def fire(php: str, tmp_path: Path, panel_url: str, **config: str) -> tuple[Any, 
     (hooks / "_whmcs_bridge_config.php").write_text(f"<?php\nreturn [\n{entries}];\n")
     log = tmp_path / "activity.log"
     log.unlink(missing_ok=True)
-    params = {"clientId": 1, "upgradeId": 900, "serviceId": 1, "amount": 24.66, "discount": 0}
+    args = [arg for hook, params in fires for arg in (hook, json.dumps(params))]
     start = time.perf_counter()
     done = subprocess.run(
-        [php, str(HARNESS), "PreUpgradeCheckout", json.dumps(params)],
+        [php, str(HARNESS), *args],
         capture_output=True,
         text=True,
         timeout=30,
@@ -200,7 +215,7 @@ def fire(php: str, tmp_path: Path, panel_url: str, **config: str) -> tuple[Any, 
     seconds = time.perf_counter() - start
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     activity = log.read_text() if log.exists() else ""
-    return json.loads(done.stdout)["returned"], seconds, activity
+    return json.loads(done.stdout)["returned_each"], seconds, activity
 
 
 def inbox_hooks(url: str) -> list[str]:
@@ -425,3 +440,272 @@ def test_same_cycle_difference_promises_nothing_more(panel_url: str) -> None:
     app(panel_url).handle(environ(body()))  # difference, annually -> annually
     bridge = make_bridge(panel_url, config={"plugins": {"enabled": ["upgrades"]}})
     assert bridge_on_event(bridge=bridge, event=completed_event(900)) is SKIP
+
+
+# -- the client area's upgrade page (ClientAreaPageUpgrade, issue 11 point 1) ----------------------
+
+PAGE = json.loads((ROOT / "tests" / "php" / "upgrade_page.json").read_text())
+LIST = {**PAGE["common"], **PAGE["upgrade"]}  # upgrade.tpl: choose a package
+SUMMARY = {**PAGE["common"], **PAGE["upgradesummary"]}  # upgradesummary.tpl: the one chosen
+CHECKOUT = {"clientId": 1, "upgradeId": 900, "serviceId": 1, "amount": 24.66, "discount": 0}
+KEPT = "whmcs-bridge: upgrade page keeps WHMCS prices: "
+
+
+@dataclass
+class StandIn:
+    """A stand-in for serve's price URL: answers each request with ``answer(body)``."""
+
+    url: str
+    bodies: list[dict[str, Any]]
+
+
+@pytest.fixture
+def stand_in(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+    answer = request.param
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            bodies.append(body)
+            status, payload = answer(body)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield StandIn(f"http://127.0.0.1:{server.server_address[1]}/upgrades/price", bodies)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_package_list_shows_what_checkout_will_charge(
+    php: str, tmp_path: Path, panel_url: str, serve: str
+) -> None:
+    [returned], _, activity = fire_hooks(
+        php,
+        tmp_path,
+        panel_url,
+        [("ClientAreaPageUpgrade", LIST)],
+        price_url=serve,
+        wake_secret=SECRET,
+    )
+    assert activity == ""
+    [page] = returned
+    avanzado = page["upgradepackages"]["2"]["pricing"]
+    assert avanzado["annually"] == "$150,00 ARS Anual (a pagar hoy: $50,00 ARS)"  # 150 - 100
+    assert avanzado["semiannually"].startswith("$80,00 ARS Semestral (a pagar hoy: $30,")
+    assert (
+        avanzado["type"] == "recurring"
+        and avanzado["cycles"] == LIST["upgradepackages"]["2"]["pricing"]["cycles"]
+    )  # the rest of WHMCS's variables untouched
+    empresa = page["upgradepackages"]["3"]["pricing"]
+    assert empresa["annually"] == "$300,00 ARS Anual (a pagar hoy: $200,00 ARS)"
+    assert empresa["monthly"] == "$30,00 ARS Mensual (sin cargo hoy)"  # less than the unused part
+    assert page["whmcs_bridge_upgrade"]["2"]["annually"]["amount"] == "50.00"
+    assert inbox_hooks(panel_url) == []  # a page hook records no event
+
+
+def test_the_summary_shows_the_price_checkout_charges(
+    php: str, tmp_path: Path, panel_url: str, serve: str
+) -> None:
+    fires = [("ClientAreaPageUpgrade", SUMMARY), ("PreUpgradeCheckout", CHECKOUT)]
+    [[page], checkout], _, activity = fire_hooks(
+        php, tmp_path, panel_url, fires, price_url=serve, wake_secret=SECRET
+    )
+    assert activity == ""
+    assert page["upgrades"][0]["price"] == page["subtotal"] == page["total"] == "$50,00 ARS"
+    assert page["upgrades"][0]["newproductname"] == (
+        "Hosting Avanzado<br /><small>El plan nuevo cuesta $150,00 ARS por ciclo anual; se "
+        "descuentan los $100,00 ARS ya pagados por el ciclo actual, sea cual sea el día: "
+        f"$150,00 ARS - $100,00 ARS = $50,00 ARS. El vencimiento sigue siendo el "
+        f"{TODAY + timedelta(days=180):%d/%m/%Y}.</small>"
+    )
+    assert page["upgrades"][0]["newproductbillingcycle"] == "annually"
+    assert checkout == [{"amount": "50.00"}]  # the price shown is the price charged
+
+
+def test_with_serve_absent_page_and_checkout_keep_whmcs_prices(
+    php: str, tmp_path: Path, panel_url: str
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/upgrades/price"
+    fires = [
+        ("ClientAreaPageUpgrade", LIST),
+        ("ClientAreaPageUpgrade", SUMMARY),
+        ("PreUpgradeCheckout", CHECKOUT),
+    ]
+    each, seconds, activity = fire_hooks(
+        php, tmp_path, panel_url, fires, price_url=url, wake_secret=SECRET
+    )
+    assert each == [[[]], [[]], [[]]]  # WHMCS's page, WHMCS's page, WHMCS's price
+    assert seconds < 1.0, seconds
+    lines = activity.splitlines()
+    assert len(lines) == 2 and all(line.startswith(KEPT + "no answer (") for line in lines)
+    # checkout did not ask: the page showed WHMCS's price, so WHMCS's price is charged
+
+
+def test_with_serve_slow_the_page_waits_one_second_at_most(
+    php: str, tmp_path: Path, panel_url: str
+) -> None:
+    with socket.socket() as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(16)
+        url = f"http://127.0.0.1:{black_hole.getsockname()[1]}/upgrades/price"
+        fires = [("ClientAreaPageUpgrade", SUMMARY), ("PreUpgradeCheckout", CHECKOUT)]
+        each, seconds, activity = fire_hooks(
+            php, tmp_path, panel_url, fires, price_url=url, wake_secret=SECRET
+        )
+    assert each == [[[]], [[]]]
+    assert 0.9 < seconds < 1.8, seconds  # one timeout: checkout does not wait a second time
+    assert activity.startswith(KEPT + "no answer (") and "imed out" in activity
+
+
+def test_with_a_wrong_secret_page_and_checkout_keep_whmcs_prices(
+    php: str, tmp_path: Path, panel_url: str, serve: str
+) -> None:
+    fires = [("ClientAreaPageUpgrade", SUMMARY), ("PreUpgradeCheckout", CHECKOUT)]
+    each, _, activity = fire_hooks(
+        php, tmp_path, panel_url, fires, price_url=serve, wake_secret="wrong"
+    )
+    assert each == [[[]], [[]]]
+    assert activity == f"{KEPT}HTTP 401\n"
+
+
+def _good(body: dict[str, Any]) -> tuple[int, bytes]:
+    """Answers the page like serve (50.00 for product 2 annually) and fails checkout's call."""
+    if "page" not in body:
+        return 500, b"{}"
+    entry = {"amount": "50.00", "price": "$50,00 ARS", "label": "a pagar hoy: $50,00 ARS"}
+    entry["explanation"] = "<b>150 - 100</b>"
+    return 200, json.dumps({"targets": {"2": {"annually": entry}}}).encode()
+
+
+@pytest.mark.parametrize("stand_in", [_good], indirect=True)
+def test_checkout_charges_the_price_shown_when_serve_fails_after_the_page(
+    php: str, tmp_path: Path, panel_url: str, stand_in: StandIn
+) -> None:
+    fires = [("ClientAreaPageUpgrade", SUMMARY), ("PreUpgradeCheckout", CHECKOUT)]
+    [[page], checkout], _, activity = fire_hooks(
+        php, tmp_path, panel_url, fires, price_url=stand_in.url, wake_secret=SECRET
+    )
+    assert page["total"] == "$50,00 ARS"
+    assert page["upgrades"][0]["newproductname"].endswith(
+        "<small>&lt;b&gt;150 - 100&lt;/b&gt;</small>"  # the bridge's text is escaped
+    )
+    assert checkout == [{"amount": "50.00"}]
+    assert activity == (
+        "whmcs-bridge: upgrade price unavailable, the price the page showed is charged: HTTP 500\n"
+    )
+    [asked_page, asked_checkout] = stand_in.bodies
+    assert asked_page == {
+        "page": "upgradesummary",
+        "serviceId": 1,
+        "clientId": 1,
+        "language": "spanish",
+        "targets": [{"pid": 2, "cycles": ["annually"]}],
+    }
+    assert asked_checkout["upgradeId"] == 900
+
+
+@pytest.mark.parametrize("stand_in", [_good], indirect=True)
+def test_a_package_the_bridge_does_not_price_keeps_whmcs_text(
+    php: str, tmp_path: Path, panel_url: str, stand_in: StandIn
+) -> None:
+    [[page]], _, _ = fire_hooks(
+        php,
+        tmp_path,
+        panel_url,
+        [("ClientAreaPageUpgrade", LIST)],
+        price_url=stand_in.url,
+        wake_secret=SECRET,
+    )
+    packages = page["upgradepackages"]
+    assert packages["2"]["pricing"]["annually"] == "$150,00 ARS Anual (a pagar hoy: $50,00 ARS)"
+    assert packages["2"]["pricing"]["semiannually"] == "$80,00 ARS Semestral"  # not priced
+    assert packages["3"] == LIST["upgradepackages"]["3"]
+    assert stand_in.bodies[0]["targets"] == [
+        {"pid": 2, "cycles": ["semiannually", "annually"]},
+        {"pid": 3, "cycles": ["monthly", "annually"]},
+    ]
+
+
+def _wrong(kind: str) -> Any:
+    """A stand-in that answers the page with a 200 that is wrong in one way."""
+
+    def answer(body: dict[str, Any]) -> tuple[int, bytes]:
+        if kind == "not json":
+            return 200, b"<html>oops</html>"
+        entry = {"amount": "fifty", "price": "$50,00 ARS", "label": "x", "explanation": "x"}
+        if kind == "no label":
+            entry = {"amount": "50.00", "price": "$50,00 ARS", "explanation": "x"}
+        return 200, json.dumps({"targets": {"2": {"annually": entry}}}).encode()
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("stand_in", "why"),
+    [
+        (_wrong("not json"), "the answer is not a JSON object"),
+        (_wrong("bad amount"), "the answer for 2 annually holds no valid amount"),
+        (_wrong("no label"), "the answer for 2 annually lacks a valid label"),
+    ],
+    indirect=["stand_in"],
+)
+def test_a_wrong_answer_keeps_whmcs_prices_on_the_page_and_at_checkout(
+    php: str, tmp_path: Path, panel_url: str, stand_in: StandIn, why: str
+) -> None:
+    fires = [("ClientAreaPageUpgrade", SUMMARY), ("PreUpgradeCheckout", CHECKOUT)]
+    each, _, activity = fire_hooks(
+        php, tmp_path, panel_url, fires, price_url=stand_in.url, wake_secret=SECRET
+    )
+    assert each == [[[]], [[]]]
+    assert activity == f"{KEPT}{why}\n"
+    assert len(stand_in.bodies) == 1  # checkout charges WHMCS's price without asking
+
+
+@pytest.mark.parametrize("stand_in", [_good], indirect=True)
+@pytest.mark.parametrize(
+    "extra", [{"promocode": "VERANO", "promodesc": "10% off"}, {"taxrate": "21.00"}]
+)
+def test_a_summary_with_promotion_or_tax_keeps_whmcs_prices(
+    php: str, tmp_path: Path, panel_url: str, stand_in: StandIn, extra: dict[str, str]
+) -> None:
+    fires = [("ClientAreaPageUpgrade", {**SUMMARY, **extra}), ("PreUpgradeCheckout", CHECKOUT)]
+    each, _, activity = fire_hooks(
+        php, tmp_path, panel_url, fires, price_url=stand_in.url, wake_secret=SECRET
+    )
+    assert (each, activity, stand_in.bodies) == ([[[]], [[]]], "", [])
+
+
+def test_without_price_url_the_page_asks_nothing(php: str, tmp_path: Path, panel_url: str) -> None:
+    each, _, activity = fire_hooks(
+        php, tmp_path, panel_url, [("ClientAreaPageUpgrade", LIST)], wake_secret=SECRET
+    )
+    assert (each, activity) == ([[[]]], "")
+
+
+def test_the_page_route_in_english_and_for_another_client(panel_url: str) -> None:
+    # Emily (client 5, English) looks at moving service 6 (annual 150, due in 9 months) down.
+    def ask(**data: Any) -> tuple[int, Any]:
+        payload = json.dumps({"page": "upgrade", "serviceId": 6, "clientId": 5, **data}).encode()
+        status, _, answer = app(panel_url).handle(environ(payload))
+        return status, json.loads(answer) if answer else None
+
+    status, answer = ask(language="english", targets=[{"pid": 1, "cycles": ["annually"]}])
+    assert status == 200
+    entry = answer["targets"]["1"]["annually"]
+    assert (entry["amount"], entry["label"]) == ("0.00", "no charge today")
+    assert entry["explanation"].endswith(
+        "This is a downgrade: nothing is charged and nothing is refunded."
+    )
+    assert ask(clientId=1, targets=[{"pid": 1, "cycles": ["annually"]}])[0] == 204  # not hers
+    assert ask(targets=[{"pid": 1, "cycles": ["weekly"]}])[0] == 400
+    assert ask(page="cart", targets=[])[0] == 400

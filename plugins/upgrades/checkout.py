@@ -12,6 +12,9 @@ by :mod:`.followup` and carried out on ``upgrade.completed``.
 The ``upgrade.ordered`` check runs later, from the event: it compares the upgrade invoice's line
 with the policy's price, reports a difference, and corrects it when ``correct_invoices`` is on.
 It compares before writing, so running it again changes nothing.
+
+The same URL answers the upgrade page's call (a body with ``"page"``, :mod:`.page`), so one
+``price_url`` makes the page show and checkout charge the same price, or neither.
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ def price_route(bridge: Bridge, request: Request) -> Response:
         return json_response(401, {"error": reason})
     try:
         data = json.loads(request.body or b"{}")
+        if isinstance(data, dict) and "page" in data:
+            from .page import page_prices
+
+            return page_prices(bridge, data)  # ClientAreaPageUpgrade: the prices it shows
         upgrade_id = int(data["upgradeId"])
         service_id = int(data.get("serviceId") or 0)
     except (ValueError, KeyError, TypeError):

@@ -14,8 +14,10 @@
  *   WB_REPEAT         fire the whole list this many times (default 1), for timing
  *
  * Prints {"registered": [hook names the file registered], "returned": [return values of the
- * callbacks of the last fire], "elapsed_us": median microseconds per fire, "elapsed_all_us": [...],
- * "fires": n}. PHP warnings and notices go to
+ * callbacks of the last fire], "returned_each": [the "returned" of each fire of the last round],
+ * "elapsed_us": median microseconds per fire, "elapsed_all_us": [...], "fires": n}. Fires of one
+ * run share one PHP request, so $_SESSION carries from one to the next as in one client session.
+ * PHP warnings and notices go to
  * stderr, so a clean run has an empty stderr.
  */
 
@@ -203,11 +205,14 @@ namespace {
     $repeat = max(1, (int) (getenv('WB_REPEAT') ?: 1));
     $elapsed = [];
     $returned = [];
+    $returnedEach = [];
     for ($round = 0; $round < $repeat; $round++) {
+        $returnedEach = [];
         foreach ($fires as $fire) {
             $start = hrtime(true);
             $returned = run_hook($fire[0], $fire[1]);
             $elapsed[] = intdiv(hrtime(true) - $start, 1000);
+            $returnedEach[] = $returned;
         }
     }
     $sorted = $elapsed;
@@ -217,6 +222,7 @@ namespace {
     echo json_encode([
         'registered' => $registered,
         'returned' => $returned,
+        'returned_each' => $returnedEach,
         'elapsed_us' => $sorted[intdiv(count($sorted), 2)],
         'elapsed_all_us' => $elapsed,
         'fires' => count($elapsed),
