@@ -22,9 +22,10 @@ from whmcs_bridge import hookimpl
 from whmcs_bridge.doctor import core_checks
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.api_server import SandboxPanel
-from whmcs_bridge.sandbox.whatsapp_standin import build_status_webhook
+from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn, build_status_webhook
 from whmcs_bridge.sandbox.whatsapp_standin import sign as wa_sign
 from whmcs_bridge.serve.app import BridgeApp, json_response
+from whmcs_bridge.serve.runner import CycleRunner
 from whmcs_bridge.serve.signing import sign, verify
 from whmcs_bridge.testing.bridges import make_bridge
 
@@ -284,3 +285,36 @@ def test_a_negative_content_length_is_a_400(app: tuple[BridgeApp, list[str]]) ->
     env = environ("POST", "/wake", headers=signed())
     env["CONTENT_LENGTH"] = "-1"
     assert wsgi.handle(env)[0] == 400 and woken == []
+
+
+# --- /healthz tells the truth (issue 12 point 6) ---------------------------------------------
+def test_healthz_is_503_naming_a_stopped_channel(demo_panel: str) -> None:
+    with WhatsAppStandIn(token="the-real-token") as wa:
+        channel = {
+            "api_base": wa.base_url,
+            "version": "v23.0",
+            "phone_number_id": wa.phone_number_id,
+            "token": "a-revoked-token",  # Meta answers 190: the channel stops until resumed
+        }
+        config = {"channels": {"whatsapp": channel}, "outbox": {"min_interval_per_recipient": 0}}
+        bridge = make_bridge(demo_panel, config=config)
+        bridge.outbox.enqueue(
+            event_id=1,
+            recipient_key="client:1",
+            channel="whatsapp",
+            recipient="+5491100000001",
+            message={"event": "invoice.created", "language": "en", "text": "hi", "template": "t"},
+        )
+        runner = CycleRunner(bridge, interval=60)
+        wsgi = BridgeApp(bridge, wake=runner.wake, health=runner.health)
+        assert wsgi.handle(environ("GET", "/healthz"))[0] == 200
+        runner._run_once()  # one cycle: the send meets the dead token
+        status, _, body = wsgi.handle(environ("GET", "/healthz"))
+        health = json.loads(body)
+        assert status == 503 and health["ok"] is False  # once 200 and ok: true
+        assert list(health["stopped_channels"]) == ["whatsapp"]
+        assert "190" in health["stopped_channels"]["whatsapp"]
+        assert "a-revoked-token" not in body.decode()
+        bridge.outbox.resume_channel("whatsapp")
+        assert wsgi.handle(environ("GET", "/healthz"))[0] == 200
+        bridge.close()

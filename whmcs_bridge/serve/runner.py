@@ -43,14 +43,37 @@ class CycleRunner:
         self._thread.join(timeout)
 
     def health(self) -> dict[str, Any]:
+        """What ``/healthz`` answers: not ok (503) after a failed or overdue cycle, or while a
+        channel is stopped (a dead token, a refused login) or paused by the provider."""
         age = time.time() - self.last_finished if self.last_finished else None
         stale = age is None or age > 3 * self.interval + 60
+        stopped = self._stopped_channels()
         return {
-            "ok": self.last_ok is not False and not (self.cycles and stale),
+            "ok": self.last_ok is not False and not (self.cycles and stale) and not stopped,
             "cycles": self.cycles,
             "last_ok": self.last_ok,
             "last_error": self.last_error,
             "seconds_since_last_cycle": round(age, 1) if age is not None else None,
+            "stopped_channels": stopped,
+        }
+
+    def _stopped_channels(self) -> dict[str, str]:
+        """Channels that send nothing until an admin acts (broken) or for a long while (paused),
+        with why; a short throttle is not a fault."""
+        from whmcs_bridge.outbox.service import describe_block
+        from whmcs_bridge.outbox.store import channel_blocks
+
+        box = self.bridge.outbox
+        try:
+            with self.bridge.panel.connect() as conn:
+                blocks = channel_blocks(conn, box.now())
+        except Exception as exc:  # no tables yet, the database away: the cycle reports that
+            log.debug("health: cannot read the channels' state: %s", exc)
+            return {}
+        return {
+            name: describe_block(block)
+            for name, block in sorted(blocks.items())
+            if block["state"] in ("broken", "paused")
         }
 
     def _loop(self) -> None:
