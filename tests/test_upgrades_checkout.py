@@ -709,3 +709,43 @@ def test_the_page_route_in_english_and_for_another_client(panel_url: str) -> Non
     assert ask(clientId=1, targets=[{"pid": 1, "cycles": ["annually"]}])[0] == 204  # not hers
     assert ask(targets=[{"pid": 1, "cycles": ["weekly"]}])[0] == 400
     assert ask(page="cart", targets=[])[0] == 400
+
+
+def test_an_invoice_at_the_shown_price_keeps_the_promise_serve_could_not_record(
+    panel_url: str,
+) -> None:
+    """Checkout charged the price the page showed while serve was down (no promise recorded):
+    the upgrade.ordered check finds the policy's price on the invoice and records what it
+    promised, so the cycle restarts when the upgrade completes."""
+    bridge = make_bridge(
+        panel_url, config={"plugins": {"enabled": ["upgrades"], "upgrades": {"policy": "full"}}}
+    )
+    _, _, answer = app(panel_url, policy="full").handle(environ(body()))
+    shown = D(json.loads(answer)["amount"])
+    engine = create_engine(panel_url)
+    with engine.begin() as conn:
+        conn.execute(upgrade_followups.delete())  # as if serve had never answered
+        conn.execute(
+            insert(T["tblinvoices"]).values(
+                **blank_row(T["tblinvoices"], id=60, userid=1, status="Unpaid", total=shown)
+            )
+        )
+        conn.execute(
+            insert(T["tblinvoiceitems"]).values(
+                **blank_row(
+                    T["tblinvoiceitems"],
+                    invoiceid=60,
+                    userid=1,
+                    type="Upgrade",
+                    relid=900,
+                    amount=shown,
+                )
+            )
+        )
+    note = bridge_on_event(bridge=bridge, event=upgrade_event(900))
+    assert note == "upgrade 900: invoice #60 matches the full price"
+    with engine.connect() as conn:
+        [promise] = conn.execute(select(upgrade_followups)).all()
+    engine.dispose()
+    assert promise.next_due_date == bridge.clock.today().replace(year=bridge.clock.today().year + 1)
+    assert promise.status == "pending"

@@ -149,6 +149,9 @@ def check_ordered_upgrade(bridge: Bridge, event: Event) -> str:
         return f"upgrade {upgrade.id}: not priced by the policy, WHMCS's price kept"
     expected = max(charge(quote), Decimal(0))
     if line.amount == expected:
+        # Charged the policy's price (the checkout answered, or the hook charged the price the
+        # page showed while serve was down): keep what that price promised beyond the amount.
+        followup.record(bridge, upgrade, quote)
         return f"upgrade {upgrade.id}: invoice #{line.invoice_id} matches the {quote.policy} price"
     money = quote.currency
     found = (
@@ -170,4 +173,5 @@ def check_ordered_upgrade(bridge: Bridge, event: Event) -> str:
         itemamount={line.id: expected},
         itemtaxed={line.id: line.taxed},
     )
+    followup.record(bridge, upgrade, quote)
     return f"{found}; corrected"

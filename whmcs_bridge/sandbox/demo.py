@@ -126,7 +126,8 @@ def _upgrade_quote(config_file: Path, today: date) -> list[str]:
             main(
                 [
                     *("--config", str(config_file), "upgrade", "quote", "--service", "1"),
-                    *("--to", "2", "--policy", policy, "--on", today.isoformat(), "--json"),
+                    *("--to", "2", "--cycle", "annually", "--policy", policy),
+                    *("--on", today.isoformat(), "--json"),
                 ]
             )
         target = json.loads(out.getvalue())["targets"][0]
@@ -137,11 +138,10 @@ def _upgrade_quote(config_file: Path, today: date) -> list[str]:
     return lines
 
 
-def _cancellations(bridge: Bridge, sandbox: SandboxPanel, config_file: Path) -> list[str]:
-    """Two requests from the client area (R-CA-7): Emily's Immediate one ends today, María's
-    End of Billing Period one waits for her due date; ``cancellations list`` shows both."""
-    from whmcs_bridge.cli import main
-    from whmcs_bridge.outbox.tables import outbox
+def client_area_cancellations(bridge: Bridge, sandbox: SandboxPanel) -> None:
+    """Two requests from the client area (R-CA-7) and the cycles that carry them out: Emily's
+    Immediate one ends today, María's End of Billing Period one waits for her due date (also
+    the rows of the staff page's Bajas tab in ``make screenshots``)."""
     from whmcs_bridge.sandbox.actions_cancellations import client_area_cancel
 
     now = bridge.clock.panel_now()
@@ -150,6 +150,14 @@ def _cancellations(bridge: Bridge, sandbox: SandboxPanel, config_file: Path) -> 
         client_area_cancel(conn, sandbox.tables, 1, "End of Billing Period", "Me mudo", now)
     run_cycle(bridge)  # taken in, the client told the terms; the Immediate one terminated
     run_cycle(bridge)  # the termination's notice
+
+
+def _cancellations(bridge: Bridge, sandbox: SandboxPanel, config_file: Path) -> list[str]:
+    """:func:`client_area_cancellations`; ``cancellations list`` shows both."""
+    from whmcs_bridge.cli import main
+    from whmcs_bridge.outbox.tables import outbox
+
+    client_area_cancellations(bridge, sandbox)
     out = io.StringIO()
     with redirect_stdout(out):
         main(["--config", str(config_file), "cancellations", "list", "--json"])
