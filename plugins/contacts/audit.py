@@ -43,6 +43,8 @@ class Finding:
     code: str
     detail: str
     people: list[dict[str, Any]] = field(default_factory=list)
+    #: What the detail says, as data (the staff page words it in the admin's language).
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         rule, meaning = CODES[self.code]
@@ -121,6 +123,7 @@ def run_audit(bridge: Bridge, settings: ContactSettings) -> AuditReport:
                         "many_clients",
                         f"user {user_id} <{email}> acts for {count} clients",
                         [_who(p) for p in rows],
+                        {"clients": count},
                     )
                 )
         invite_before = now - timedelta(days=settings.invite_days)
@@ -141,6 +144,7 @@ def run_audit(bridge: Bridge, settings: ContactSettings) -> AuditReport:
                             "email": invite.email,
                         }
                     ],
+                    {"sent": invite.created_at.date().isoformat() if invite.created_at else None},
                 )
             )
     order = list(CODES)
@@ -220,5 +224,11 @@ def _login_findings(
                     "stale_login",
                     f"{where}: last login {last}, still holds {','.join(person.permissions)}",
                     [_who(person)],
+                    {
+                        "last_login": person.last_login.date().isoformat()
+                        if person.last_login
+                        else None,
+                        "rights": list(person.permissions),
+                    },
                 )
             )

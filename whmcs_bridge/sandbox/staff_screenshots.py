@@ -82,6 +82,7 @@ def save_page(directory: Path, tab: str, page: str) -> Path:
 
 
 def main(directory: str = "var/screenshots") -> int:
+    from whmcs_bridge.sandbox.audit_cases import add_audit_cases
     from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
 
     root = Path(directory).absolute()
@@ -89,6 +90,7 @@ def main(directory: str = "var/screenshots") -> int:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     url = sqlite_panel(root / "panel.sqlite", date.today())
+    add_audit_cases(url)  # the Contactos tab's findings (the cycle audits them)
     enabled = ["alerts", "upgrades", "contacts", "transfers", "cancellations", "sla"]
     bridge = make_bridge(
         url, config={"plugins": {"enabled": enabled}, "serve": {"wake_secret": SECRET}}
