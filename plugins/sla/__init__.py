@@ -7,7 +7,8 @@ before a breach, incident notices, reports (R-SL-1..7).
   staff-only ticket notes (nothing ever goes to the client);
 - :mod:`.incidents`: Network Issues -> ``incident.opened``/``incident.resolved`` -> clients on
   the affected server, once each;
-- :mod:`.report` and :mod:`.cli`: ``whmcs-bridge sla status|plan|report``.
+- :mod:`.report` and :mod:`.cli`: ``whmcs-bridge sla status|plan|report``;
+- :mod:`.staff_tab`: the SLA tab of the staff page in the WHMCS admin area.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from whmcs_bridge.plugin import SKIP, Migration, create_tables, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from whmcs_bridge.plugin import Bridge, Check, Event, Skip
+    from whmcs_bridge.plugin import Bridge, Check, Event, Skip, StaffTab
 
 
 @hookimpl
@@ -102,3 +103,11 @@ def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
             "AddTicketNote through [api]" if bridge.has_api else "no [api]: no staff notes",
         ),
     ]
+
+
+@hookimpl
+def bridge_staff_tabs(bridge: Bridge, language: str) -> list[StaffTab]:
+    """Fires per staff page view; the SLA tab: tickets by deadline, the month's report."""
+    from .staff_tab import sla_tab
+
+    return [sla_tab(bridge, language)]

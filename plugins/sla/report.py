@@ -39,6 +39,7 @@ def status(bridge: Bridge) -> list[dict[str, Any]]:
                 "sla": c.target.kind,
                 "p1": c.target.p1,
                 "clock": c.target.clock,
+                "target_minutes": c.target.minutes,
                 "round": c.round.number,
                 "deadline": timer.iso(c.deadline),
                 "business_minutes_left": left,
