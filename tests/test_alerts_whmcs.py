@@ -123,3 +123,27 @@ def test_sending_failed_is_retried_not_dead_lettered(bridge: Bridge, sandbox: Sa
         )
     assert bridge.outbox.deliver_due().sent == 1
     assert len(sandbox.sent_emails) == 1
+
+
+@pytest.mark.mariadb
+def test_text_survives_a_utf8mb4_panel(mariadb_84: str) -> None:
+    """Issue 9 point 5: a client named "María José 🧉" in utf8mb4 tables keeps the 🧉."""
+    from whmcs_bridge.panel import queries
+
+    engine = create_engine(mariadb_84.replace("charset=utf8", "charset=utf8mb4"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET SESSION sql_mode=''")
+        conn.exec_driver_sql("ALTER TABLE tblclients CONVERT TO CHARACTER SET utf8mb4")
+        conn.exec_driver_sql(
+            "INSERT INTO tblclients (id, firstname, lastname, email, currency)"
+            " VALUES (7, 'María José 🧉', 'Núñez', 'mj@example.com.ar', 1)"
+        )
+    engine.dispose()
+    bridge = make_bridge(mariadb_84)  # its URL says charset=utf8, as older configs do
+    try:
+        assert bridge.panel.engine.url.query["charset"] == "utf8mb4"
+        with bridge.panel.connect() as conn:
+            found = queries.client(conn, bridge.panel.tables, 7)
+        assert found is not None and found.first_name == "María José 🧉"
+    finally:
+        bridge.close()

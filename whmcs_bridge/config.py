@@ -306,7 +306,7 @@ def _database_url(panel: _Reader, php: dict[str, str], base_dir: Path) -> URL:
             host=php["db_host"],
             port=int(port),
             database=php["db_name"],
-            query={"charset": "utf8"},
+            query={"charset": "utf8mb4"},
         )
     raise panel.fail("whmcs_root", "expected whmcs_root (the WHMCS folder) or database_url")
 

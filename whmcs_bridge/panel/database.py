@@ -1,6 +1,7 @@
 """The connection to the panel's database, and what kind of WHMCS it holds.
 
-MySQL/MariaDB sessions run in ``utf8``, with a pooled, pre-pinged connection, and with
+MySQL/MariaDB sessions run in ``utf8mb4`` (a panel whose tables are utf8mb4 keeps its emoji; the
+stock ``utf8`` tables read the same), with a pooled, pre-pinged connection, and with
 ``sql_mode='STRICT_TRANS_TABLES'`` (WHMCS's own run with ``''``): a value the bridge writes that
 does not fit its column is an error, never silently cut or clamped. Reads are not affected. SQLite is the embedded default for the demo and for trying the bridge
 without a panel. The bridge only reads ``tbl*`` tables; the database user may lack write rights
@@ -58,7 +59,9 @@ def create_panel_engine(url: URL) -> Engine:
     if not url.drivername.endswith("+pymysql"):
         url = url.set(drivername="mysql+pymysql")
     query = dict(url.query)
-    query.setdefault("charset", "utf8")
+    if str(query.get("charset", "utf8")).lower() in ("utf8", "utf8mb3"):
+        # 3-byte utf8 turns "🧉" into "?" on the way out of a utf8mb4 table (issue 9 point 5).
+        query["charset"] = "utf8mb4"
     return create_engine(
         url.set(query=query),
         pool_pre_ping=True,
