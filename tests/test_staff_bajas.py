@@ -151,7 +151,7 @@ def test_bajas_tab_by_state_and_each_button(bridge: Bridge, tmp_path: Path) -> N
         held = section(text, "Por confirmar", "Para hacer a mano")
         assert "Hosting Avanzado (estudiofernandez.com.ar) Juan Pablo Fernández Inmediata" in held
         assert "el día que se confirme espera confirmación del personal" in held
-        assert "Motivo del cliente: pedido por teléfono — pedida por: api" in held
+        assert "Motivo del cliente: pedido por teléfono — pedida por: la API de WHMCS" in held
         assert "Confirmar" in held and "Anular" in held and "Hecho" not in held
         manual = section(text, "Para hacer a mano", "Fallidas")
         assert (

@@ -142,6 +142,23 @@ STATE_WORDS = {
 }
 
 
+#: Where a request came from (``tables.cancellations.origin``), as staff read it.
+ORIGIN_WORDS = {
+    "es": {
+        "admin": "el área de administración",
+        "api": "la API de WHMCS",
+        "cron": "una tarea automática",
+        "unknown": "origen desconocido",
+    },
+    "en": {
+        "admin": "the admin area",
+        "api": "the WHMCS API",
+        "cron": "an automated task",
+        "unknown": "unknown origin",
+    },
+}
+
+
 def version_of(row: Any) -> str:
     """What the page drew a request from: its id, state and last update."""
     return fingerprint(int(row.id), row.state, row.updated_at)
@@ -213,7 +230,7 @@ def _row(
     requested = f"#{row.id}, {dmy(row.requested_at.date())}" if row.requested_at else f"#{row.id}"
     detail = [f"{words['reason']}: {' '.join(str(row.reason).split())[:200]}"]
     if row.state == "confirm":
-        detail.append(f"{words['origin']}: {row.origin}")
+        detail.append(f"{words['origin']}: {ORIGIN_WORDS[lang].get(row.origin, row.origin)}")
     if row.note and row.state != "confirm":
         detail.append(f"{words['note']}: {' '.join(row.note.split())[:300]}")
     return StaffRow(

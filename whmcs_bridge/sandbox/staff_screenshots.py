@@ -1,8 +1,9 @@
 """Render every tab of the staff page against the sample panel, and photograph each one.
 
 ``make screenshots`` (or ``python -m whmcs_bridge.sandbox.staff_screenshots DIR``) builds the
-demo panel with every built-in plugin enabled, starts ``serve`` on loopback, renders each tab
-with the addon module under php-cli (the WHMCS admin area's stand-ins of
+demo panel with every built-in plugin enabled and the sandbox WHMCS API (the demo's cancellation
+requests and one held for staff give the Bajas tab rows), starts ``serve`` on loopback, renders
+each tab with the addon module under php-cli (the WHMCS admin area's stand-ins of
 ``tests/php/addon_harness.php``) and saves ``DIR/<tab>.html`` and, with Debian's ``chromium``,
 ``DIR/<tab>.png``. Nothing of it is committed.
 """
@@ -15,6 +16,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
+from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.sandbox.api_server import SandboxPanel
 from whmcs_bridge.testing.staff import render_staff_page, serving
 
 SECRET = "screenshots-secret"
@@ -92,10 +97,14 @@ def main(directory: str = "var/screenshots") -> int:
     url = sqlite_panel(root / "panel.sqlite", date.today())
     add_audit_cases(url)  # the Contactos tab's findings (the cycle audits them)
     enabled = ["alerts", "upgrades", "contacts", "transfers", "cancellations", "sla"]
+    sandbox = SandboxPanel(create_engine(url), identifier="screenshots", secret=SECRET).start()
+    api = {"url": sandbox.url, "identifier": "screenshots", "secret": SECRET}
     bridge = make_bridge(
-        url, config={"plugins": {"enabled": enabled}, "serve": {"wake_secret": SECRET}}
+        url,
+        config={"plugins": {"enabled": enabled}, "serve": {"wake_secret": SECRET}, "api": api},
     )
     try:
+        _cancellations(bridge, sandbox)
         with serving(bridge) as serve_url:
             first = render_staff_page(serve_url, SECRET)
             tabs = [key for key in _tab_keys(first)]
@@ -107,9 +116,22 @@ def main(directory: str = "var/screenshots") -> int:
                 print(f"{tab}: {html_file}" + (f" and {tab}.png" if chromium() else ""))
     finally:
         bridge.close()
+        sandbox.stop()
     if not chromium():
         print("chromium is not installed: the pages are saved as HTML only")
     return 0
+
+
+def _cancellations(bridge: Bridge, sandbox: SandboxPanel) -> None:
+    """The Bajas tab's rows: the demo's two requests from the client area (one done, one
+    waiting for its date) and one made through the API, held for staff (R-CA-6)."""
+    from whmcs_bridge.cycle import run_cycle
+    from whmcs_bridge.sandbox.demo import client_area_cancellations
+
+    run_cycle(bridge)  # the watchers' baseline: the sample panel's history is not news
+    client_area_cancellations(bridge, sandbox)
+    bridge.api.add_cancel_request(2, type="Immediate", reason="Pedido por teléfono")
+    run_cycle(bridge)
 
 
 def _tab_keys(page: str) -> list[str]:
