@@ -246,6 +246,17 @@ def test_permanent_error_is_dead_at_once(
     assert len(wa.requests) == 1
 
 
+def test_a_channel_no_plugin_offers_waits_in_the_queue(bridges: Callable[..., Bridge]) -> None:
+    """A message for a channel not enabled goes back to the queue with its reason (it was left
+    ``sending`` by an AttributeError before)."""
+    bridge = bridges()
+    waiting = queue(bridge, 1, "12345", channel="telegram")
+    bridge.outbox.deliver_due()
+    found = row(bridge, waiting)
+    assert (found["state"], found["error_kind"]) == ("queued", "channel_broken")
+    assert "no enabled plugin offers the channel 'telegram'" in found["last_error"]
+
+
 def test_transient_errors_retry_with_backoff_then_dead(
     bridges: Callable[..., Bridge], wa: WhatsAppStandIn
 ) -> None:

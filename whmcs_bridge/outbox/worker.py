@@ -322,7 +322,7 @@ def _send(box: Outbox, db: _Connections, claim: store.Claimed, channel: Channel 
     if channel is None:
         error = SendError("channel_broken", f"no enabled plugin offers the channel {name!r}")
         retry_at = box.now() + timedelta(seconds=box.settings.unconfigured_retry_seconds)
-        _record_failure(box, db, claim, error, Decision(QUEUED, retry_at), resend, report)
+        _record_failure(box, db, claim, Decision(QUEUED, retry_at), error, resend, report)
         return outcome
     wait_for = box.spacing.wait_for(name, recipient)
     if wait_for:
