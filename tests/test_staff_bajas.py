@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,18 +38,20 @@ ENGLISH = {"id": 2, "firstname": "John", "lastname": "Doe", "username": "john",
            "language": "english"}  # fmt: skip
 
 
-@pytest.fixture
-def bridge(demo_panel: str) -> Iterator[Bridge]:
+@contextmanager
+def bridge_over(url: str, now: datetime) -> Iterator[Bridge]:
+    """A bridge with the cancellations plugin, ``serve``'s secret and the sandbox API over
+    ``url`` (``bridge.sandbox``), on a fixed clock."""
     holder: dict[str, Bridge] = {}
     sandbox = SandboxPanel(
-        create_engine(demo_panel),
+        create_engine(url),
         identifier="ident",
         secret="api",
         clock=lambda: holder["bridge"].clock.panel_now(),
     )
     with sandbox:
         made = make_bridge(
-            demo_panel,
+            url,
             config={
                 "panel": {"timezone": ZONE},
                 "serve": {"wake_secret": SECRET},
@@ -58,7 +61,7 @@ def bridge(demo_panel: str) -> Iterator[Bridge]:
                     "cancellations": {"technical_department": "Soporte Técnico"},
                 },
             },
-            now=NOW,
+            now=now,
         )
         holder["bridge"] = made
         made.sandbox = sandbox  # type: ignore[attr-defined]
@@ -66,6 +69,12 @@ def bridge(demo_panel: str) -> Iterator[Bridge]:
             yield made
         finally:
             made.close()
+
+
+@pytest.fixture
+def bridge(demo_panel: str) -> Iterator[Bridge]:
+    with bridge_over(demo_panel, NOW) as made:
+        yield made
 
 
 def requests_in_every_state(bridge: Bridge) -> None:
@@ -235,3 +244,54 @@ def test_bajas_tab_by_state_and_each_button(bridge: Bridge, tmp_path: Path) -> N
     assert "Addons > whmcs-bridge" in shown and "Bajas" in shown
     assert "María González Fin del período facturado" in shown and "anulada" in shown
     assert 'data-tab="bajas"' in dom
+
+
+@pytest.mark.mariadb
+def test_bajas_on_stock_whmcs_84(mariadb_84: str) -> None:
+    """The buttons on MariaDB with the stock 8.4 schema (DATETIME without fractions): a held End
+    of Billing Period request confirmed keeps its date, the same form again is refused, a manual
+    one marked done, the confirmed one voided; each recorded with the admin."""
+    import test_cancellations as company
+
+    make_bridge(mariadb_84).close()
+    company.build_company(mariadb_84)
+    with bridge_over(mariadb_84, company.local(company.DAY, 9, 0)) as bridge:
+        sandbox: SandboxPanel = bridge.sandbox  # type: ignore[attr-defined]
+        run_cycle(bridge)  # baseline
+        bridge.api.add_cancel_request(1, reason="por teléfono")  # held (R-CA-6)
+        with sandbox.engine.begin() as conn:  # a product without a module: by hand (R-CA-5)
+            when = datetime(2026, 12, 10, 8, 0)
+            client_area_cancel(conn, sandbox.tables, 2, "Immediate", "Ya no lo uso", when)
+        assert run_cycle(bridge).ok
+        held, manual = row_of(bridge, 1), row_of(bridge, 2)
+        assert (held.state, manual.state) == ("confirm", "manual")
+        with serving(bridge) as url:
+            page = render_staff_page(url, SECRET, tab="bajas")
+            text = page_text(page)
+            assert "Bajas 2" in text
+            assert (
+                "Hosting Inicial (maria.com.ar) María Pérez Fin del período facturado "
+                f"{company.DUE:%d/%m/%Y} espera confirmación del personal" in text
+            )
+            assert "Hosting Manual (manual.maria.com.ar) María Pérez Inmediata 10/12/2026" in text
+            confirm = form_for(page, "cancellations.confirm", held.id)
+            done = page_text(render_staff_page(url, SECRET, tab="bajas", post=confirm))
+            assert f"se da de baja el {company.DUE:%d/%m/%Y}" in done
+            again = page_text(render_staff_page(url, SECRET, tab="bajas", post=confirm))
+            assert "No se hizo: cambió desde que se mostró la página" in again
+            marked = page_text(
+                render_staff_page(
+                    url, SECRET, tab="bajas", post=form_for(page, "cancellations.done", manual.id)
+                )
+            )
+            assert f"baja #{manual.id} hecha" in marked
+            fresh = render_staff_page(url, SECRET, tab="bajas")
+            void = form_for(fresh, "cancellations.void", held.id)
+            voided = page_text(render_staff_page(url, SECRET, tab="bajas", post=void))
+            assert f"baja #{held.id} anulada" in voided
+        held, manual = row_of(bridge, 1), row_of(bridge, 2)
+        assert (held.state, held.end_date, manual.state) == ("void", company.DUE, "done")
+        assert held.note == "withdrawn by Ana Gómez (admin #1)"
+        assert manual.note.endswith("done by Ana Gómez (admin #1)")
+        lines = activity(bridge)
+        assert sum("(by Ana Gómez (admin #1), whmcs-bridge staff page)" in x for x in lines) == 3
