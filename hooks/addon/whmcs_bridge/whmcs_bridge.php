@@ -190,7 +190,8 @@ function whmcs_bridge_handle_post($vars, $admin, $words)
     $params = json_decode((string) ($_POST['wb_params'] ?? '{}'), true);
     [$status, $answer, $error] = whmcs_bridge_call($vars, '/staff/action', [
         'action' => (string) $_POST['wb_action'],
-        'params' => is_array($params) ? $params : [],
+        // (object): an empty PHP array would be sent as [] and serve expects an object.
+        'params' => (object) (is_array($params) ? $params : []),
         'version' => (string) ($_POST['wb_version'] ?? ''),
         'admin' => ['id' => $admin['id'], 'name' => $admin['name']],
     ]);
@@ -287,8 +288,12 @@ function whmcs_bridge_row($row, $link, $tabKey, $width)
     $html = '<tr' . $tone . '>';
     foreach ($row['cells'] as $i => $cell) {
         $text = whmcs_bridge_h($cell);
-        if ($i === 0 && ($row['link'] ?? '') !== '') {
-            $text = '<a href="' . whmcs_bridge_h($row['link']) . '">' . $text . '</a>';
+        $href = (string) (($row['links'] ?? [])[$i] ?? '');
+        if ($href === '' && $i === 0) {
+            $href = (string) ($row['link'] ?? '');
+        }
+        if ($href !== '') {
+            $text = '<a href="' . whmcs_bridge_h($href) . '">' . $text . '</a>';
         }
         $html .= '<td>' . $text . '</td>';
     }
@@ -299,7 +304,7 @@ function whmcs_bridge_row($row, $link, $tabKey, $width)
             . whmcs_bridge_h($link . '&tab=' . rawurlencode($tabKey)) . '" onsubmit="return confirm('
             . whmcs_bridge_h($confirm) . ')">' . whmcs_bridge_token_field()
             . '<input type="hidden" name="wb_action" value="' . whmcs_bridge_h($action['name']) . '">'
-            . '<input type="hidden" name="wb_params" value="' . whmcs_bridge_h(json_encode($action['params'])) . '">'
+            . '<input type="hidden" name="wb_params" value="' . whmcs_bridge_h(json_encode((object) $action['params'])) . '">'
             . '<input type="hidden" name="wb_version" value="' . whmcs_bridge_h($action['version']) . '">'
             . '<button type="submit" class="btn btn-xs ' . (!empty($action['danger']) ? 'btn-danger' : 'btn-default')
             . '" title="' . whmcs_bridge_h($action['cli']) . '">' . whmcs_bridge_h($action['label']) . '</button></form> ';
