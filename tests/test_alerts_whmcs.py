@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
+from whmcs_bridge import hookimpl
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.channels import registry
+from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.panel.api import (
     ApiAuthError,
@@ -147,3 +149,55 @@ def test_text_survives_a_utf8mb4_panel(mariadb_84: str) -> None:
         assert found is not None and found.first_name == "María José 🧉"
     finally:
         bridge.close()
+
+
+class _Failing:
+    """A plugin whose every try fails, as one does while the WHMCS API is down."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def bridge_on_event(self, bridge: Bridge, event: Any) -> str:
+        self.calls += 1
+        raise RuntimeError("WHMCS API unreachable")
+
+
+def test_a_failing_plugin_is_retried_by_time_then_quarantined(tmp_path: Path) -> None:
+    """Issue 9 point 3: under ``serve`` a cycle runs every few seconds; an outage of minutes
+    must not use up the tries. Backoff from 60 s, doubling to an hour, for 24 hours."""
+    from datetime import timedelta
+
+    from whmcs_bridge.events.dispatch import dispatch, retry_wait
+    from whmcs_bridge.sandbox.hook_rows import write_hook_row
+    from whmcs_bridge.testing.bridges import utc
+
+    failing = _Failing()
+    url = sqlite_panel(tmp_path / "panel.sqlite", date(2026, 11, 26))
+    bridge = make_bridge(url, plugins=[("failing", failing)], now=utc(2026, 11, 26, 15, 0))
+    clock = bridge.clock
+    with bridge.panel.begin() as conn:
+        write_hook_row(conn, "InvoicePaid", {"invoiceid": 4}, clock.panel_now())
+    run_cycle(bridge)
+    assert failing.calls == 1
+    for _ in range(5):  # serve's cycles, seconds apart: nothing is due yet
+        clock.advance(seconds=5)
+        dispatch(bridge)
+    assert failing.calls == 1
+    clock.advance(seconds=40)
+    dispatch(bridge)
+    assert failing.calls == 2  # 60 s after the first failure
+    started = clock.panel_now() - timedelta(seconds=60)
+    quarantined_at = None
+    while quarantined_at is None:
+        clock.advance(seconds=retry_wait(60, failing.calls))  # each try when it is due
+        report = dispatch(bridge)
+        if report.quarantined:
+            quarantined_at = clock.panel_now()
+    # The last try is the last one inside the 24 hours: the next would fall beyond them.
+    assert timedelta(hours=23) <= quarantined_at - started <= timedelta(hours=24)
+    calls = failing.calls
+    clock.advance(hours=2)
+    dispatch(bridge)
+    assert failing.calls == calls  # quarantined: no more tries
+    bridge.close()

@@ -121,7 +121,7 @@ def test_failing_plugin_does_not_block_others_and_is_quarantined(demo_panel: str
     recorder, failing = Recorder(), Failing()
     bridge = make_bridge(
         demo_panel,
-        config={"run": {"max_tries": 3}},
+        config={"run": {"max_tries": 3, "retry_base_seconds": 0}},
         plugins=[("recorder", recorder), ("failing", failing)],
     )
     hook_rows(demo_panel, [("InvoicePaid", {"invoiceid": 4})])

@@ -66,7 +66,12 @@ class BridgeConfig:
     enabled: list[str]
     plugins_dir: Path | None
     plugin_sections: dict[str, dict[str, Any]]
-    max_tries: int = 5
+    #: Failures of a plugin on one event before quarantine; None = only the time span counts.
+    max_tries: int | None = None
+    #: A failing plugin is retried with backoff (first wait ``retry_base_seconds``, doubling up
+    #: to an hour) for ``retry_span_seconds``, then quarantined (issue 9 point 3).
+    retry_base_seconds: float = 60.0
+    retry_span_seconds: float = 86400.0
     serve: dict[str, Any] = field(default_factory=dict)
     #: ``[channels.<name>]`` sections, secrets resolved; a channel without one is not offered
     #: (but ``email`` with an ``[api]`` and ``console``, which need no settings).
@@ -185,10 +190,16 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         sections[name] = resolve(value, path=where, key=f"plugins.{name}", base_dir=base_dir)
 
     run = _Reader(where, _table(raw, "run", where), "run")
-    run.unknown({"max_tries"})
-    max_tries = run.get("max_tries", int, 5)
-    if max_tries < 1:
+    run.unknown({"max_tries", "retry_span_hours", "retry_base_seconds"})
+    max_tries = run.get("max_tries", int, None)
+    if max_tries is not None and max_tries < 1:
         raise run.fail("max_tries", "expected a whole number of at least 1")
+    span = run.get("retry_span_hours", (int, float), 24)
+    if isinstance(span, bool) or not 0 < span <= 24 * 30:
+        raise run.fail("retry_span_hours", "expected hours above 0, at most 720 (30 days)")
+    base = run.get("retry_base_seconds", (int, float), 60)
+    if isinstance(base, bool) or not 0 <= base <= 3600:
+        raise run.fail("retry_base_seconds", "expected seconds from 0 to 3600")
 
     serve = _Reader(where, _table(raw, "serve", where), "serve")
     serve.unknown({"host", "port", "interval", "wake_secret", "threads"})
@@ -215,6 +226,8 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         plugins_dir=(base_dir / Path(plugins_dir).expanduser()) if plugins_dir else None,
         plugin_sections=sections,
         max_tries=max_tries,
+        retry_base_seconds=float(base),
+        retry_span_seconds=float(span) * 3600,
         serve=serve_settings,
     )
 

@@ -123,8 +123,9 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip | None:
     """React to one panel event.
 
     Fires during dispatch, once per stored event and plugin, until the plugin's outcome is
-    final. An exception is recorded as that plugin's failure, retried next cycle, and
-    quarantined after ``[run] max_tries`` tries; the other plugins are not affected. Handlers
+    final. An exception is recorded as that plugin's failure, retried with backoff, and
+    quarantined after ``[run] retry_span_hours`` (or ``max_tries``); the other plugins are
+    not affected. Handlers
     must be idempotent and re-read current state from the panel (the event carries ids, not
     copies).
 

@@ -1,8 +1,10 @@
 """Dispatch: hands each stored event to every enabled plugin, one plugin at a time.
 
 pluggy would stop at the first exception, so the host calls each plugin's ``bridge_on_event``
-separately (``PluginHost.call_each``) and records an outcome per (event, plugin). A failure is retried in later cycles and
-quarantined after ``max_tries``; the other plugins go on. Outcomes are committed per event: a
+separately (``PluginHost.call_each``) and records an outcome per (event, plugin). A failure is
+retried by time, with backoff (``[run] retry_base_seconds``, doubling up to an hour), and
+quarantined once ``[run] retry_span_hours`` (default 24) are used up, or after ``max_tries``
+when set; the other plugins go on. Outcomes are committed per event: a
 crash re-runs only the handlers of the event in flight, and handlers are idempotent for that.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
@@ -88,7 +91,7 @@ def _set_aside(
     event_id: int,
     exc: Exception,
     handlers: list[str],
-    known: dict[tuple[int, str], tuple[str, int]],
+    known: dict[tuple[int, str], tuple[Any, ...]],
     report: DispatchReport,
 ) -> None:
     """An event that cannot be read back (cut data, say): quarantined for every plugin still
@@ -112,15 +115,41 @@ def _set_aside(
     conn.execute(update(events_t).where(events_t.c.id == event_id).values(settled_at=now))
 
 
-def _outcomes(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[str, int]]:
+def _outcomes(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """(status, tries, updated_at) per (event, plugin)."""
     if not ids:
         return {}
     rows = conn.execute(
         select(
-            outcomes_t.c.event_id, outcomes_t.c.plugin, outcomes_t.c.status, outcomes_t.c.tries
+            outcomes_t.c.event_id,
+            outcomes_t.c.plugin,
+            outcomes_t.c.status,
+            outcomes_t.c.tries,
+            outcomes_t.c.updated_at,
         ).where(outcomes_t.c.event_id.in_(ids))
     )
-    return {(r.event_id, r.plugin): (r.status, r.tries) for r in rows}
+    return {(r.event_id, r.plugin): (r.status, r.tries, r.updated_at) for r in rows}
+
+
+#: The longest wait between two tries of a failing plugin.
+RETRY_CAP_SECONDS = 3600.0
+
+
+def retry_wait(base: float, tries: int) -> float:
+    """Seconds after failure number ``tries`` (1-based) before the next try: doubling, capped."""
+    return min(RETRY_CAP_SECONDS, base * 2 ** max(tries - 1, 0))
+
+
+def retried_for(base: float, tries: int) -> float:
+    """How long a plugin that failed ``tries`` times has been retried, at the least."""
+    return sum(retry_wait(base, n) for n in range(1, tries))
+
+
+def gives_up(config: Any, tries: int) -> bool:
+    """Quarantine after ``tries`` failures: the retry span is used up (or ``max_tries``)."""
+    if config.max_tries is not None and tries >= config.max_tries:
+        return True
+    return retried_for(config.retry_base_seconds, tries + 1) >= config.retry_span_seconds
 
 
 # Built once: the statement cache then skips compiling them for every event.
@@ -145,7 +174,7 @@ def _dispatch_one(
     conn: Connection,
     event: Event,
     handlers: list[str],
-    known: dict[tuple[int, str], tuple[str, int]],
+    known: dict[tuple[int, str], tuple[Any, ...]],
     report: DispatchReport,
 ) -> bool:
     """Run the handlers still owed this event; True when no plugin needs it any more."""
@@ -155,17 +184,24 @@ def _dispatch_one(
     retried: list[dict[str, object]] = []
     now = bridge.clock.panel_now()
     owed: dict[str, int] = {}
+    config = bridge.config
     for plugin in handlers:
         previous = known.get((event.id, plugin))
         if previous and previous[0] in FINAL:
             continue
+        if previous and previous[0] == "failed" and previous[2] is not None:
+            wait = retry_wait(config.retry_base_seconds, previous[1])
+            due = previous[2] + timedelta(seconds=wait)
+            if now < due:
+                settled = False  # retried by time, not by cycles: its next try is later
+                continue
         owed[plugin] = previous[1] if previous else 0
     for result in bridge.plugins.call_each(
         "bridge_on_event", only=owed, bridge=bridge, event=event
     ):
         plugin, tries = result.plugin, owed[result.plugin] + 1
         if not result.ok:
-            status = "quarantined" if tries >= bridge.config.max_tries else "failed"
+            status = "quarantined" if gives_up(config, tries) else "failed"
             detail = str(result.error)[:1000]
             log.warning(
                 "plugin %s failed on event %s (%s), try %d: %s",
