@@ -200,4 +200,10 @@ def test_a_failing_plugin_is_retried_by_time_then_quarantined(tmp_path: Path) ->
     clock.advance(hours=2)
     dispatch(bridge)
     assert failing.calls == calls  # quarantined: no more tries
+    from whmcs_bridge.events.store import retry_event
+
+    with bridge.panel.begin() as conn:  # an admin re-queues it: the next cycle tries at once
+        assert retry_event(conn, 1, clock.panel_now()) == 1
+    dispatch(bridge)
+    assert failing.calls == calls + 1
     bridge.close()

@@ -189,7 +189,8 @@ def _dispatch_one(
         previous = known.get((event.id, plugin))
         if previous and previous[0] in FINAL:
             continue
-        if previous and previous[0] == "failed" and previous[2] is not None:
+        # tries 0: re-queued by hand (`events retry`), due at once.
+        if previous and previous[0] == "failed" and previous[1] and previous[2] is not None:
             wait = retry_wait(config.retry_base_seconds, previous[1])
             due = previous[2] + timedelta(seconds=wait)
             if now < due:
