@@ -7,12 +7,15 @@ import statistics
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from whmcs_bridge.plugin import Bridge, BridgeError, queries
 
 from .deadlines import rounds_of, survey
 from .plans import plan_of, target_for
 from .settings import KINDS, PLAN_LABELS
-from .tasks import stored_clocks, timer_of
+from .tables import clocks
+from .tasks import timer_of
 
 
 def status(bridge: Bridge) -> list[dict[str, Any]]:
@@ -97,6 +100,22 @@ def _percentile(values: list[int], share: float) -> int | None:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
+def first_clocks(
+    conn: Connection, ticket_ids: list[int], start: datetime, end: datetime
+) -> dict[tuple[int, int], Any]:
+    """The stored first-round clocks (plan, deadline) of these tickets, opened from ``start``
+    to ``end``, by (ticket, 1): a first round starts when its ticket was opened, so one range
+    query finds them, with no list of ids to send."""
+    wanted = set(ticket_ids)
+    c = clocks.c
+    query = select(c.ticket_id, c.plan, c.deadline).where(
+        c.round == 1, c.started_at >= start, c.started_at < end
+    )
+    return {
+        (int(row.ticket_id), 1): row for row in conn.execute(query) if int(row.ticket_id) in wanted
+    }
+
+
 def report(bridge: Bridge, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per plan and department, tickets opened from ``start`` to ``end`` (panel-local, end
     excluded): first response median and 90th percentile in business minutes, share answered
@@ -106,12 +125,12 @@ def report(bridge: Bridge, start: datetime, end: datetime) -> list[dict[str, Any
     now = bridge.clock.panel_now()
     tables = bridge.panel.tables
     with bridge.panel.connect() as conn:
-        tickets = queries.tickets.tickets_opened_between(conn, tables, start, end)
-        replies = queries.tickets.reply_times(conn, tables, (t.id for t in tickets))
-        holdings = queries.holdings.holdings_of_clients(
-            conn, tables, (t.client_id for t in tickets)
-        )
-    stored = stored_clocks(bridge, [t.id for t in tickets])
+        # Light rows and joined replies, no list of ids to send: a month of a busy panel.
+        tickets = queries.tickets.ticket_heads_opened_between(conn, tables, start, end)
+        replies = queries.tickets.reply_times_opened_between(conn, tables, start, end)
+        stored = first_clocks(conn, [t.id for t in tickets], start, end)
+        wanted = (t.client_id for t in tickets if (t.id, 1) not in stored)
+        holdings = queries.holdings.holdings_of_clients(conn, tables, wanted)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for ticket in tickets:
         if ticket.opened_at is None or ticket.admin:

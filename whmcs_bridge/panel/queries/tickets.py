@@ -24,7 +24,9 @@ __all__ = [
     "open_tickets",
     "replies",
     "reply_times",
+    "reply_times_opened_between",
     "ticket",
+    "ticket_heads_opened_between",
     "tickets_opened_between",
 ]
 
@@ -302,13 +304,11 @@ class TicketHead(NamedTuple):
     admin: str  # the staff member's name when staff opened it, else ''
 
 
-def open_ticket_heads(conn: Connection, tables: PanelTables) -> list[TicketHead]:
-    """Every open ticket (see :func:`open_tickets`) in one query, by id, as a
-    :class:`TicketHead`: what a deadline over thousands of tickets needs, read cheaply."""
+def _ticket_heads(conn: Connection, tables: PanelTables, where: list[Any]) -> list[TicketHead]:
+    """Tickets matching ``where`` (merged ones left out) in one query, by id, as heads."""
     tickets, departments = tables.tickets, tables.ticketdepartments
-    where = [tickets.c.status.in_(open_statuses(conn, tables))]
     if "merged_ticket_id" in tickets.c:
-        where.append(tickets.c.merged_ticket_id == 0)
+        where = [*where, tickets.c.merged_ticket_id == 0]
     query = (
         select(
             tickets.c.id,
@@ -331,15 +331,13 @@ def open_ticket_heads(conn: Connection, tables: PanelTables) -> list[TicketHead]
     ]
 
 
-def open_ticket_reply_times(
-    conn: Connection, tables: PanelTables
+def _joined_reply_times(
+    conn: Connection, tables: PanelTables, where: list[Any]
 ) -> dict[int, list[tuple[datetime, bool]]]:
-    """:func:`reply_times` of every open ticket (see :func:`open_tickets`) in one joined query,
-    with no list of ids to send: the companion of :func:`open_ticket_heads`."""
+    """Reply times of the tickets matching ``where`` (merged ones left out), one joined query."""
     tickets, table = tables.tickets, tables.ticketreplies
-    where = [tickets.c.status.in_(open_statuses(conn, tables))]
     if "merged_ticket_id" in tickets.c:
-        where.append(tickets.c.merged_ticket_id == 0)
+        where = [*where, tickets.c.merged_ticket_id == 0]
     query = (
         select(table.c.tid, table.c.date, table.c.admin)
         .select_from(table.join(tickets, tickets.c.id == table.c.tid))
@@ -351,6 +349,39 @@ def open_ticket_reply_times(
         if date is not None:
             found.setdefault(int(ticket_id), []).append((date, bool((admin or "").strip())))
     return found
+
+
+def open_ticket_heads(conn: Connection, tables: PanelTables) -> list[TicketHead]:
+    """Every open ticket (see :func:`open_tickets`) in one query, by id, as a
+    :class:`TicketHead`: what a deadline over thousands of tickets needs, read cheaply."""
+    return _ticket_heads(conn, tables, [tables.tickets.c.status.in_(open_statuses(conn, tables))])
+
+
+def ticket_heads_opened_between(
+    conn: Connection, tables: PanelTables, start: datetime, end: datetime
+) -> list[TicketHead]:
+    """:func:`tickets_opened_between` as light :class:`TicketHead` rows (a month's report over
+    thousands of tickets reads no message text)."""
+    tickets = tables.tickets
+    return _ticket_heads(conn, tables, [tickets.c.date >= start, tickets.c.date < end])
+
+
+def reply_times_opened_between(
+    conn: Connection, tables: PanelTables, start: datetime, end: datetime
+) -> dict[int, list[tuple[datetime, bool]]]:
+    """:func:`reply_times` of the tickets opened from ``start`` to ``end`` (end excluded), in
+    one joined query: the companion of :func:`ticket_heads_opened_between`."""
+    tickets = tables.tickets
+    return _joined_reply_times(conn, tables, [tickets.c.date >= start, tickets.c.date < end])
+
+
+def open_ticket_reply_times(
+    conn: Connection, tables: PanelTables
+) -> dict[int, list[tuple[datetime, bool]]]:
+    """:func:`reply_times` of every open ticket (see :func:`open_tickets`) in one joined query,
+    with no list of ids to send: the companion of :func:`open_ticket_heads`."""
+    status = tables.tickets.c.status.in_(open_statuses(conn, tables))
+    return _joined_reply_times(conn, tables, [status])
 
 
 def department_names(conn: Connection, tables: PanelTables, ids: Iterable[int]) -> dict[int, str]:
