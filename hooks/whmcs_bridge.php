@@ -9,7 +9,8 @@
  *   `mod_whmcs_bridge_inbox` through WHMCS's own database connection, and returns. The sidecar
  *   (`whmcs-bridge run` from cron, or `whmcs-bridge serve`) turns the rows into events.
  *   Row columns: hook (the WHMCS hook name), payload (compact JSON: ids and a few short fields),
- *   origin (api | cron | admin | clientarea | unknown), created_at (the panel's local time).
+ *   origin (api | cron | admin | clientarea | unknown), created_at (PHP's local time; PHP's zone
+ *   is kept in mod_whmcs_bridge_meta as php_timezone, so the bridge converts when they differ).
  *
  * It never stores passwords
  *   Hook parameters carry plaintext passwords (ClientAdd, UserChangePassword, module params). The
@@ -189,9 +190,37 @@ if (!defined('WHMCS_BRIDGE_HOOKS')) {
                 'origin' => whmcs_bridge_origin(),
                 'created_at' => date('Y-m-d H:i:s'),
             ]);
+            whmcs_bridge_note_zone();
             whmcs_bridge_schedule_wake();
         } catch (\Throwable $e) {
             whmcs_bridge_log('whmcs-bridge: could not record ' . $hook . ': ' . $e->getMessage());
+        }
+    }
+
+    /**
+     * created_at is PHP's local time: record PHP's zone (once per request, only when it
+     * changed) so the bridge reads the rows in the right zone and `doctor` can say when
+     * [panel] timezone differs from it. Best effort: a failure here loses no row.
+     */
+    function whmcs_bridge_note_zone()
+    {
+        static $noted = false;
+        if ($noted) {
+            return;
+        }
+        $noted = true;
+        try {
+            $zone = date_default_timezone_get();
+            $meta = \WHMCS\Database\Capsule::table('mod_whmcs_bridge_meta');
+            $known = $meta->where('name', 'php_timezone')->value('value');
+            if ($known === null) {
+                $meta->insert(['name' => 'php_timezone', 'value' => $zone]);
+            } elseif ($known !== $zone) {
+                \WHMCS\Database\Capsule::table('mod_whmcs_bridge_meta')
+                    ->where('name', 'php_timezone')->update(['value' => $zone]);
+            }
+        } catch (\Throwable $e) {
+            // The zone is a hint for the bridge; the row itself is already stored.
         }
     }
 

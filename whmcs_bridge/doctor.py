@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
 
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.store.migrate import SCHEMA_VERSION, behind, current_version
@@ -79,9 +82,41 @@ def core_checks(bridge: Bridge) -> list[Check]:
                 f"{SCHEMA_VERSION}): run `whmcs-bridge db upgrade`",
             )
         )
+    zone = zone_check(bridge)
+    if zone is not None:
+        checks.append(zone)
     if bridge.has_api:
         checks.append(api_check(bridge))
     return checks
+
+
+def zone_check(bridge: Bridge) -> Check | None:
+    """PHP's time zone (recorded by the hook file) against ``[panel] timezone``; None before the
+    hook file has written a row. WHMCS writes its own dates in PHP's zone, so a different
+    ``[panel] timezone`` shifts every date the bridge reads (issue 9 point 4)."""
+    from whmcs_bridge.intake.inbox import PHP_ZONE_KEY
+    from whmcs_bridge.store.tables import meta
+
+    with bridge.panel.connect() as conn:
+        php = conn.execute(select(meta.c.value).where(meta.c.name == PHP_ZONE_KEY)).scalar()
+    if not php:
+        return None
+    ours = bridge.config.timezone
+    now = bridge.clock.now()
+    try:
+        same = str(php) == ours.key or now.astimezone(ZoneInfo(str(php))).utcoffset() == (
+            now.utcoffset()
+        )
+    except (ValueError, ZoneInfoNotFoundError):
+        same = False
+    if same:
+        return Check("time zone", True, f"PHP and [panel] timezone agree: {ours.key}")
+    return Check(
+        "time zone",
+        False,
+        f"PHP runs in {php}, [panel] timezone is {ours.key}: WHMCS writes its dates in PHP's"
+        f' zone, so set [panel] timezone = "{php}" (or PHP\'s date.timezone to {ours.key})',
+    )
 
 
 def api_check(bridge: Bridge) -> Check:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +21,7 @@ from whmcs_bridge.events.catalog import REPEATABLE_EVENTS
 from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.store.tables import inbox as inbox_t
+from whmcs_bridge.store.tables import meta as meta_t
 from whmcs_bridge.store.tables import quarantine as quarantine_t
 
 DELETE_CHUNK = 1000  # ids per DELETE ... IN (...)
@@ -239,6 +241,7 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
     The rows are deleted in the caller's transaction, the same one that stores the events.
     """
     rows = ctx.conn.execute(select(inbox_t).order_by(inbox_t.c.id).limit(limit)).all()
+    php_zone = hook_zone(ctx.conn) if rows else None
     found: list[Event] = []
     hints: list[tuple[str, dict[str, Any]]] = []
     pending: list[tuple[int, str, int, int | None]] = []
@@ -252,7 +255,7 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
                 hints.append((row.hook, payload))
                 continue
             new, lookup = events_from_row(
-                ctx, row.hook, payload, row.origin or "unknown", row.created_at
+                ctx, row.hook, payload, row.origin or "unknown", _in_panel_zone(ctx, row, php_zone)
             )
             for event in new:
                 _check_storable(event)
@@ -309,3 +312,27 @@ def delete_rows(conn: Connection, ids: list[int]) -> None:
     for start in range(0, len(ids), DELETE_CHUNK):
         chunk = ids[start : start + DELETE_CHUNK]
         conn.execute(delete(inbox_t).where(inbox_t.c.id.in_(chunk)))
+
+
+#: ``mod_whmcs_bridge_meta`` name under which the hook file keeps PHP's time zone.
+PHP_ZONE_KEY = "php_timezone"
+
+
+def hook_zone(conn: Connection) -> ZoneInfo | None:
+    """The zone PHP writes ``created_at`` in, as the hook file recorded it (None: not yet, or
+    not a zone Python knows)."""
+    name = conn.execute(select(meta_t.c.value).where(meta_t.c.name == PHP_ZONE_KEY)).scalar()
+    try:
+        return ZoneInfo(str(name)) if name else None
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+
+
+def _in_panel_zone(ctx: WatchContext, row: Any, php_zone: ZoneInfo | None) -> Any:
+    """A hook row's ``created_at`` in the panel's zone, as a watcher's time of the same moment
+    is (issue 9 point 4): converted when PHP runs in another zone than ``[panel] timezone``."""
+    created = row.created_at
+    if php_zone is None or not isinstance(created, datetime) or php_zone == ctx.clock.timezone:
+        return created
+    moment = created.replace(tzinfo=php_zone)
+    return moment.astimezone(ctx.clock.timezone).replace(tzinfo=None)
