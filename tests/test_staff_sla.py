@@ -128,7 +128,8 @@ def test_time_left_words() -> None:
     assert time_left(-1500, True, "24x7", day, False) == "vencido hace 1 día 1 h"
     assert time_left(135, False, "business", day, True) == "2 h 15 min left (business hours)"
     assert time_left(-40, True, "24x7", day, True) == "overdue by 40 min"
-    assert duration(3 * day + 125, day, False) == "3 días 2 h"
+    assert duration(3 * day + 125, day, False) == "3 días 2 h 5 min"
+    assert time_left(day + 58, False, "business", day, False) == "quedan 1 día 58 min hábiles"
     assert duration(0, day, True) == "0 min" and duration(37.5, day, False) == "38 min"
 
 

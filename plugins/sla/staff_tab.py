@@ -35,7 +35,7 @@ MONTHS_EN = (
 
 
 def duration(minutes: float, day_minutes: int, en: bool) -> str:
-    """'2 h 15 min', '40 min', '3 días 2 h' (a day is ``day_minutes`` of the clock)."""
+    """'2 h 15 min', '40 min', '3 días 2 h 5 min' (a day is ``day_minutes`` of the clock)."""
     whole = max(0, round(minutes))
     days, rest = divmod(whole, day_minutes)
     hours, mins = divmod(rest, 60)
@@ -45,7 +45,7 @@ def duration(minutes: float, day_minutes: int, en: bool) -> str:
         parts.append(f"{days} {unit}")
     if hours:
         parts.append(f"{hours} h")
-    if (mins and not days) or not parts:
+    if mins or not parts:
         parts.append(f"{mins} min")
     return " ".join(parts)
 

@@ -105,6 +105,7 @@ def main(directory: str = "var/screenshots") -> int:
     )
     try:
         _cancellations(bridge, sandbox)
+        _sla_ticket(bridge)
         with serving(bridge) as serve_url:
             first = render_staff_page(serve_url, SECRET)
             tabs = [key for key in _tab_keys(first)]
@@ -132,6 +133,21 @@ def _cancellations(bridge: Bridge, sandbox: SandboxPanel) -> None:
     client_area_cancellations(bridge, sandbox)
     bridge.api.add_cancel_request(2, type="Immediate", reason="Pedido por teléfono")
     run_cycle(bridge)
+
+
+def _sla_ticket(bridge: Bridge) -> None:
+    """The SLA tab's rows: beside the sample panel's ticket opened three days ago (past its
+    deadline), one a client opened just now, waiting for its first answer."""
+    from sqlalchemy import insert
+
+    from whmcs_bridge.panel.rows import blank_row
+
+    tickets, now = bridge.panel.tables.tickets, bridge.clock.panel_now().replace(microsecond=0)
+    values = {"tid": "SLA-000001", "did": 3, "userid": 2, "title": "Consulta por un plan",
+              "message": "Hola", "status": "Open", "urgency": "Medium", "date": now,
+              "lastreply": now}  # fmt: skip
+    with bridge.panel.begin() as conn:
+        conn.execute(insert(tickets).values(**blank_row(tickets, **values)))
 
 
 def _tab_keys(page: str) -> list[str]:
