@@ -135,14 +135,14 @@ def test_time_left_words() -> None:
 
 def test_a_long_board_shows_the_first_rows_and_counts_them_all() -> None:
     def row(i: int, left: int) -> dict[str, Any]:
-        hour = 9 if left < 0 else 11 if left < 120 else 16
         return {"ticket_id": i, "tid": f"T-{i}", "plan": "standard", "p1": False,
                 "department": "", "clock": "business", "target_minutes": 480,
-                "deadline": f"2026-11-26T{hour:02d}:{i % 60:02d}:00-03:00",
+                "deadline": "2026-11-26T16:00:00-03:00",
                 "business_minutes_left": left, "breached": left < 0}  # fmt: skip
 
-    rows = [row(i, 400) for i in range(LIMIT)] + [row(LIMIT + i, -5) for i in range(30)]
-    rows += [row(1000 + i, 100) for i in range(20)]
+    # In sla status's order (by deadline), but breached rows last: they are drawn first.
+    rows = [row(1000 + i, 100) for i in range(20)] + [row(i, 400) for i in range(LIMIT)]
+    rows += [row(LIMIT + i, -5) for i in range(30)]
     section, breached, at_risk = waiting_section(rows, 0.75, 420, False)
     assert (len(section.rows), breached, at_risk) == (LIMIT, 30, 20)
     assert [r.tone for r in section.rows[:51]] == ["bad"] * 30 + ["warn"] * 20 + [""]

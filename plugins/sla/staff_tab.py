@@ -87,7 +87,8 @@ def waiting_section(
 ) -> tuple[StaffSection, int, int]:
     """The tickets waiting for a first answer (the first ``LIMIT``); with how many of all of
     them are breached and at risk."""
-    ordered = sorted(rows, key=lambda r: (not r["breached"], r["deadline"], r["ticket_id"]))
+    # ``sla status`` gives them by deadline (then id); a stable sort puts the breached first.
+    ordered = sorted(rows, key=lambda r: not r["breached"])
     breached = at_risk = 0
     drawn = []
     for row in ordered:
