@@ -918,3 +918,51 @@ def test_the_suspension_text_follows_its_reason(
     text = call["message"]["text"]
     assert text.splitlines()[1].startswith(expected)
     assert ("por falta de pago" in text) == (reason in ("", "Overdue on Payment"))
+
+
+# --- issue 9 point 1: every occurrence once, never a repeat lost ---------------------------------
+def _module_hook(bridge: Bridge, hook: str, status: str) -> None:
+    sql(bridge, _set("hosting", 1, domainstatus=status))
+    with bridge.panel.begin() as conn:
+        values = {"serviceid": 1, "client_id": 1, "pid": 1}
+        if hook == "AfterModuleSuspend":
+            values["suspendreason"] = ""
+        write_hook_row(conn, hook, values, bridge.clock.panel_now())
+
+
+def test_suspend_reactivate_suspend_in_one_day_are_three_alerts(panel: str) -> None:
+    bridge = alerts_bridge(panel)
+    box = recording(bridge)
+    run_cycle(bridge)
+    for hook, status in (
+        ("AfterModuleSuspend", "Suspended"),
+        ("AfterModuleUnsuspend", "Active"),
+        ("AfterModuleSuspend", "Suspended"),
+    ):
+        bridge.clock.advance(minutes=20)  # type: ignore[attr-defined]
+        _module_hook(bridge, hook, status)
+        run_cycle(bridge)
+    sent = [c["message"]["event"] for c in box.calls if c["channel"] == "whatsapp"]
+    assert sent == ["service.suspended", "service.reactivated", "service.suspended"]
+    # The second password change of the day is a security alert too.
+    for n in (1, 2):
+        bridge.clock.advance(minutes=5)  # type: ignore[attr-defined]
+        sql(bridge, _set("users", 1, password=f"$2y$10${n}anotherhashanotherhashanotherhashanot"))
+        with bridge.panel.begin() as conn:
+            write_hook_row(conn, "UserChangePassword", {"user_id": 1}, bridge.clock.panel_now())
+        run_cycle(bridge)
+    assert len(box.of("client.password_changed", "client:1")) == 2
+
+
+def test_a_change_the_watcher_saw_before_the_hook_row_is_one_alert(panel: str) -> None:
+    bridge = alerts_bridge(panel)
+    box = recording(bridge)
+    run_cycle(bridge)
+    sql(bridge, _set("hosting", 1, domainstatus="Suspended"))
+    run_cycle(bridge)  # the watcher polled between WHMCS's update and the hook's insert
+    bridge.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    with bridge.panel.begin() as conn:
+        values = {"serviceid": 1, "client_id": 1, "pid": 1, "suspendreason": ""}
+        write_hook_row(conn, "AfterModuleSuspend", values, bridge.clock.panel_now())
+    run_cycle(bridge)
+    assert len(box.of("service.suspended", "client:1")) == 1

@@ -233,7 +233,8 @@ CATALOG: tuple[EventSpec, ...] = (
         "whatsapp.message_received",
         "phone",
         (),
-        "alerts plugin: the WhatsApp webhook (POST /webhooks/whatsapp) gets a message to our number",
+        "alerts plugin: the WhatsApp webhook (POST /webhooks/whatsapp) gets a message to our"
+        " number",
         _d("2026-12-04"),
         repeatable=True,
     ),
@@ -242,6 +243,12 @@ CATALOG: tuple[EventSpec, ...] = (
 BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in CATALOG}
 ALERT_EVENTS: tuple[str, ...] = tuple(spec.name for spec in CATALOG if spec.alert)
 REPEATABLE_EVENTS: frozenset[str] = frozenset(spec.name for spec in CATALOG if spec.repeatable)
+#: Repeatable client alerts are keyed per occurrence, not per day (issue 9 point 1): a service
+#: suspended twice in a day is told twice. Their watchers take in the hooks' reports
+#: (``observe``), so a hook and a watcher still make one event of one change.
+OCCURRENCE_EVENTS: frozenset[str] = frozenset(
+    spec.name for spec in CATALOG if spec.repeatable and spec.alert
+)
 
 
 def spec(name: str) -> EventSpec:

@@ -10,16 +10,17 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from whmcs_bridge.events.catalog import REPEATABLE_EVENTS
+from whmcs_bridge.events.catalog import OCCURRENCE_EVENTS, REPEATABLE_EVENTS
 from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake.watcher import WatchContext
+from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import inbox as inbox_t
 from whmcs_bridge.store.tables import meta as meta_t
 from whmcs_bridge.store.tables import quarantine as quarantine_t
@@ -161,10 +162,18 @@ def _fill_clients(
 
 
 def events_from_row(
-    ctx: WatchContext, hook: str, payload: dict[str, Any], origin: str, created_at: Any
+    ctx: WatchContext,
+    hook: str,
+    payload: dict[str, Any],
+    origin: str,
+    created_at: Any,
+    row_id: int | None = None,
 ) -> tuple[list[Event], tuple[str, int] | None]:
     """The events one inbox row stands for (often one, none for hints, several for a user),
-    and the (table, id) whose owner is the client, when the hook does not say it."""
+    and the (table, id) whose owner is the client, when the hook does not say it.
+
+    A repeatable event is keyed by its occurrence (issue 9 point 1): the row's time and id, so
+    suspend, reactivate, suspend in one day are three events."""
     if hook in HINT_HOOKS:
         return [], None
     occurred = created_at or ctx.now
@@ -175,7 +184,8 @@ def events_from_row(
     if rule is None:
         raise MalformedRow(f"unknown hook '{hook}'")
     if rule.client_from == "users_clients":
-        return _password_events(ctx, _int(payload, rule.id_key), origin, occurred), None
+        user_id = _int(payload, rule.id_key)
+        return _password_events(ctx, user_id, origin, occurred, row_id), None
     if rule.when is not None and not rule.when(payload):
         return [], None
     subject_id = _int(payload, rule.id_key)
@@ -185,9 +195,13 @@ def events_from_row(
         lookup = ("tickets", _int(payload, "ticketid"))
     elif rule.client_from:
         lookup = (rule.client_from, subject_id)
-    discriminator = occurred.date().isoformat() if rule.event in REPEATABLE_EVENTS else None
+    if rule.event in OCCURRENCE_EVENTS:
+        key = occurrence_key(ctx, rule.event, subject_id, occurred, row_id)
+    else:
+        day = occurred.date().isoformat() if rule.event in REPEATABLE_EVENTS else None
+        key = event_key(rule.event, subject_id, day)
     event = Event(
-        key=event_key(rule.event, subject_id, discriminator),
+        key=key,
         name=rule.event,
         subject_type=rule.subject,
         subject_id=subject_id,
@@ -200,7 +214,37 @@ def events_from_row(
     return [event], lookup
 
 
-def _password_events(ctx: WatchContext, user_id: int, origin: str, occurred: Any) -> list[Event]:
+#: A watcher's report this close to a hook row's time is the same change seen first by the
+#: watcher (it polled between WHMCS's update and the hook's insert): the row takes its key.
+SAME_CHANGE_SECONDS = 120
+
+
+def occurrence_key(
+    ctx: WatchContext, name: str, subject_id: int, occurred: datetime, row_id: int | None
+) -> str:
+    """The key of one occurrence reported by a hook row: its time and row id; or the key of a
+    watcher's report of the same change, when one was stored moments before."""
+    window = timedelta(seconds=SAME_CHANGE_SECONDS)
+    seen = ctx.conn.execute(
+        select(events_t.c.event_key)
+        .where(
+            events_t.c.name == name,
+            events_t.c.subject_id == subject_id,
+            events_t.c.source == "watcher",
+            events_t.c.occurred_at.between(occurred - window, occurred + window),
+        )
+        .order_by(events_t.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if seen is not None:
+        return str(seen)
+    stamp = f"{occurred:%Y-%m-%dT%H:%M:%S}"
+    return event_key(name, subject_id, f"{stamp}#{row_id}" if row_id is not None else stamp)
+
+
+def _password_events(
+    ctx: WatchContext, user_id: int, origin: str, occurred: Any, row_id: int | None = None
+) -> list[Event]:
     """WHMCS 8 reports a login user's password change; each client the user owns is told."""
     links = ctx.tables.get("users_clients")
     if links is None:
@@ -208,10 +252,10 @@ def _password_events(ctx: WatchContext, user_id: int, origin: str, occurred: Any
     owned = ctx.conn.execute(
         select(links.c.client_id).where(links.c.auth_user_id == user_id, links.c.owner == 1)
     ).scalars()
-    day = occurred.date().isoformat()
+    name = "client.password_changed"
     return [
         Event(
-            key=event_key("client.password_changed", client_id, day),
+            key=occurrence_key(ctx, name, client_id, occurred, row_id),
             name="client.password_changed",
             subject_type="client",
             subject_id=client_id,
@@ -255,7 +299,12 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
                 hints.append((row.hook, payload))
                 continue
             new, lookup = events_from_row(
-                ctx, row.hook, payload, row.origin or "unknown", _in_panel_zone(ctx, row, php_zone)
+                ctx,
+                row.hook,
+                payload,
+                row.origin or "unknown",
+                _in_panel_zone(ctx, row, php_zone),
+                row.id,
             )
             for event in new:
                 _check_storable(event)

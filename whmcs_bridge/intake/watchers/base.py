@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select
 
-from whmcs_bridge.events.catalog import REPEATABLE_EVENTS, spec
+from whmcs_bridge.events.catalog import OCCURRENCE_EVENTS, REPEATABLE_EVENTS, spec
 from whmcs_bridge.events.model import Event, event_key
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.panel.tables import PanelTables
@@ -80,11 +80,18 @@ def make_event(
     data: dict[str, Any] | None = None,
     occurred: datetime | None = None,
 ) -> Event:
-    """An event found by a watcher, keyed as the inbox keys the hook's report of it."""
+    """An event found by a watcher: a repeatable alert keyed by the moment it was seen, other
+    repeatable events by the day, as the inbox keys the hook's report of them."""
     when = occurred or ctx.now
-    day = when.date().isoformat() if name in REPEATABLE else None
+    # A repeatable event is keyed by the moment its transition was seen (issue 9 point 1); a
+    # hook row of the same change finds this key (inbox.occurrence_key).
+    seen = None
+    if name in OCCURRENCE_EVENTS:
+        seen = f"{when:%Y-%m-%dT%H:%M:%S}"
+    elif name in REPEATABLE:
+        seen = when.date().isoformat()
     return Event(
-        key=event_key(name, subject_id, day),
+        key=event_key(name, subject_id, seen),
         name=name,
         subject_type=spec(name).subject,
         subject_id=int(subject_id),
