@@ -23,8 +23,8 @@ class EventSpec:
     watcher: str
     introduced: date
     alert: bool = False  # one of the R-AL-2 client alerts
-    # The same subject can have this event again (a service is suspended many times): its key
-    # carries the panel-local day, so a hook and a watcher reporting one change agree on it.
+    # The same subject can have this event again (a service is suspended many times): a client
+    # alert's key carries its occurrence (OCCURRENCE_EVENTS), another's the panel-local day.
     repeatable: bool = False
 
 

@@ -53,7 +53,7 @@ GAP_CHECKS = 10
 GAP_WIDTH = 50
 MAX_GAPS = 200
 
-# Events a subject can have again are keyed by the panel-local day (the catalog says which).
+# Events a subject can have again: client alerts keyed per occurrence, others by the day.
 REPEATABLE = REPEATABLE_EVENTS
 
 
