@@ -212,7 +212,7 @@ def seed_billing(conn: Connection, tables: PanelTables) -> None:
     ):
         add(conn, tables, "invoices", id=iid, userid=client_id, status=status, duedate=due,
             date=due, total=total, subtotal=total, invoicenum=f"A-{iid}" if iid == 11 else "",
-            paymentmethod="mercadopago")  # fmt: skip
+            paymentmethod="mercadopago", taxrate=D("0"), taxrate2=D("0"))  # fmt: skip
     add(conn, tables, "accounts", userid=1, invoiceid=11, amountin=D("13.00"), transid="p1")
     for invoice_id, kind, relid, description, due in (
         (10, "Hosting", 7, "Hosting Inicial - a.com (01/10/2026 - 31/10/2026)", date(2026, 10, 1)),
@@ -420,3 +420,124 @@ def test_the_period_a_line_pays(description: str, cycle: str, end: date | None) 
     start = date(2026, 12, 1)
     line = InvoiceItem(1, 1, 1, "Hosting", 7, description, D("1.00"), start)
     assert _period(line, cycle) == (start, end)
+
+
+def test_upgrade_questions(panel: tuple[str, Panel]) -> None:
+    """What the upgrades plugin asks: a product, its upgrade paths, a service's configurable
+    options, an upgrade order and its invoice line, the unpaid invoices that block an upgrade,
+    a login's permissions (both models), the ticket a stopped run opened."""
+    _kind, bridge_panel = panel
+    tables = bridge_panel.tables
+    users = queries.people.has_users(tables)
+    opened = datetime(2026, 11, 20, 9, 30)
+    with bridge_panel.begin() as conn:
+        seed_catalogue(conn, tables)
+        seed_billing(conn, tables)
+        for source, target in ((1, 2), (1, 3), (1, 2), (2, 1)):
+            add(conn, tables, "product_upgrade_products", product_id=source,
+                upgrade_product_id=target)  # fmt: skip
+        add(conn, tables, "hostingconfigoptions", relid=7, configid=1, optionid=2, qty=0)
+        add(conn, tables, "upgrades", id=5, userid=1, orderid=8, type="package",
+            date=date(2026, 11, 20), relid=7, originalvalue="1", newvalue="3,annually",
+            amount=D("12.50"), status="Completed", paid="Y")  # fmt: skip
+        add(conn, tables, "invoices", id=17, userid=1, status="Unpaid", duedate=TODAY,
+            date=TODAY, taxrate=D("0"), taxrate2=D("0"))  # fmt: skip
+        add(conn, tables, "invoiceitems", id=90, invoiceid=17, userid=1, type="Upgrade",
+            relid=3, description="Cambio de plan: Hosting Inicial => Instalación",
+            amount=D("4.75"), taxed=1)  # fmt: skip
+        if users:
+            for uid in (1, 2, 3):
+                add(conn, tables, "users", id=uid, first_name=f"U{uid}", email=f"u{uid}@a.com")
+            for uid, client_id, owner, rights in (
+                (1, 1, 1, ""),
+                (2, 1, 0, "invoices,bogus,orders"),
+                (3, 2, 0, ""),
+            ):
+                add(conn, tables, "users_clients", auth_user_id=uid, client_id=client_id,
+                    owner=owner, permissions=rights)  # fmt: skip
+        else:
+            add(conn, tables, "contacts", id=1, userid=1, subaccount=1,
+                permissions="tickets,orders", email="sub@a.com")  # fmt: skip
+            add(conn, tables, "contacts", id=2, userid=1, subaccount=0, permissions="orders")
+        add(conn, tables, "ticketdepartments", id=1, name="Administración")
+        for tid, client_id, title, when in (
+            (1, 1, "Cambio de plan", datetime(2026, 11, 19, 9)),  # before the claim
+            (2, 1, "Cambio de plan", datetime(2026, 11, 20, 10)),
+            (3, 1, "Cambio de plan", datetime(2026, 11, 20, 11)),
+            (4, 2, "Cambio de plan", datetime(2026, 11, 20, 9, 45)),  # another client's
+            (5, 1, "Otra consulta", datetime(2026, 11, 20, 9, 40)),
+        ):
+            add(conn, tables, "tickets", id=tid, tid=f"UPG-{tid:03d}", did=1, userid=client_id,
+                title=title, date=when, status="Open")  # fmt: skip
+
+    with bridge_panel.connect() as conn:
+        product = queries.services.product(conn, tables, 1)
+        assert product is not None
+        assert (product.name, product.paytype, product.group_id, product.group_name) == (
+            "Hosting Inicial",
+            "recurring",
+            1,
+            "Hosting Web",
+        )
+        assert product.module == "cpanel"
+        orphan = queries.services.product(conn, tables, 12)
+        assert orphan is not None
+        assert (orphan.group_id, orphan.group_name, orphan.module) == (9, "", "")
+        assert queries.services.product(conn, tables, 404) is None
+        assert queries.services.upgrade_targets(conn, tables, 1) == [2, 3]  # each once
+        assert queries.services.upgrade_targets(conn, tables, 3) == []
+        assert queries.services.has_config_options(conn, tables, 7)
+        assert not queries.services.has_config_options(conn, tables, 9)
+
+        order = queries.upgrades.upgrade(conn, tables, 5)
+        assert order is not None
+        assert (order.client_id, order.order_id, order.type, order.relid) == (1, 8, "package", 7)
+        assert (order.original_value, order.new_value, order.date) == (
+            "1",
+            "3,annually",
+            date(2026, 11, 20),
+        )
+        assert (order.amount, order.status, order.paid) == (D("12.50"), "Completed", True)
+        pending = queries.upgrades.upgrade(conn, tables, 3)
+        assert pending is not None and (pending.status, pending.paid) == ("Pending", False)
+        assert queries.upgrades.upgrade(conn, tables, 404) is None
+        line = queries.upgrades.upgrade_invoice_line(conn, tables, 3)  # the newest of two
+        assert line is not None
+        assert (line.id, line.invoice_id, line.amount, line.taxed, line.invoice_status) == (
+            90,
+            17,
+            D("4.75"),
+            True,
+            "Unpaid",
+        )
+        assert line.description == "Cambio de plan: Hosting Inicial => Instalación"
+        older = queries.upgrades.upgrade_invoice_line(conn, tables, 4)
+        assert older is not None and (older.invoice_id, older.taxed) == (16, False)
+        assert queries.upgrades.upgrade_invoice_line(conn, tables, 5) is None  # nothing was due
+        # Every Unpaid invoice with the line, whoever it was issued to (15: another client).
+        assert queries.upgrades.unpaid_renewal_invoice_ids(conn, tables, 7) == [11, 13, 15]
+        assert queries.upgrades.unpaid_renewal_invoice_ids(conn, tables, 404) == []
+        # Upgrade 3's lines: invoice 12 is Payment Pending, 17 Unpaid; 16 bills service 99's.
+        assert queries.upgrades.unpaid_upgrade_invoice_ids(conn, tables, 7) == [17]
+        assert queries.upgrades.unpaid_upgrade_invoice_ids(conn, tables, 99) == [16]
+
+        every = queries.people.PERMISSIONS
+        rights = queries.people.login_permissions
+        if users:
+            assert rights(conn, tables, 1, 1) == every  # the owner
+            assert rights(conn, tables, 1, 2) == ("invoices", "orders")  # unknown keys dropped
+            assert rights(conn, tables, 1, 3) is None  # not linked to client 1
+            assert rights(conn, tables, 2, 3) == ()
+        else:
+            assert rights(conn, tables, 1, 0) == every  # the client's own login
+            assert rights(conn, tables, 1, 1) == ("tickets", "orders")  # canonical order
+            assert rights(conn, tables, 1, 2) is None  # a contact that does not log in
+            assert rights(conn, tables, 2, 1) is None  # another client's sub-account
+
+        titled = queries.tickets.ticket_titled_since
+        found = titled(conn, tables, 1, "Cambio de plan", opened)
+        assert found is not None
+        assert (found.id, found.tid, found.department_name) == (2, "UPG-002", "Administración")
+        assert titled(conn, tables, 1, "Cambio de plan", datetime(2026, 11, 21)) is None
+        assert titled(conn, tables, 3, "Cambio de plan", opened) is None
+        assert queries.tickets.department_id(conn, tables, "ADMINISTRACIÓN") == 1

@@ -89,16 +89,14 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | None:
 @hookimpl
 def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
     """Fires once per ``doctor`` run; returns whether the manual path's department exists."""
-    from whmcs_bridge.plugin import Check
-
-    from .catalog import department_id
+    from whmcs_bridge.plugin import Check, queries
 
     wanted = bridge.settings("upgrades").manual_department
     name = "plugin upgrades: manual department"
     if wanted is None:
         return [Check(name, True, "not set: the manual path (R-UP-3) cannot open tickets")]
     with bridge.panel.connect() as conn:
-        found = department_id(conn, bridge.panel, wanted)
+        found = queries.tickets.department_id(conn, bridge.panel.tables, wanted)
     if found is None:
         return [Check(name, False, f"no ticket department {wanted!r} in the panel")]
     return [Check(name, True, f"{wanted!r} is department #{found}")]

@@ -24,7 +24,7 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from whmcs_bridge.plugin import SKIP, json_response, signature_problem
+from whmcs_bridge.plugin import SKIP, json_response, queries, signature_problem
 
 from . import catalog, followup
 from .cycles import parse_cycle
@@ -57,7 +57,7 @@ def policy_quote(
     settings = bridge.settings("upgrades")
     with bridge.panel.connect() as conn:
         service = catalog.load_service(conn, bridge.panel, service_id)
-        target = catalog.load_product(conn, bridge.panel, target_product_id)
+        target = queries.services.product(conn, bridge.panel.tables, target_product_id)
         if service is None or target is None:
             return None
         try:
@@ -134,7 +134,7 @@ def check_ordered_upgrade(bridge: Bridge, event: Event) -> str:
     settings = bridge.settings("upgrades")
     with bridge.panel.connect() as conn:
         upgrade = catalog.load_upgrade(conn, bridge.panel, event.subject_id)
-        line = catalog.upgrade_invoice_line(conn, bridge.panel, event.subject_id)
+        line = queries.upgrades.upgrade_invoice_line(conn, bridge.panel.tables, event.subject_id)
     if upgrade is None or upgrade.new_product_id is None or upgrade.new_cycle is None:
         return SKIP
     if line is None:

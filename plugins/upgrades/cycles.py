@@ -166,6 +166,7 @@ def to_money(value: object, what: str = "amount") -> Decimal:
 
 
 _RECURRING = tuple(cycle for cycle in BillingCycle if cycle.is_recurring)
+_NOT_OFFERED = Decimal("-1.00")  # tblpricing's mark of a cycle not offered (whmcs.md §1.9)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,15 @@ class ProductPrices:
                 f"unknown product paytype {paytype!r}: expected 'free', 'onetime' or 'recurring'"
             )
         return cls(paytype=kind, prices=prices)
+
+    @classmethod
+    def from_cycles(cls, cycles: Mapping[str, object], paytype: str = "recurring") -> ProductPrices:
+        """Read one currency of the panel read layer's ``product_prices``: the cycles offered
+        (``monthly``... or ``onetime``) with their price; a cycle absent is not offered."""
+        row = {str(c.pricing_column): cycles.get(c.value, _NOT_OFFERED) for c in _RECURRING}
+        if paytype.strip().lower() == "onetime":
+            row["monthly"] = cycles.get(BillingCycle.ONETIME.value, _NOT_OFFERED)
+        return cls.from_pricing_row(row, paytype)
 
     def price(self, cycle: BillingCycle | str) -> Decimal | None:
         """The price for ``cycle``, or None when the product does not offer it."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from whmcs_bridge.plugin import BridgeError, Panel
+from whmcs_bridge.plugin import BridgeError, Panel, queries
 
 from . import catalog
 from .catalog import Product, Service
@@ -101,7 +101,7 @@ def manual_reason(
     conn: Connection, panel: Panel, settings: UpgradeSettings, source: Product
 ) -> str | None:
     """The code of why ``source`` has no automatic upgrade path (R-UP-3), or None."""
-    if not catalog.upgrade_targets(conn, panel, source.id):
+    if not queries.services.upgrade_targets(conn, panel.tables, source.id):
         return "no_upgrade_paths"
     if settings.manual_without_module and not source.module:
         return "no_module"
@@ -117,7 +117,7 @@ def service_refusals(
         found.append(
             Refusal("service_not_active", f"service #{service.id} is {service.status}, not Active")
         )
-    renewals = catalog.unpaid_renewal_invoices(conn, panel, service.id)
+    renewals = queries.upgrades.unpaid_renewal_invoice_ids(conn, panel.tables, service.id)
     if renewals:
         found.append(
             Refusal(
@@ -125,7 +125,7 @@ def service_refusals(
                 f"renewal invoice {', '.join(f'#{i}' for i in renewals)} of the service is unpaid",
             )
         )
-    upgrades = catalog.unpaid_upgrade_invoices(conn, panel, service.id)
+    upgrades = queries.upgrades.unpaid_upgrade_invoice_ids(conn, panel.tables, service.id)
     if upgrades:
         found.append(
             Refusal(
@@ -134,8 +134,8 @@ def service_refusals(
             )
         )
     if user_id is not None:
-        rights = catalog.login_permissions(conn, panel, service.client_id, user_id)
-        if rights is None or not ({"orders", catalog.ALL_PERMISSIONS} & rights):
+        rights = queries.people.login_permissions(conn, panel.tables, service.client_id, user_id)
+        if rights is None or "orders" not in rights:  # the owner holds every key
             found.append(
                 Refusal(
                     "no_orders_permission",
@@ -163,7 +163,7 @@ def price(
         row in the client's currency.
     :raises UpgradePricingError: the service has configurable options (not priced here).
     """
-    if catalog.has_config_options(conn, panel, service.id):
+    if queries.services.has_config_options(conn, panel.tables, service.id):
         # tblhosting.amount includes the options' prices and tblpricing's product price does not,
         # so a difference would charge too little or credit what was never a downgrade.
         raise UpgradePricingError(
@@ -235,18 +235,18 @@ def plan_upgrade(
     service = catalog.load_service(conn, panel, service_id)
     if service is None:
         raise UpgradeNotPossible(f"there is no service #{service_id}")
-    source = catalog.load_product(conn, panel, service.product_id)
+    source = queries.services.product(conn, panel.tables, service.product_id)
     if source is None:
         raise UpgradeNotPossible(
             f"service #{service_id} has product #{service.product_id}, which does not exist"
         )
-    paths = catalog.upgrade_targets(conn, panel, source.id)
+    paths = queries.services.upgrade_targets(conn, panel.tables, source.id)
     manual = manual_reason(conn, panel, settings, source)
     common = service_refusals(conn, panel, service, user_id)
     wanted = parse_cycle(cycle) if cycle else None
     plan = UpgradePlan(service, source, today, manual_reason=manual)
     for pid in [target_id] if target_id is not None else paths:
-        target = catalog.load_product(conn, panel, pid)
+        target = queries.services.product(conn, panel.tables, pid)
         for each in [wanted] if wanted else offered_cycles(conn, panel, service, target):
             plan.options.append(
                 _option(conn, panel, settings, plan, pid, target, each, common, paths, policy)

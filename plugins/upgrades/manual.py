@@ -26,7 +26,6 @@ from whmcs_bridge.plugin import (
     text_language,
 )
 
-from . import catalog
 from .cycles import BillingCycle
 from .eligibility import UpgradeNotPossible, UpgradeOption, plan_upgrade
 from .settings import UpgradeSettings
@@ -223,7 +222,7 @@ def _option(
             target_id=target_id,
             cycle=cycle,
         )
-        paths = catalog.upgrade_targets(conn, bridge.panel, plan.source.id)
+        paths = queries.services.upgrade_targets(conn, bridge.panel.tables, plan.source.id)
     label = f"service #{service_id} to product #{target_id}"
     if plan.closed:
         raise UpgradeNotPossible(
@@ -259,7 +258,7 @@ def _department(bridge: Bridge, settings: UpgradeSettings) -> int:
     if wanted is None:
         raise ConfigError("set the ticket department of the manual path (id or name)", key=key)
     with bridge.panel.connect() as conn:
-        found = catalog.department_id(conn, bridge.panel, wanted)
+        found = queries.tickets.department_id(conn, bridge.panel.tables, wanted)
     if found is None:
         raise ConfigError(f"no ticket department {wanted!r} in the panel", key=key)
     return found
@@ -380,8 +379,8 @@ def _settle_stale_claim(bridge: Bridge, row: Any, subject: str) -> Any:
     if bridge.clock.panel_now() - row.claimed_at < STALE_CLAIM:
         return row
     with bridge.panel.connect() as conn:
-        ticket = catalog.ticket_since(
-            conn, bridge.panel, int(row.client_id), subject, row.claimed_at
+        ticket = queries.tickets.ticket_titled_since(
+            conn, bridge.panel.tables, int(row.client_id), subject, row.claimed_at
         )
     if ticket is not None:
         _set(
@@ -389,8 +388,8 @@ def _settle_stale_claim(bridge: Bridge, row: Any, subject: str) -> Any:
             row.service_id,
             row.product_id,
             status="opened",
-            ticket_id=ticket[0],
-            ticket_tid=ticket[1],
+            ticket_id=ticket.id,
+            ticket_tid=ticket.tid,
             note="found in tbltickets after the run that opened it stopped",
         )
         return _find(bridge, row.service_id, row.product_id)

@@ -4,7 +4,7 @@ Each function takes an open connection and the panel's :class:`PanelTables` (``b
 gives both), works on both WHMCS models (7.x sub-accounts, 8.x users) and on the SQLite demo,
 and returns frozen dataclasses with money as ``Decimal`` and zero dates as ``None``. Plugins
 write no SQL against ``tbl*`` tables themselves: a question not answered here is added here, in
-the module of its subject (clients, services, billing, tickets, people).
+the module of its subject (clients, services, billing, tickets, people, upgrades).
 
     with bridge.panel.connect() as conn:
         info = queries.client(conn, bridge.panel.tables, client_id)
@@ -23,6 +23,7 @@ from whmcs_bridge.panel.queries import (
     people,
     services,
     tickets,
+    upgrades,
 )
 from whmcs_bridge.panel.queries.billing import (
     OPEN_INVOICE_STATUSES,
@@ -107,6 +108,7 @@ __all__ = [
     "ticket",
     "tickets",
     "unpaid_items_of_service",
+    "upgrades",
 ]
 
 

@@ -330,6 +330,38 @@ def invite(conn: Connection, tables: PanelTables, invite_id: int) -> Invite | No
     return _invite(row) if row is not None else None
 
 
+def login_permissions(
+    conn: Connection, tables: PanelTables, client_id: int, user_id: int
+) -> tuple[str, ...] | None:
+    """The permission keys a login holds on a client (canonical order); all of them for the
+    owner; ``None`` when the login may not act for the client.
+
+    8.x: ``user_id`` is a ``tblusers.id`` and its ``tblusers_clients`` link decides (``owner``
+    holds every key). 7.x: ``user_id`` 0 is the client's own login (every key); any other is a
+    ``tblcontacts.id`` of the client with ``subaccount`` set (whmcs.md §1.4, §6.1)."""
+    if has_users(tables):
+        links = tables.users_clients
+        row = conn.execute(
+            select(links.c.owner, links.c.permissions).where(
+                links.c.client_id == client_id, links.c.auth_user_id == user_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return PERMISSIONS if parse_panel_bool(row.owner) else split_permissions(row.permissions)
+    if user_id == 0:
+        return PERMISSIONS
+    contacts = tables.contacts
+    row = conn.execute(
+        select(contacts.c.subaccount, contacts.c.permissions).where(
+            contacts.c.id == user_id, contacts.c.userid == client_id
+        )
+    ).first()
+    if row is None or not parse_panel_bool(row.subaccount):
+        return None
+    return split_permissions(row.permissions)
+
+
 def owner_user_id(conn: Connection, tables: PanelTables, client_id: int) -> int | None:
     """The ``tblusers.id`` of a client's owner (8.x), or ``None``."""
     if not has_users(tables):

@@ -15,11 +15,15 @@ from whmcs_bridge.panel.tables import PanelTables
 __all__ = [
     "CYCLES",
     "AddonInfo",
+    "ProductInfo",
     "ServiceInfo",
+    "has_config_options",
+    "product",
     "product_prices",
     "service",
     "services_by_id",
     "services_of_client",
+    "upgrade_targets",
 ]
 
 #: The recurring ``tblpricing`` columns, shortest cycle first; also the keys of
@@ -67,6 +71,19 @@ class ServiceInfo:
     reg_date: date | None
     payment_method: str
     addons: tuple[AddonInfo, ...]
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """A ``tblproducts`` row (whmcs.md §1.7) with its group's name (``''`` without a group)."""
+
+    id: int
+    name: str
+    product_type: str  # hostingaccount | reselleraccount | server | other
+    paytype: str  # as stored: free | onetime | recurring ('' reads as recurring)
+    group_id: int
+    group_name: str
+    module: str  # tblproducts.servertype, '' = no provisioning module
 
 
 def _money(value: object) -> Decimal:
@@ -242,3 +259,51 @@ def product_prices(
             cycle: amount for cycle, amount in cycles.items() if amount is not None and amount >= 0
         }
     return prices
+
+
+def product(conn: Connection, tables: PanelTables, product_id: int) -> ProductInfo | None:
+    """The product with its group's name, or ``None`` when there is no such row."""
+    p, g = tables.products, tables.productgroups
+    row = conn.execute(
+        select(
+            p.c.id,
+            p.c.name,
+            p.c.type,
+            p.c.gid,
+            p.c.paytype,
+            p.c.servertype,
+            g.c.name.label("group_name"),
+        )
+        .select_from(p.outerjoin(g, g.c.id == p.c.gid))
+        .where(p.c.id == product_id)
+    ).first()
+    if row is None:
+        return None
+    return ProductInfo(
+        id=int(row.id),
+        name=str(row.name or ""),
+        product_type=str(row.type or ""),
+        paytype=str(row.paytype or "recurring"),
+        group_id=int(row.gid or 0),
+        group_name=str(row.group_name or ""),
+        module=str(row.servertype or "").strip(),
+    )
+
+
+def upgrade_targets(conn: Connection, tables: PanelTables, product_id: int) -> list[int]:
+    """The products the client area offers to move this product to
+    (``tblproduct_upgrade_products``), in the order they were set, each once."""
+    t = tables.product_upgrade_products
+    rows = conn.execute(
+        select(t.c.upgrade_product_id).where(t.c.product_id == product_id).order_by(t.c.id)
+    ).scalars()
+    return list(dict.fromkeys(int(r) for r in rows))
+
+
+def has_config_options(conn: Connection, tables: PanelTables, service_id: int) -> bool:
+    """Whether the service has configurable option choices (``tblhostingconfigoptions``;
+    ``False`` on a panel without that table)."""
+    t = tables.get("hostingconfigoptions")
+    if t is None:
+        return False
+    return conn.execute(select(t.c.id).where(t.c.relid == service_id).limit(1)).first() is not None

@@ -27,6 +27,7 @@ __all__ = [
     "reply_times_opened_between",
     "ticket",
     "ticket_heads_opened_between",
+    "ticket_titled_since",
     "tickets_opened_between",
 ]
 
@@ -275,6 +276,23 @@ def department_id(conn: Connection, tables: PanelTables, wanted: int | str | Non
         return next((int(r.id) for r in rows if int(r.id) == int(text)), None)
     # Python's casefold, not SQL lower(): SQLite lowers ASCII only ("Técnico").
     return next((int(r.id) for r in rows if str(r.name).casefold() == text.casefold()), None)
+
+
+def ticket_titled_since(
+    conn: Connection, tables: PanelTables, client_id: int, title: str, since: datetime
+) -> TicketInfo | None:
+    """The client's first ticket (lowest id) titled exactly ``title`` and opened at or after
+    ``since`` (panel-local), merged ones included; ``None`` when there is none. What finds the
+    ticket a run opened before it stopped without recording it."""
+    tickets = tables.tickets
+    query = (
+        _tickets_query(tables)
+        .where(tickets.c.userid == client_id, tickets.c.title == title, tickets.c.date >= since)
+        .order_by(tickets.c.id)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _ticket_info(row)
 
 
 def tickets_opened_between(
