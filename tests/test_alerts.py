@@ -899,7 +899,8 @@ def test_a_contact_is_told_about_the_account_not_about_their_own_password(panel:
     ("reason", "product", "expected"),
     [
         ("", 1, "Al pagar las facturas vencidas el servicio se reactiva solo."),
-        ("Overdue on Payment", 4, "Cuando pagues las facturas vencidas, escribinos"),
+        ("", 4, "Cuando pagues las facturas vencidas, escribinos"),  # no module
+        ("Falta de pago", 1, "Cuando pagues las facturas vencidas, escribinos"),  # typed reason
         ("Abuse: spam sent from the account", 1, "Detectamos un uso que no cumple"),
         ("Pedido del cliente", 1, "Para saber el motivo y cómo reactivarlo, escribinos a soporte"),
     ],
@@ -917,7 +918,7 @@ def test_the_suspension_text_follows_its_reason(
     (call,) = [c for c in box.of("service.suspended") if c["channel"] == "whatsapp"]
     text = call["message"]["text"]
     assert text.splitlines()[1].startswith(expected)
-    assert ("por falta de pago" in text) == (reason in ("", "Overdue on Payment"))
+    assert ("por falta de pago" in text) == (reason in ("", "Falta de pago"))
 
 
 # --- issue 9 point 1: every occurrence once, never a repeat lost ---------------------------------

@@ -117,10 +117,10 @@ def _service(
         raise LookupError(f"service {event.subject_id} is not in the panel")
     m = row._mapping
     reason = suspension_reason(m.get("suspendreason"))
-    # whmcs.md §5.2: payment unsuspends only a service suspended for non-payment (empty reason)
-    # whose product has a module, and only with AutoUnsuspend on.
+    # whmcs.md §5.2: payment unsuspends only a service suspended with an empty reason (WHMCS's
+    # "Overdue on Payment") whose product has a module, and only with AutoUnsuspend on.
     back = (
-        reason == "overdue"
+        not str(m.get("suspendreason") or "").strip()
         and bool(str(m.get("product_module") or "").strip())
         and _setting_on(conn, tables, "AutoUnsuspend")
     )
@@ -135,14 +135,18 @@ def _service(
 
 
 _ABUSE = re.compile(r"abus|spam|phishing|malware|fraud|fraude|virus|dmca|copyright", re.I)
+_OVERDUE = re.compile(r"overdue|payment|unpaid|impag|pago|vencid|deuda|mora", re.I)
 
 
 def suspension_reason(text: object) -> str:
-    """``overdue`` (WHMCS stores '' for "Overdue on Payment"), ``abuse`` or ``other``."""
+    """``overdue`` (WHMCS stores '' for "Overdue on Payment"; an admin may type "Falta de
+    pago"), ``abuse`` or ``other``."""
     reason = str(text or "").strip()
-    if not reason or reason.lower() in ("overdue on payment", "overdue"):
+    if _ABUSE.search(reason):
+        return "abuse"
+    if not reason or _OVERDUE.search(reason):
         return "overdue"
-    return "abuse" if _ABUSE.search(reason) else "other"
+    return "other"
 
 
 def _setting_on(conn: Connection, tables: PanelTables, name: str) -> bool:
