@@ -27,7 +27,8 @@ from whmcs_bridge import hookimpl, lock
 from whmcs_bridge.config import load_config
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.errors import ConfigError, LockHeld
-from whmcs_bridge.lock import LockLost, lease_key, server_lock_name
+from whmcs_bridge.lock import LockLost, cycle_lock, lease_key, server_lock_name
+from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 from whmcs_bridge.store.tables import events, inbox, meta, outcomes, quarantine
 from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
@@ -103,6 +104,18 @@ def test_a_lost_lock_stops_the_cycle_and_keeps_a_second_one_out(
     report = run_cycle(second)
     assert report.ok and report.tasks == {"overlap": "ran"}
     assert tasks.runs == 2 and tasks.most_inside == 1
+    # Delivery checks before each batch: a lost lock claims nothing more.
+    queued = first.outbox.enqueue(
+        event_id=1, recipient_key="r", channel="console", recipient="r", message={"text": "hi"}
+    )
+    with cycle_lock(first.panel):
+        kill_lock_holder(mariadb_84, lock_name)
+        time.sleep(0.5)
+        with pytest.raises(LockLost):
+            first.outbox.deliver_due()
+    with first.panel.connect() as conn:
+        state = conn.execute(select(outbox.c.state).where(outbox.c.id == queued)).scalar()
+    assert state == "queued"
     first.close()
     second.close()
 

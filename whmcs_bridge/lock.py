@@ -39,7 +39,9 @@ from whmcs_bridge.store.tables import meta
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0  # how often the lock's connection is used and checked
-LEASE_SECONDS = 30.0  # a cycle that stopped renewing its lease (killed) blocks no one after this
+# A killed cycle's lease keeps the next one out this long (the next cron minute runs). A live
+# cycle that cannot renew its lease for half of it stops itself, before anyone may take over.
+LEASE_SECONDS = 10.0
 _NO_SUCH_TABLE = 1146
 
 
