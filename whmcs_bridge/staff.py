@@ -62,6 +62,7 @@ class StaffRow:
     actions: list[StaffAction] = field(default_factory=list)
     tone: str = ""  # "" | "warn" | "bad"
     detail: str = ""  # a longer line under the row (every reason of a refused transfer)
+    links: list[str] = field(default_factory=list)  # a link per cell ("" none); else ``link``
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,28 @@ WHMCS offers no API and no hook for the move (whmcs.md §3.6). The plugin checks
 once (:mod:`.check`), records the owner's request from a ticket (:mod:`.owner_request`, R-TR-3),
 applies it in one transaction with a narrow direct write (:mod:`.apply`), and, from dispatch,
 tells both holders, replies on the ticket and flags the old holder's later tickets about the
-service for staff (:mod:`.notices`). CLI: ``whmcs-bridge transfer`` (:mod:`.cli`).
+service for staff (:mod:`.notices`). CLI: ``whmcs-bridge transfer`` (:mod:`.cli`). The staff
+page's Transferencias tab, with Aprobar and Rechazar: :mod:`.staff`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.plugin import SKIP, Check, Migration, TableGrant, create_tables, hookimpl, queries
 
 if TYPE_CHECKING:
     import click
 
-    from whmcs_bridge.plugin import Bridge, BridgeConfig, Event, Skip
+    from whmcs_bridge.plugin import (
+        Bridge,
+        BridgeConfig,
+        Event,
+        Skip,
+        StaffActionResult,
+        StaffAdmin,
+        StaffTab,
+    )
 
     from .settings import TransferSettings
 
@@ -91,3 +100,26 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip:
 
         return on_ticket_opened(bridge, event)
     return SKIP
+
+
+@hookimpl
+def bridge_staff_tabs(bridge: Bridge, language: str) -> list[StaffTab]:
+    """Fires per staff page view; returns the Transferencias tab (:mod:`.staff`): pending
+    requests checked again now, and the ones applied, cancelled or refused lately."""
+    from .staff import tab
+
+    return [tab(bridge, language)]
+
+
+@hookimpl
+def bridge_staff_action(
+    bridge: Bridge, name: str, params: dict[str, Any], version: str, admin: StaffAdmin
+) -> StaffActionResult | None:
+    """Fires per staff page button; carries out ``transfers.approve`` (the same apply as
+    ``transfer apply --yes``) and ``transfers.reject`` (cancel and reply on the ticket);
+    ``None`` for the other plugins' actions."""
+    if not name.startswith("transfers."):
+        return None
+    from .staff import act
+
+    return act(bridge, name, params, version, admin)

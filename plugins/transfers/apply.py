@@ -19,7 +19,7 @@ from whmcs_bridge.plugin import BridgeError, Event, event_key, queries, record_e
 from . import store
 from .model import TransferCheck
 from .owner_request import check_for_request, settings_of
-from .tables import APPLIED, PENDING
+from .tables import APPLIED, CANCELLED, PENDING
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge
@@ -38,8 +38,18 @@ class ApplyResult:
     event_key: str | None = None
 
 
-def apply_transfer(bridge: Bridge, request_id: int, with_domain: bool = False) -> ApplyResult:
+def with_note(note: str | None, line: str) -> str:
+    """The request's note with one more line (who approved or turned it down)."""
+    return f"{note}; {line}" if note else line
+
+
+def apply_transfer(
+    bridge: Bridge, request_id: int, with_domain: bool = False, by: str = ""
+) -> ApplyResult:
     """Re-check request ``request_id`` and, when still allowed, apply it.
+
+    :param by: who applied it (the staff page's admin), kept in the request's note in the
+        same transaction as the move.
 
     :return: ``applied`` False (and the new check, stored on the request) when the check now
         refuses; the request stays pending.
@@ -96,6 +106,7 @@ def apply_transfer(bridge: Bridge, request_id: int, with_domain: bool = False) -
                 "applied_at": now,
                 "updated_at": now,
                 **store.check_columns(check),
+                **({"note": with_note(request.note, f"approved by {by}")} if by else {}),
             },
             state=PENDING,
         )
@@ -114,3 +125,13 @@ def apply_transfer(bridge: Bridge, request_id: int, with_domain: bool = False) -
             record_events(conn, [replace(event, key=key)], now)
             store.set_fields(conn, request_id, {"event_key": key})
     return ApplyResult(request_id, check, applied=True, moved=moved, event_key=key)
+
+
+def cancel_transfer(bridge: Bridge, request: store.TransferRequest, by: str = "") -> bool:
+    """Withdraw a pending (or refused) request; False when it changed meanwhile (the claim is
+    its state as read). ``by``: who withdrew it, kept in the request's note."""
+    values: dict[str, object] = {"state": CANCELLED, "updated_at": bridge.clock.panel_now()}
+    if by:
+        values["note"] = with_note(request.note, f"rejected by {by}")
+    with bridge.panel.begin() as conn:
+        return store.set_fields(conn, request.id, values, state=request.state)

@@ -13,7 +13,7 @@ import click
 from whmcs_bridge.plugin import BridgeError, CliState, emit_json, json_option, pass_state
 
 from . import store
-from .apply import apply_transfer
+from .apply import apply_transfer, cancel_transfer
 from .check import check_transfer
 from .model import TransferCheck, parse_target
 from .owner_request import create_request, settings_of
@@ -221,14 +221,7 @@ def cancel(state: CliState, request_id: int, as_json: bool) -> None:
     bridge = state.bridge()
     if found.state not in (PENDING, REFUSED):
         raise BridgeError(f"transfer request {request_id} is {found.state}: it cannot be cancelled")
-    with bridge.panel.begin() as conn:
-        done = store.set_fields(
-            conn,
-            request_id,
-            {"state": CANCELLED, "updated_at": bridge.clock.panel_now()},
-            state=found.state,
-        )
-    if not done:
+    if not cancel_transfer(bridge, found):
         raise BridgeError(f"transfer request {request_id} changed meanwhile: look again")
     if as_json:
         emit_json({"id": request_id, "state": CANCELLED})

@@ -92,6 +92,75 @@ def plain_reason(reason: Reason) -> str:
     return "hay un dato que tenemos que revisar con vos."
 
 
+def plain_reason_en(reason: Reason) -> str:
+    """One reason in plain English words, for the holder who asked (see :func:`plain_reason`)."""
+    ids = reason.ids
+    code = reason.code
+    texts = {
+        "service_not_active": "the service is not active; only active services can be moved.",
+        "same_client": "the service is already in that account.",
+        "target_missing": "the account that would receive it does not exist yet: whoever "
+        "receives it must first create their own account, with their own e-mail.",
+        "target_ambiguous": "more than one account has that e-mail; we need to know exactly "
+        "which one it is.",
+        "target_not_active": "the account that would receive it is not active.",
+        "same_email": "both accounts share an e-mail; each account needs its own e-mail and "
+        "its own password.",
+        "open_cancellation": "the service has a pending cancellation request.",
+        "currency_mismatch": "the two accounts are billed in different currencies.",
+        "not_from_owner": "the request must come from the service holder's registered e-mail, "
+        "and this ticket did not.",
+    }
+    numbers = ", ".join(f"#{i}" for i in ids.get("invoice_ids", []))
+    if code == "overdue_invoices" and ids.get("side") == "from":
+        return f"your account has overdue invoices ({numbers}); both accounts must be up to date."
+    if code == "overdue_invoices":
+        return "the other account has overdue invoices; both accounts must be up to date."
+    if code == "unpaid_service_items":
+        return f"the service has unpaid invoices ({numbers}); they must be paid first."
+    if code == "pending_upgrade":
+        return f"a plan change of the service is waiting for payment ({numbers})."
+    return texts.get(code, "there is something we need to check with you.")
+
+
+_REJECT = {
+    ES: (
+        "Hola {name},",
+        "Hola,",
+        "{hello} revisamos tu pedido para pasar el servicio {label} a otra cuenta",
+        "{head} y no podemos hacer el cambio, porque:",
+        "{head} y no pudimos confirmarlo, así que no vamos a hacer el cambio.",
+        "Tu servicio sigue en tu cuenta como está. Respondé este ticket si querés que lo "
+        "revisemos de nuevo.",
+    ),
+    EN: (
+        "Hi {name},",
+        "Hi,",
+        "{hello} we reviewed your request to move the service {label} to another account",
+        "{head} and we cannot make the change, because:",
+        "{head} and we could not confirm it, so we are not making the change.",
+        "Your service stays in your account as it is. Reply to this ticket if you want us to "
+        "look at it again.",
+    ),
+}
+
+
+def reject_reply(check: TransferCheck, first_name: str, language: str) -> str:
+    """The ticket reply when staff turn a pending request down: the reasons the check gives
+    now, in the client's language (``es_AR`` or ``en``), or, when it gives none, that staff
+    could not confirm it; never a rule id."""
+    english = language == EN
+    named, hi, head, because, unconfirmed, after = _REJECT[EN if english else ES]
+    hello = named.format(name=first_name) if first_name else hi
+    head = head.format(hello=hello, label=service_label(check))
+    if check.reasons:
+        plain = plain_reason_en if english else plain_reason
+        lines = [because.format(head=head), *[f"- {plain(r)}" for r in check.reasons]]
+    else:
+        lines = [unconfirmed.format(head=head)]
+    return "\n".join([*lines, "", after])
+
+
 def request_reply(check: TransferCheck, first_name: str) -> str:
     """The ticket reply to a transfer request: what happens next, or what blocks it."""
     hello = f"Hola {first_name}," if first_name else "Hola,"
