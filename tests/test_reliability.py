@@ -236,6 +236,16 @@ def test_bad_rows_wait_in_quarantine_and_the_rest_goes_on(panel: str) -> None:
     assert set_aside == "quarantined" and unsettled == 0
     again = run_cycle(bridge)  # reported once; the next cycle is clean
     assert again.ok and again.dispatch["events"] == 0
+    # A message stored cut before the strict sessions: dead with its reason, delivery goes on.
+    cut = bridge.outbox.enqueue(
+        event_id=1, recipient_key="r", channel="console", recipient="r", message={"text": "hi"}
+    )
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == cut).values(message='{"text": "h'))
+    assert bridge.outbox.deliver_due().dead == 1
+    with engine.connect() as conn:
+        dead = conn.execute(select(outbox).where(outbox.c.id == cut)).one()
+    assert dead.state == "dead" and "cannot be read: JSONDecodeError" in dead.last_error
     if mysql:  # the bridge's own writes are strict: too long is an error, never a silent cut
         with pytest.raises(DBAPIError, match="Data too long"), bridge.panel.begin() as conn:
             conn.execute(update(events).values(data="x" * 70000))

@@ -324,6 +324,13 @@ def _send(box: Outbox, db: _Connections, claim: store.Claimed, channel: Channel 
         retry_at = box.now() + timedelta(seconds=box.settings.unconfigured_retry_seconds)
         _record_failure(box, db, claim, Decision(QUEUED, retry_at), error, resend, report)
         return outcome
+    try:
+        message = outgoing(row)
+    except (ValueError, TypeError, KeyError) as exc:
+        # Stored damaged (cut by a write from before the strict sessions): it can never go.
+        error = SendError("permanent", f"the stored message cannot be read: {type(exc).__name__}")
+        _record_failure(box, db, claim, Decision(DEAD, None), error, resend, report)
+        return outcome
     wait_for = box.spacing.wait_for(name, recipient)
     if wait_for:
         time.sleep(wait_for)
@@ -332,7 +339,7 @@ def _send(box: Outbox, db: _Connections, claim: store.Claimed, channel: Channel 
     box.bucket.acquire()
     box.spacing.mark(name, recipient)
     try:
-        result = channel.send(outgoing(row))
+        result = channel.send(message)
     except SendError as exc:
         error = exc
     except Exception as exc:
