@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from requests.structures import CaseInsensitiveDict
-from sqlalchemy import update
+from sqlalchemy import select, update
 from whmcs_bridge.plugins.alerts.inbound import keyword
 from whmcs_bridge.plugins.alerts.preferences import read_prefs
 
@@ -180,3 +180,48 @@ def test_a_landline_goes_by_email_at_once(bridge: Bridge, wa: WhatsAppStandIn) -
         write_hook_row(conn, "InvoicePaid", {"invoiceid": 3}, bridge.clock.panel_now())
     run_cycle(bridge)
     assert [r for r in wa.requests if r["json"].get("to") == "+551134567890"] == []
+
+
+def test_monthly_reminder_asks_clients_with_unusable_phones_once_a_month(
+    demo_panel: str, wa: WhatsAppStandIn
+) -> None:
+    from whmcs_bridge.outbox.tables import outbox
+
+    bridge = make_bridge(
+        demo_panel,
+        config={"plugins": {"enabled": ["alerts"], "alerts": {"phone_reminder": True}}},
+        now=NOW,
+    )
+    t = bridge.panel.tables
+    with bridge.panel.begin() as conn:
+        conn.execute(update(t.clients).where(t.clients.c.id == 2).values(phonenumber=""))
+        conn.execute(
+            update(t.clients)
+            .where(t.clients.c.id == 3)
+            .values(phonenumber="+44 20 7946 0958", country="GB")
+        )
+
+    def reminders() -> list[tuple[str, str]]:
+        with bridge.panel.connect() as conn:
+            rows = conn.execute(select(outbox).where(outbox.c.channel == "email")).all()
+        found = [(r.recipient, json.loads(r.message)) for r in rows]
+        return [(to, m["text"]) for to, m in found if m["event"] == "alerts.phone_reminder"]
+
+    for _ in range(3):
+        run_cycle(bridge)
+    sent = reminders()
+    assert [to for to, _text in sent] == ["2", "3"]
+    assert sent[0][1].startswith(
+        "Hola Juan Pablo, te avisamos por WhatsApp de tus facturas, pagos y servicios, pero no"
+        " tenés un teléfono cargado en tu cuenta."
+    )
+    assert "el teléfono de tu cuenta (+44 20 7946 0958) no puede recibir WhatsApp" in sent[1][1]
+    bridge.clock.advance(days=3)  # type: ignore[attr-defined]  # 29 November
+    run_cycle(bridge)
+    run_cycle(bridge)
+    assert len(reminders()) == 2  # once a month
+    bridge.clock.advance(days=3)  # type: ignore[attr-defined]  # 2 December
+    run_cycle(bridge)
+    run_cycle(bridge)
+    assert len(reminders()) == 4
+    bridge.close()

@@ -102,6 +102,21 @@ def bridge_alert_recipients(bridge: Bridge, event: Event, client_id: int) -> lis
 
 
 @hookimpl
+def bridge_run_tasks(bridge: Bridge) -> str | None:
+    """Fires once per cycle: with ``phone_reminder = true``, raise this month's reminder event
+    (once per month; its handling e-mails the clients whose phone cannot get WhatsApp)."""
+    settings: AlertSettings = bridge.settings("alerts")
+    if not settings.phone_reminder:
+        return None
+    from .reminders import monthly_event
+
+    event = monthly_event(bridge)
+    if bridge.emit(event):
+        return f"phone reminders of {event.occurred_at:%m/%Y} scheduled"
+    return None
+
+
+@hookimpl
 def bridge_on_event(bridge: Bridge, event: Event) -> str:
     """Queue the alert messages of an R-AL-2 event; fires once per event during dispatch.
 
@@ -111,6 +126,10 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str:
     (opt-out, phone not usable and sent by e-mail instead, quiet hours). Safe to repeat: the
     outbox keeps one message per (event, recipient, channel).
     """
+    if event.name == "alerts.phone_reminder":
+        from .reminders import send_reminders
+
+        return send_reminders(bridge, event, bridge.settings("alerts"))
     if event.name == "whatsapp.message_received":
         from .inbound import handle_message
 

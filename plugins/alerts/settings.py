@@ -84,6 +84,7 @@ _TOP_KEYS = {
     "template_languages",
     "telegram_chats",
     "events",
+    "phone_reminder",
 }
 # Keys that lived here before the outbox and the channels became core: each now has its own
 # section, and an old config is told where, never silently ignored.
@@ -177,6 +178,8 @@ class AlertSettings:
     template_languages: dict[str, str] = field(default_factory=lambda: {"en": "en"})
     telegram_chats: dict[str, str] | None = None
     events: dict[str, EventSettings] = field(default_factory=dict)
+    #: Once a month, e-mail the clients whose phone cannot get WhatsApp to update it (R-AL-1).
+    phone_reminder: bool = False
 
     def event(self, name: str) -> EventSettings:
         return self.events[name]
@@ -274,6 +277,7 @@ def _check(section: dict[str, Any], found: list[str]) -> AlertSettings:
         email_fallback=_bool(section, "email_fallback", True, root, found),
         contacts=_bool(section, "contacts", True, root, found),
         argentina_mobile_nine=_bool(section, "argentina_mobile_nine", True, root, found),
+        phone_reminder=_bool(section, "phone_reminder", False, root, found),
         template_languages=dict(languages),
         telegram_chats=telegram,
         events=events,

@@ -238,6 +238,15 @@ CATALOG: tuple[EventSpec, ...] = (
         _d("2026-12-04"),
         repeatable=True,
     ),
+    # Issue 9 point 8: once a month (optional), clients whose phone cannot get WhatsApp are
+    # asked to update it; the subject is the month (YYYYMM).
+    EventSpec(
+        "alerts.phone_reminder",
+        "month",
+        (),
+        "alerts plugin: its monthly task, with [plugins.alerts] phone_reminder = true",
+        _d("2026-12-04"),
+    ),
 )
 
 BY_NAME: dict[str, EventSpec] = {spec.name: spec for spec in CATALOG}

@@ -187,6 +187,7 @@ class ClientPhone:
 
     id: int
     name: str  # the company, else first and last name
+    first_name: str
     phone: str
     country: str
     status: str
@@ -215,6 +216,7 @@ def client_phones(
             ClientPhone(
                 id=int(row.id),
                 name=company or person,
+                first_name=_text(row, "firstname").strip(),
                 phone=_text(row, "phonenumber"),
                 country=_text(row, "country").strip().upper(),
                 status=_text(row, "status"),
