@@ -104,6 +104,7 @@ def main(directory: str = "var/screenshots") -> int:
         config={"plugins": {"enabled": enabled}, "serve": {"wake_secret": SECRET}, "api": api},
     )
     try:
+        _transfers(bridge)
         _cancellations(bridge, sandbox)
         _sla_ticket(bridge)
         with serving(bridge) as serve_url:
@@ -133,6 +134,34 @@ def _cancellations(bridge: Bridge, sandbox: SandboxPanel) -> None:
     client_area_cancellations(bridge, sandbox)
     bridge.api.add_cancel_request(2, type="Immediate", reason="Pedido por teléfono")
     run_cycle(bridge)
+
+
+def _transfers(bridge: Bridge) -> None:
+    """The Transferencias tab's rows, asked in the owners' tickets before the Bajas rows:
+    Emily's new carter-shop.com to María (allowed, with a flag), Juan Pablo's service to Carlos
+    (pending; refused when the page checks it again, once its cancellation request is held) and
+    Lucía's suspended service (refused when asked)."""
+    from sqlalchemy import insert
+
+    from whmcs_bridge.panel.rows import blank_row
+    from whmcs_bridge.plugins.transfers.owner_request import create_request
+
+    hosting, today = bridge.panel.tables.hosting, bridge.clock.today()
+    values = {"userid": 5, "packageid": 1, "domain": "carter-shop.com", "domainstatus": "Active",
+              "billingcycle": "Annually", "amount": 100, "regdate": today,
+              "nextduedate": today.replace(year=today.year + 1)}  # fmt: skip
+    with bridge.panel.begin() as conn:
+        shop = conn.execute(insert(hosting).values(**blank_row(hosting, **values)))
+        shop_id = int(shop.inserted_primary_key[0])
+    for client_id, service_id, target in (
+        (5, shop_id, "maria.gonzalez@example.com.ar"), (2, 2, "4"), (3, 3, "2")
+    ):  # fmt: skip
+        ticket = bridge.api.call(
+            "OpenTicket",
+            {"deptid": 1, "clientid": client_id, "subject": "Cambio de titular",
+             "message": f"Por favor pasen el servicio #{service_id} a {target}"},
+        )  # fmt: skip
+        create_request(bridge, int(ticket["id"]), service_id, target)
 
 
 def _sla_ticket(bridge: Bridge) -> None:
