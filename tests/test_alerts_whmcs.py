@@ -207,3 +207,15 @@ def test_a_failing_plugin_is_retried_by_time_then_quarantined(tmp_path: Path) ->
     dispatch(bridge)
     assert failing.calls == calls + 1
     bridge.close()
+
+
+def test_sandbox_answers_as_whmcs_does_with_api_credentials(sandbox: SandboxPanel) -> None:
+    """whmcs.md §0.1: HTTP 403 and WHMCS's texts for an unknown or a forbidden action."""
+    from whmcs_bridge.panel.api import WhmcsApi
+
+    api = WhmcsApi(sandbox.url, IDENT, SECRET, attempts=1)
+    with pytest.raises(ApiCommandNotFound, match='Invalid API Action: "Frobnicate"'):
+        api.call("Frobnicate", {})
+    sandbox.role_actions = {"getclientsdetails"}
+    with pytest.raises(ApiPermissionError, match='API action "sendemail" is not allowed'):
+        api.call("SendEmail", {"customtype": "general", "id": 1})

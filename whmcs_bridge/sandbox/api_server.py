@@ -241,8 +241,12 @@ class SandboxPanel:
         """Run one action (credentials already checked) in a transaction; return the answer."""
         name = normalise(str(params.get("action", "")))
         handler = ACTIONS.get(name)
-        if handler is None or (name in SINCE_8 and "tblusers" not in self.tables):
-            raise ActionError("Command Not Found")
+        if handler is None:
+            # whmcs.md §0.1: what API credentials get for an action WHMCS does not have.
+            action = str(params.get("action", ""))
+            raise ActionError(f'Invalid API Action: "{action}" is not a valid API action', 403)
+        if name in SINCE_8 and "tblusers" not in self.tables:
+            raise ActionError("Command Not Found")  # 7.x, as the contacts tests saw it
         if self.role_actions is not None and name not in self.role_actions:
             # whmcs.md §0.1: what API credentials get for an action their role does not allow.
             raise ActionError(f'Invalid Permissions: API action "{name}" is not allowed', 403)
