@@ -176,7 +176,7 @@ def test_transferencias_tab_approve_reject_and_a_changed_check(
             assert f'href="{href}"' in page, href
         assert f'title="whmcs-bridge transfer apply --id {emily} --yes"' in page
         assert f'title="whmcs-bridge transfer apply --id {emily} --yes --with-domain"' in page
-        assert f'title="whmcs-bridge transfer cancel {juan}"' in page
+        assert f'title="whmcs-bridge transfer cancel {juan} --reply"' in page
         with pytest.raises(AssertionError):  # no Aprobar on a request the check refuses
             form_for(page, "transfers.approve", {"id": juan})
 
@@ -262,3 +262,32 @@ def test_transferencias_tab_approve_reject_and_a_changed_check(
     assert "Pendientes: 0 (0 se pueden aplicar, 0 no); recientes: 4" in shown
     assert "aplicada el 04/12/2026 10:00" in shown and "cancelada el 04/12/2026" in shown
     assert "Nota: approved by Ana Gómez (admin #1)" in shown
+
+
+def test_cancel_reply_from_the_cli_as_the_page_does(
+    bridge: Bridge, demo_panel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``transfer cancel N --reply --by NAME``: what Rechazar does, for when serve is down."""
+    from whmcs_bridge.cli import main
+
+    sandbox: SandboxPanel = bridge.sandbox  # type: ignore[attr-defined]
+    request_id, ticket_id = ask(bridge, 5, 6, "maria.gonzalez@example.com.ar")
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[panel]\ndatabase_url = "{demo_panel}"\ntimezone = "{ZONE}"\n'
+        f'[api]\nurl = "{sandbox.url}"\nidentifier = "ident"\nsecret = "api"\n'
+        '[plugins]\nenabled = ["transfers"]\n'
+    )
+    args = ["--config", str(config), "transfer", "cancel", str(request_id), "--reply"]
+    capsys.readouterr()
+    assert main([*args, "--by", "Ana Gómez", "--json"]) in (0, None)
+    assert json.loads(capsys.readouterr().out) == {
+        "id": request_id, "state": "cancelled", "reply": "sent"
+    }  # fmt: skip
+    found = request(bridge, request_id)
+    assert found.note == f"rejected by Ana Gómez; ticket {ticket_id} reply sent"
+    text = last_reply(bridge, ticket_id).message
+    assert text.startswith("Hi Emily, we reviewed your request") and "R-TR" not in text
+    with pytest.raises(SystemExit):  # cancelled: not again
+        main(args)
+    assert "it cannot be cancelled" in capsys.readouterr().err

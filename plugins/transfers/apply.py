@@ -14,12 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from whmcs_bridge.plugin import BridgeError, Event, event_key, queries, record_events
+from whmcs_bridge.plugin import (
+    BridgeError,
+    Event,
+    event_key,
+    queries,
+    record_events,
+    text_language,
+)
 
 from . import store
 from .model import TransferCheck
-from .owner_request import check_for_request, settings_of
+from .owner_request import check_for_request, reply_on_ticket, settings_of
 from .tables import APPLIED, CANCELLED, PENDING
+from .texts import reject_reply
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge
@@ -135,3 +143,26 @@ def cancel_transfer(bridge: Bridge, request: store.TransferRequest, by: str = ""
         values["note"] = with_note(request.note, f"rejected by {by}")
     with bridge.panel.begin() as conn:
         return store.set_fields(conn, request.id, values, state=request.state)
+
+
+def reject_transfer(
+    bridge: Bridge, request: store.TransferRequest, check: TransferCheck, by: str = ""
+) -> str | None:
+    """Withdraw the request and reply on its ticket with the reasons ``check`` gives, in the
+    holder's language (:func:`.texts.reject_reply`: no rule ids). Returns the reply's state
+    (sent, unknown, skipped, failed; ``none`` without a ticket), also kept in the note, or
+    ``None`` when the request changed meanwhile (nothing done)."""
+    if not cancel_transfer(bridge, request, by):
+        return None
+    if not request.ticket_id:
+        return "none"
+    with bridge.panel.connect() as conn:
+        client = queries.client(conn, bridge.panel.tables, request.from_client_id)
+    language = text_language(client.language if client else "", bridge.panel.setting("Language"))
+    text = reject_reply(check, client.first_name if client else "", language)
+    outcome = reply_on_ticket(bridge, request.ticket_id, text)
+    note = with_note(request.note, f"rejected by {by}") if by else request.note
+    with bridge.panel.begin() as conn:
+        line = f"ticket {request.ticket_id} reply {outcome}"
+        store.set_fields(conn, request.id, {"note": with_note(note, line)})
+    return outcome

@@ -13,10 +13,10 @@ import click
 from whmcs_bridge.plugin import BridgeError, CliState, emit_json, json_option, pass_state
 
 from . import store
-from .apply import apply_transfer, cancel_transfer
+from .apply import apply_transfer, cancel_transfer, reject_transfer
 from .check import check_transfer
 from .model import TransferCheck, parse_target
-from .owner_request import create_request, settings_of
+from .owner_request import check_for_request, create_request, settings_of
 from .tables import APPLIED, CANCELLED, PENDING, REFUSED, STATES
 
 
@@ -53,6 +53,8 @@ def _print_request(request: store.TransferRequest) -> None:
         + f"; ticket replies: request {request.request_reply or '-'}, "
         f"moved {request.moved_reply or '-'}"
     )
+    if request.note:
+        click.echo(f"  note: {request.note}")
     _print_check(request.check)
 
 
@@ -213,17 +215,36 @@ def show(state: CliState, request_id: int, as_json: bool) -> None:
 
 @transfer.command()
 @click.argument("request_id", type=int)
+@click.option(
+    "--reply",
+    is_flag=True,
+    help="Also reply on the ticket with the reasons the check gives now, in the holder's "
+    "language (what the staff page's Rechazar does).",
+)
+@click.option("--by", default="", help="Who withdraws it, kept in the request's note.")
 @json_option
 @pass_state
-def cancel(state: CliState, request_id: int, as_json: bool) -> None:
+def cancel(state: CliState, request_id: int, reply: bool, by: str, as_json: bool) -> None:
     """Withdraw a pending (or refused) request; an applied one cannot be cancelled."""
     found = _get(state, request_id)
     bridge = state.bridge()
     if found.state not in (PENDING, REFUSED):
         raise BridgeError(f"transfer request {request_id} is {found.state}: it cannot be cancelled")
-    if not cancel_transfer(bridge, found):
+    outcome: str | None = "not asked"
+    if reply:
+        try:
+            check = check_for_request(bridge, found)
+        except BridgeError:
+            check = found.check  # the service is gone: the reasons it was asked with
+        outcome = reject_transfer(bridge, found, check, by.strip())
+    elif not cancel_transfer(bridge, found, by.strip()):
+        outcome = None
+    if outcome is None:
         raise BridgeError(f"transfer request {request_id} changed meanwhile: look again")
     if as_json:
-        emit_json({"id": request_id, "state": CANCELLED})
+        emit_json({"id": request_id, "state": CANCELLED, "reply": outcome})
     else:
-        click.echo(f"transfer request #{request_id} cancelled")
+        click.echo(
+            f"transfer request #{request_id} cancelled"
+            + (f"; reply on ticket {found.ticket_id}: {outcome}" if reply else "")
+        )

@@ -37,16 +37,14 @@ from whmcs_bridge.plugin import (
     fingerprint,
     is_english,
     log_staff_action,
-    queries,
-    text_language,
 )
 
 from . import store
-from .apply import NotApplicable, apply_transfer, cancel_transfer, with_note
+from .apply import NotApplicable, apply_transfer, reject_transfer
 from .model import WHMCS, Finding, TransferCheck
-from .owner_request import check_for_request, reply_on_ticket
+from .owner_request import check_for_request
 from .tables import APPLIED, CANCELLED, PENDING, REFUSED, transfer_requests
-from .texts import day, reject_reply, service_label
+from .texts import day, service_label
 
 if TYPE_CHECKING:
     from whmcs_bridge.plugin import Bridge
@@ -400,7 +398,7 @@ def _actions(
     found.append(
         StaffAction(
             PREFIX + "reject", words["b_reject"], question, {"id": request.id}, version,
-            cli=f"whmcs-bridge transfer cancel {request.id}", danger=True,
+            cli=f"whmcs-bridge transfer cancel {request.id} --reply", danger=True,
         )
     )  # fmt: skip
     return found
@@ -539,23 +537,9 @@ def _approve(
 def _reject(
     bridge: Bridge, request: store.TransferRequest, check: TransferCheck, admin: StaffAdmin
 ) -> StaffActionResult:
-    if not cancel_transfer(bridge, request, by=admin.label):
+    outcome = reject_transfer(bridge, request, check, by=admin.label)
+    if outcome is None:
         return StaffActionResult.changed(f"la transferencia #{request.id} cambió: mirá de nuevo")
-    outcome = "none"
-    if request.ticket_id:
-        with bridge.panel.connect() as conn:
-            client = queries.client(conn, bridge.panel.tables, request.from_client_id)
-        language = text_language(
-            client.language if client else "", bridge.panel.setting("Language")
-        )
-        text = reject_reply(check, client.first_name if client else "", language)
-        outcome = reply_on_ticket(bridge, request.ticket_id, text)
-        note = with_note(
-            with_note(request.note, f"rejected by {admin.label}"),
-            f"ticket {request.ticket_id} reply {outcome}",
-        )
-        with bridge.panel.begin() as conn:
-            store.set_fields(conn, request.id, {"note": note})
     log_note = log_staff_action(
         bridge,
         admin,
