@@ -164,7 +164,7 @@ def test_sends_and_records_provider_ids(
     assert sent["state"] == "sent" and sent["provider_message_id"].startswith("wamid.")
     assert sent["provider_recipient_id"] == A.lstrip("+") and sent["duplicate_risk"] == 0
     body = sends_to(wa, A)[0]["json"]
-    assert body["biz_opaque_callback_data"] == str(ids[0])
+    assert body["biz_opaque_callback_data"] == f"wb:{ids[0]}"
     assert body["template"]["name"] == "invoice_created"
     assert row(bridge, ids[1])["provider_message_id"] == f"console-{ids[1]}"
 
