@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,19 @@ ENGLISH = {"id": 2, "firstname": "John", "lastname": "Doe", "username": "john",
            "language": "english"}  # fmt: skip
 
 
-@pytest.fixture
-def bridge(demo_panel: str) -> Iterator[Bridge]:
+@contextmanager
+def sandboxed(url: str) -> Iterator[Bridge]:
+    """A bridge over ``url`` on 04/12/2026 with the sandbox WHMCS API (for the ticket replies)."""
     holder: dict[str, Bridge] = {}
     sandbox = SandboxPanel(
-        create_engine(demo_panel),
+        create_engine(url),
         identifier="ident",
         secret="api",
         clock=lambda: holder["bridge"].clock.panel_now(),
     )
     with sandbox:
         made = make_bridge(
-            demo_panel,
+            url,
             config={
                 "panel": {"timezone": ZONE},
                 "serve": {"wake_secret": SECRET},
@@ -59,6 +61,12 @@ def bridge(demo_panel: str) -> Iterator[Bridge]:
             yield made
         finally:
             made.close()
+
+
+@pytest.fixture
+def bridge(demo_panel: str) -> Iterator[Bridge]:
+    with sandboxed(demo_panel) as made:
+        yield made
 
 
 def ask(bridge: Bridge, client_id: int, service_id: int, target: str) -> tuple[int, int]:
@@ -119,6 +127,11 @@ def form_for(page: str, action: str, params: dict[str, Any]) -> dict[str, str]:
         if json.loads(form["wb_params"]) == params:
             return form
     raise AssertionError(f"no {action} with {params}")
+
+
+def press(url: str, form: dict[str, str]) -> str:
+    """Press a button of the tab as drawn (its form posted through the addon); the page's text."""
+    return page_text(render_staff_page(url, SECRET, tab="transferencias", post=form))
 
 
 def last_reply(bridge: Bridge, ticket_id: int) -> Any:
@@ -194,14 +207,14 @@ def test_transferencias_tab_approve_reject_and_a_changed_check(
                               date=TODAY - timedelta(days=20), duedate=TODAY - timedelta(days=2))
                 )
             )  # fmt: skip
-        stale = page_text(render_staff_page(url, SECRET, tab="transferencias", post=approve))
+        stale = press(url, approve)
         assert "No se hizo: cambió desde que se mostró la página" in stale
         assert "el cliente #1 (nuevo titular) tiene facturas vencidas (#90)" in stale
         assert request(bridge, emily).state == "pending"
         # An approval forged for the refused request is refused by serve.
         forged = {**form_for(page, "transfers.reject", {"id": juan}),
                   "wb_action": "transfers.approve"}  # fmt: skip
-        refused = page_text(render_staff_page(url, SECRET, tab="transferencias", post=forged))
+        refused = press(url, forged)
         assert f"No se hizo la transferencia #{juan} no se puede aplicar" in refused
 
         # Paid: the page drawn again offers it, and Aprobar con el dominio moves it.
@@ -209,21 +222,21 @@ def test_transferencias_tab_approve_reject_and_a_changed_check(
             conn.execute(delete(invoices).where(invoices.c.id == 90))
         page = render_staff_page(url, SECRET, tab="transferencias")
         approve = form_for(page, "transfers.approve", {"id": emily, "with_domain": True})
-        done = page_text(render_staff_page(url, SECRET, tab="transferencias", post=approve))
+        done = press(url, approve)
         assert (
             f"Hecho: transferencia #{emily} aplicada: Hosting Avanzado (carterdesign.com) pasó "
             "de #5 Emily Carter (Carter Design) a #1 María González con su dominio" in done
         )
-        again = page_text(render_staff_page(url, SECRET, tab="transferencias", post=approve))
+        again = press(url, approve)
         assert f"la transferencia #{emily} ahora está aplicada" in again
 
         # Rechazar: Juan Pablo is told why, in Spanish, without rule ids or Carlos's invoices.
         reject = form_for(page, "transfers.reject", {"id": juan})
-        done = page_text(render_staff_page(url, SECRET, tab="transferencias", post=reject))
+        done = press(url, reject)
         assert f"Hecho: transferencia #{juan} rechazada: el pedido se canceló; respuesta " in done
         # Emily's second request, allowed, turned down: she is told in English.
         reject = form_for(page, "transfers.reject", {"id": shop})
-        done = page_text(render_staff_page(url, SECRET, tab="transferencias", post=reject))
+        done = press(url, reject)
         assert f"respuesta enviada en el ticket #{shop_ticket}" in done
 
         final = render_staff_page(url, SECRET, tab="transferencias")
@@ -291,3 +304,31 @@ def test_cancel_reply_from_the_cli_as_the_page_does(
     with pytest.raises(SystemExit):  # cancelled: not again
         main(args)
     assert "it cannot be cancelled" in capsys.readouterr().err
+
+
+@pytest.mark.mariadb
+def test_on_stock_whmcs_84(mariadb_84: str) -> None:
+    """The tab and both buttons on MariaDB with WHMCS 8.4's own schema (strict sessions)."""
+    from whmcs_bridge.panel.tables import metadata
+    from whmcs_bridge.sandbox.seed import SETTINGS, seed_panel
+
+    with create_engine(mariadb_84).begin() as conn:  # the sample company in place of defaults
+        config = metadata.tables["tblconfiguration"]
+        conn.execute(delete(config).where(config.c.setting.in_(list(SETTINGS))))
+        conn.execute(delete(metadata.tables["tblcurrencies"]))
+        seed_panel(conn, date(2026, 11, 26))
+    with sandboxed(mariadb_84) as bridge, serving(bridge) as url:
+        found = requests(bridge)
+        (emily, _), (juan, juan_ticket) = found["emily"], found["juan"]
+        page = render_staff_page(url, SECRET, tab="transferencias")
+        assert "Pendientes: 3 (2 se pueden aplicar, 1 no); recientes: 1" in page_text(page)
+        approve = form_for(page, "transfers.approve", {"id": emily})
+        done = press(url, approve)
+        assert f"Hecho: transferencia #{emily} aplicada" in done
+        reject = form_for(page, "transfers.reject", {"id": juan})
+        done = press(url, reject)
+        assert f"respuesta enviada en el ticket #{juan_ticket}" in done
+        assert request(bridge, emily).note == "approved by Ana Gómez (admin #1)"
+        assert request(bridge, juan).state == "cancelled"
+        assert "la otra cuenta tiene facturas vencidas" in last_reply(bridge, juan_ticket).message
+        assert any(f"transfer request #{emily} applied" in line for line in activity(bridge))
