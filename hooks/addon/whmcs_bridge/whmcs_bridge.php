@@ -159,7 +159,7 @@ function whmcs_bridge_cli_help()
     return [
         'whmcs-bridge transfer list',
         'whmcs-bridge transfer apply --id N --yes',
-        'whmcs-bridge transfer cancel N',
+        'whmcs-bridge transfer cancel N --reply',
         'whmcs-bridge cancellations list',
         'whmcs-bridge cancellations confirm --id N',
         'whmcs-bridge cancellations done --service ID',
