@@ -49,6 +49,7 @@ from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import inbox as inbox_t
 from whmcs_bridge.store.tables import quarantine as quarantine_t
 from whmcs_bridge.store.tables import seen as seen_t
+from whmcs_bridge.testing.bridges import whmcs_writes
 from whmcs_bridge.testing.mariadb import SchemaPool
 
 TIMEZONE = "America/Argentina/Buenos_Aires"
@@ -106,12 +107,12 @@ class Panel:
             if not column.nullable and column.server_default is None and not column.primary_key
         }
         row.update(values)
-        with self.bridge.panel.begin() as conn:
+        with whmcs_writes(self.bridge.panel) as conn:
             return int(conn.execute(insert(table).values(**row)).inserted_primary_key[0])
 
     def update(self, name: str, row_id: int, **values: object) -> None:
         table = self.tables[name]
-        with self.bridge.panel.begin() as conn:
+        with whmcs_writes(self.bridge.panel) as conn:
             conn.execute(update(table).where(table.c.id == row_id).values(**values))
 
     def delete(self, name: str, row_id: int) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.clock import Clock
 from whmcs_bridge.config import parse_config
+from whmcs_bridge.panel.database import Panel
 from whmcs_bridge.panel.tables import create_panel_schema
 from whmcs_bridge.plugin_manager import get_plugin_manager
 from whmcs_bridge.sandbox.seed import seed_panel
@@ -98,3 +100,25 @@ def delivery_config(flat: dict[str, Any]) -> dict[str, Any]:
         else:
             config["plugins"]["alerts"][key] = value
     return config
+
+
+@contextmanager
+def whmcs_writes(panel: Panel) -> Iterator[Connection]:
+    """A transaction that writes the panel's tables the way WHMCS itself does.
+
+    The bridge's own sessions are strict (``STRICT_TRANS_TABLES``: a value that does not fit is an
+    error); WHMCS runs with ``sql_mode=''``, where a NOT NULL column without a default (7.8's
+    ``tblinvoices.taxrate``) takes a blank. A test standing in for WHMCS writes through this.
+    """
+    with panel.engine.connect() as conn:
+        mysql = conn.dialect.name in ("mysql", "mariadb")
+        if mysql:
+            conn.exec_driver_sql("SET SESSION sql_mode=''")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if mysql:
+                conn.exec_driver_sql("SET SESSION sql_mode='STRICT_TRANS_TABLES'")
+                conn.commit()
