@@ -27,10 +27,10 @@ from whmcs_bridge import hookimpl, lock
 from whmcs_bridge.config import load_config
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.errors import ConfigError, LockHeld
-from whmcs_bridge.lock import LockLost, cycle_lock, lease_key, server_lock_name
+from whmcs_bridge.lock import LockLost, cycle_lock, server_lock_name
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
-from whmcs_bridge.store.tables import events, inbox, meta, outcomes, quarantine
+from whmcs_bridge.store.tables import events, inbox, outcomes, quarantine
 from whmcs_bridge.testing.bridges import delivery_config, make_bridge, sqlite_panel
 
 
@@ -86,7 +86,7 @@ def test_a_lost_lock_stops_the_cycle_and_keeps_a_second_one_out(
         lock_name = server_lock_name(first.panel)
         kill_lock_holder(mariadb_84, lock_name)  # the server frees GET_LOCK with the session
         time.sleep(0.5)
-        # The lock is free on the server, but the first cycle still runs: its lease keeps
+        # The lock is free on the server, but the first cycle still runs: its alive lock keeps
         # the second one out (before: it ran beside the first).
         with pytest.raises(LockHeld, match="still running"):
             run_cycle(second)
@@ -97,10 +97,10 @@ def test_a_lost_lock_stops_the_cycle_and_keeps_a_second_one_out(
     message = str(raised[0])
     assert "\n" not in message and "lock on this panel was lost" in message
     assert raised[0].exit_code == 1
-    # The first cycle stopped and gave its lease up: the next one runs at once.
+    # The first cycle stopped and let its alive lock go: the next one runs at once.
+    alive = server_lock_name(first.panel, "cycle-alive")
     with first.panel.connect() as conn:
-        leases = conn.execute(select(meta).where(meta.c.name == lease_key(lock_name))).all()
-    assert leases == []
+        assert conn.exec_driver_sql("SELECT IS_USED_LOCK(%s)", (alive,)).scalar() is None
     report = run_cycle(second)
     assert report.ok and report.tasks == {"overlap": "ran"}
     assert tasks.runs == 2 and tasks.most_inside == 1

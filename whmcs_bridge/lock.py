@@ -9,11 +9,12 @@ A server lock can be lost while its cycle goes on: the server drops the idle con
 
 - a heartbeat thread uses the lock's connection every :data:`HEARTBEAT_SECONDS` (it never sits
   idle) and checks that the session still holds the lock;
-- the cycle calls :func:`ensure_held` before each step, each dispatch chunk and each delivery
+- the cycle calls :func:`ensure_held` before each step, each dispatch event and each delivery
   batch, and stops with :class:`LockLost` (exit 1, one line) once the lock is gone;
-- a lease row in the bridge's meta table, renewed by the heartbeat while the cycle lives, keeps
-  a second cycle out even after the lock itself was lost: it waits until the first one stopped
-  (it deletes the row) or died (the row is no longer renewed, :data:`LEASE_SECONDS`).
+- a second lock, "alive", held on a second connection for the whole cycle, keeps a second cycle
+  out after the first lock alone was lost: the newcomer needs both. A process that dies frees
+  both at once, so the next run never waits for a killed one. (A failover that ends every
+  session frees both too: the old cycle then stops within a heartbeat.)
 """
 
 from __future__ import annotations
@@ -23,26 +24,19 @@ import hashlib
 import logging
 import os
 import threading
-import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from whmcs_bridge.errors import BridgeError, LockHeld
 from whmcs_bridge.panel.database import Panel
-from whmcs_bridge.store.tables import meta
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 2.0  # how often the lock's connection is used and checked
-# A killed cycle's lease keeps the next one out this long (the next cron minute runs). A live
-# cycle that cannot renew its lease for half of it stops itself, before anyone may take over.
-LEASE_SECONDS = 10.0
-_NO_SUCH_TABLE = 1146
+HEARTBEAT_SECONDS = 2.0  # how often the locks' connections are used and checked
 
 
 class LockLost(BridgeError):
@@ -90,18 +84,21 @@ def cycle_lock(panel: Panel, name: str = "cycle") -> Iterator[HeldLock]:
                 _current.reset(reset)
         return
     lock_name = server_lock_name(panel, name)
-    with panel.connect() as conn:
-        got = conn.exec_driver_sql("SELECT GET_LOCK(%s, 0)", (lock_name,)).scalar()
-        if got != 1:
+    alive_name = server_lock_name(panel, f"{name}-alive")
+    with ExitStack() as stack:
+        conn = stack.enter_context(panel.connect())
+        if not _get(conn, lock_name):
             raise LockHeld(
                 f"another whmcs-bridge {name} holds the lock on this panel; nothing to do"
             )
-        server = _ServerLock(panel, conn, name, lock_name)
-        try:
-            server.take_lease()
-        except BaseException:
+        alive = stack.enter_context(panel.connect())
+        if not _get(alive, alive_name):
             _release(conn, lock_name)
-            raise
+            raise LockHeld(
+                f"another whmcs-bridge {name} is still running on this panel (its lock "
+                "connection was lost; it stops at its next step); nothing to do"
+            )
+        server = _ServerLock(name, {lock_name: conn, alive_name: alive})
         reset = _current.set(server)
         server.start()
         try:
@@ -109,10 +106,16 @@ def cycle_lock(panel: Panel, name: str = "cycle") -> Iterator[HeldLock]:
         finally:
             _current.reset(reset)
             server.stop()
-            if server.connection_lost:
-                log.warning("could not release lock %s (connection lost?)", lock_name)
-            else:
-                _release(conn, lock_name)
+            # The alive lock last: until the cycle has stopped, no other one may start.
+            for held_name, held_conn in ((lock_name, conn), (alive_name, alive)):
+                if held_name in server.dead:
+                    log.warning("could not release lock %s (connection lost?)", held_name)
+                else:
+                    _release(held_conn, held_name)
+
+
+def _get(conn: Connection, lock_name: str) -> bool:
+    return conn.exec_driver_sql("SELECT GET_LOCK(%s, 0)", (lock_name,)).scalar() == 1
 
 
 def server_lock_name(panel: Panel, name: str = "cycle") -> str:
@@ -121,145 +124,54 @@ def server_lock_name(panel: Panel, name: str = "cycle") -> str:
     return f"whmcs_bridge:{name}:{digest}"
 
 
-def lease_key(lock_name: str) -> str:
-    """The meta row holding the lease of a server lock."""
-    return f"lease:{lock_name}"
-
-
 class _ServerLock(HeldLock):
-    """A ``GET_LOCK`` on a held connection, checked by a heartbeat, backed by a lease row."""
+    """``GET_LOCK``s on held connections, used and checked by a heartbeat thread."""
 
-    def __init__(self, panel: Panel, conn: Connection, name: str, lock_name: str) -> None:
+    def __init__(self, name: str, locks: dict[str, Connection]) -> None:
         super().__init__(name)
-        self.panel, self.conn, self.lock_name = panel, conn, lock_name
-        self.key = lease_key(lock_name)
-        self.token = uuid.uuid4().hex
-        self.leased = False
-        self.connection_lost = False
-        self.renewed = time.monotonic()
+        self.locks = locks
+        self.dead: set[str] = set()  # locks whose connection ended
         self._mutex = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="whmcs-bridge-lock", daemon=True)
 
-    # --- the lease ----------------------------------------------------------------------------
-    def take_lease(self) -> None:
-        """Write our lease, or raise :class:`LockHeld` while another cycle's is still fresh.
-
-        No meta table yet (the very first cycle creates it): no lease, and nothing to fear.
-        """
-        try:
-            with self.panel.begin() as conn:
-                now = _db_time(conn)
-                held = conn.execute(
-                    select(meta.c.value).where(meta.c.name == self.key).with_for_update()
-                ).scalar()
-                if held is None:
-                    conn.execute(insert(meta).values(name=self.key, value=self._value(now)))
-                else:
-                    owner, until = _parse_lease(held)
-                    if owner != self.token and until > now:
-                        raise LockHeld(
-                            f"another whmcs-bridge {self.name} is still running on this panel "
-                            f"(its lock connection was lost; its lease ends within "
-                            f"{until - now:.0f} s unless it renews it); nothing to do"
-                        )
-                    conn.execute(
-                        update(meta).where(meta.c.name == self.key).values(value=self._value(now))
-                    )
-        except DBAPIError as exc:
-            if getattr(exc.orig, "args", (None,))[0] != _NO_SUCH_TABLE:
-                raise
-            return
-        self.leased = True
-        self.renewed = time.monotonic()
-
-    def _value(self, now: float) -> str:
-        return f"{self.token} {now + LEASE_SECONDS:.3f}"
-
-    def _renew(self) -> None:
-        with self.panel.begin() as conn:
-            now = _db_time(conn)
-            changed = conn.execute(
-                update(meta)
-                .where(meta.c.name == self.key, meta.c.value.like(f"{self.token} %"))
-                .values(value=self._value(now))
-            ).rowcount
-        if not changed:
-            self._lose("another cycle took over its lease")
-        self.renewed = time.monotonic()
-
-    def _drop_lease(self) -> None:
-        try:
-            with self.panel.begin() as conn:
-                conn.execute(
-                    delete(meta).where(
-                        meta.c.name == self.key, meta.c.value.like(f"{self.token} %")
-                    )
-                )
-        except SQLAlchemyError as exc:
-            log.warning("could not end the lease %s (it expires by itself): %s", self.key, exc)
-
-    # --- the heartbeat ------------------------------------------------------------------------
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-        if self.leased:
-            self._drop_lease()
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             self._verify()
-            if self.leased:
-                try:
-                    self._renew()
-                except SQLAlchemyError as exc:
-                    log.warning("could not renew the lease %s: %s", self.key, exc)
 
     def _verify(self) -> None:
-        """Ask the server whether the lock's session still holds the lock (keeps it busy too)."""
+        """Ask the server whether each session still holds its lock (keeps them busy too)."""
         with self._mutex:
-            if self.connection_lost:
-                return
-            try:
-                mine = self.conn.exec_driver_sql(
-                    "SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self.lock_name,)
-                ).scalar()
-            except SQLAlchemyError as exc:
-                self.connection_lost = True
-                self._lose(f"its connection ended: {type(exc).__name__}")
-                return
-            if mine != 1:
-                self._lose("the server no longer holds it for this cycle")
+            for lock_name, conn in self.locks.items():
+                if lock_name in self.dead:
+                    continue
+                try:
+                    mine = conn.exec_driver_sql(
+                        "SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (lock_name,)
+                    ).scalar()
+                except SQLAlchemyError as exc:
+                    self.dead.add(lock_name)
+                    self._lose(f"its connection ended: {type(exc).__name__}")
+                    continue
+                if mine != 1:
+                    self._lose("the server no longer holds it for this cycle")
 
     def _lose(self, why: str) -> None:
         if self.lost is None:
             self.lost = why
-            log.error("the %s lock %s was lost: %s", self.name, self.lock_name, why)
+            log.error("the %s lock was lost: %s", self.name, why)
 
     def check(self, now: bool = False) -> None:
         if now:
             self._verify()
-        if self.leased and self.lost is None:
-            silent = time.monotonic() - self.renewed
-            if silent > LEASE_SECONDS / 2:
-                self._lose(f"its lease was not renewed for {silent:.0f} s")
         super().check(now)
-
-
-def _db_time(conn: Connection) -> float:
-    """The server's clock (every host of a panel agrees on it), as a unix time."""
-    return float(conn.exec_driver_sql("SELECT UNIX_TIMESTAMP(NOW(6))").scalar() or 0)
-
-
-def _parse_lease(value: str) -> tuple[str, float]:
-    owner, _, until = value.partition(" ")
-    try:
-        return owner, float(until)
-    except ValueError:
-        return owner, 0.0
 
 
 def _release(conn: Connection, lock_name: str) -> None:
