@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from whmcs_bridge.plugin import (
     ALERT_EVENTS,
@@ -30,12 +30,6 @@ from . import preferences as prefs
 from . import recipients as rcp
 from .messages import base_url, build_message, subject_context
 
-_SAMPLE_TABLE = {
-    "invoice": "invoices",
-    "service": "hosting",
-    "quote": "quotes",
-    "domain": "domains",
-}
 client_option = click.option("--client", "client_id", type=int, required=True, help="Client id.")
 by_option = click.option("--by", default=None, help="Who asked (default: your login name).")
 
@@ -51,17 +45,12 @@ def sample_event(conn: Connection, bridge: Bridge, name: str, client_id: int) ->
     kind = spec(name).subject
     subject_id, data = client_id, {}
     if kind != "client":
-        table = bridge.panel.tables.get(_SAMPLE_TABLE[kind])
-        if table is None:
+        latest = _latest_subject(conn, bridge, kind, client_id)
+        if latest is None:
             return None
-        row = conn.execute(
-            select(table).where(table.c.userid == client_id).order_by(table.c.id.desc()).limit(1)
-        ).first()
-        if row is None:
-            return None
-        subject_id = int(row.id)
+        subject_id = int(latest.id)
         if kind == "domain":
-            data = {"domain": row.domain}
+            data = {"domain": latest.domain}
     now = bridge.clock.panel_now()
     return Event(
         key=f"alerts.sample:{name}:{subject_id}:{now:%Y%m%d%H%M%S}",
@@ -74,6 +63,19 @@ def sample_event(conn: Connection, bridge: Bridge, name: str, client_id: int) ->
         origin="admin",
         data=data,
     )
+
+
+def _latest_subject(conn: Connection, bridge: Bridge, kind: str, client_id: int) -> Any:
+    """The client's subject of ``kind`` with the highest id (it has ``id``), or ``None``."""
+    tables = bridge.panel.tables
+    if kind == "service":
+        services = queries.services_of_client(conn, tables, client_id)
+        return services[-1] if services else None
+    if kind == "invoice":
+        return queries.billing.latest_invoice(conn, tables, client_id)
+    if kind == "quote":
+        return queries.quotes.latest_quote(conn, tables, client_id)
+    return queries.domains.latest_domain(conn, tables, client_id)
 
 
 def _message_for(bridge: Bridge, conn: Connection, event: Event, client_id: int) -> dict[str, Any]:
@@ -231,8 +233,7 @@ def _change(
 ) -> None:
     now: datetime = bridge.clock.panel_now()
     with bridge.panel.begin() as conn:
-        clients = bridge.panel.tables.clients
-        if conn.execute(select(clients.c.id).where(clients.c.id == client_id)).first() is None:
+        if queries.client(conn, bridge.panel.tables, client_id) is None:
             raise click.ClickException(f"client {client_id} is not in the panel")
         if undo:
             changed = prefs.remove(conn, client_id, kind, event)

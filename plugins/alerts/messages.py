@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import Connection, literal, select
+from sqlalchemy import Connection
 
 from whmcs_bridge.plugin import Currency, Event, PanelTables, Recipient, queries, sanitize_param
 
@@ -62,10 +62,8 @@ def subject_context(
 
     :raises LookupError: the subject row is gone (except a deleted domain, named by the event).
     """
-    clients = tables.clients
-    client = conn.execute(select(clients).where(clients.c.id == client_id)).first()
-    client_map = client._mapping if client is not None else {}
-    currency = queries.currency_row(conn, tables, client_map.get("currency"))
+    client = queries.client(conn, tables, client_id)
+    currency = client.currency if client else queries.currency_row(conn, tables, None)
     when = event.occurred_at
     ctx: dict[str, Any] = {
         "changed_fields": detail_groups(event.data.get("changed")),
@@ -73,7 +71,7 @@ def subject_context(
         "panel_name": panel_name,
         "system_url": system_url,
         "client_area_url": f"{system_url}clientarea.php",
-        "company_name": str(client_map.get("companyname") or ""),
+        "company_name": client.company if client else "",
         "date": day(when),
         "time": when.strftime("%H:%M"),
         "date_time": f"{day(when)} {when:%H:%M}",
@@ -87,49 +85,38 @@ def subject_context(
 def _invoice(
     conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
 ) -> dict[str, Any]:
-    invoices = tables.invoices
-    row = conn.execute(select(invoices).where(invoices.c.id == event.subject_id)).first()
-    if row is None:
+    invoice = queries.billing.invoice(conn, tables, event.subject_id)
+    if invoice is None:
         raise LookupError(f"invoice {event.subject_id} is not in the panel")
-    m = row._mapping
     return {
-        "invoice_id": str(row.id),
-        "invoice_number": str(m.get("invoicenum") or "").strip() or str(row.id),
-        "amount": currency.format_amount(m.get("total") or 0),
-        "due_date": day(m.get("duedate")),
-        "date_paid": day(m.get("datepaid")),
-        "invoice_url": f"{url}viewinvoice.php?id={row.id}",
+        "invoice_id": str(invoice.id),
+        "invoice_number": invoice.invoice_num.strip() or str(invoice.id),
+        "amount": currency.format_amount(invoice.total),
+        "due_date": day(invoice.due_date),
+        "date_paid": day(invoice.date_paid),
+        "invoice_url": f"{url}viewinvoice.php?id={invoice.id}",
     }
 
 
 def _service(
     conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
 ) -> dict[str, Any]:
-    hosting, products = tables.hosting, tables.products
-    module = products.c.servertype if "servertype" in products.c else literal("")
-    query = (
-        select(hosting, products.c.name.label("product_name"), module.label("product_module"))
-        .select_from(hosting.outerjoin(products, products.c.id == hosting.c.packageid))
-        .where(hosting.c.id == event.subject_id)
-    )
-    row = conn.execute(query).first()
-    if row is None:
+    service = queries.service(conn, tables, event.subject_id)
+    if service is None:
         raise LookupError(f"service {event.subject_id} is not in the panel")
-    m = row._mapping
-    reason = suspension_reason(m.get("suspendreason"))
     # whmcs.md §5.2: payment unsuspends only a service suspended with an empty reason (WHMCS's
     # "Overdue on Payment") whose product has a module, and only with AutoUnsuspend on.
     back = (
-        not str(m.get("suspendreason") or "").strip()
-        and bool(str(m.get("product_module") or "").strip())
+        not service.suspend_reason.strip()
+        and bool(service.module)
         and _setting_on(conn, tables, "AutoUnsuspend")
     )
     return {
-        "service_id": str(row.id),
-        "service_name": str(m.get("product_name") or "").strip() or f"#{row.id}",
-        "domain": str(m.get("domain") or "").strip(),
-        "next_due_date": day(m.get("nextduedate")),
-        "suspension_reason": reason,
+        "service_id": str(service.id),
+        "service_name": service.product_name.strip() or f"#{service.id}",
+        "domain": service.domain.strip(),
+        "next_due_date": day(service.next_due_date),
+        "suspension_reason": suspension_reason(service.suspend_reason),
         "reactivates_on_payment": back,
     }
 
@@ -150,27 +137,23 @@ def suspension_reason(text: object) -> str:
 
 
 def _setting_on(conn: Connection, tables: PanelTables, name: str) -> bool:
-    cfg = tables.configuration
-    value = conn.execute(select(cfg.c.value).where(cfg.c.setting == name)).scalar()
-    return str(value or "").strip().lower() in ("on", "1", "yes", "true")
+    value = queries.configuration.setting(conn, tables, name)
+    return value.strip().lower() in ("on", "1", "yes", "true")
 
 
 def _quote(
     conn: Connection, tables: PanelTables, event: Event, currency: Currency, url: str
 ) -> dict[str, Any]:
-    quotes = tables.quotes
-    row = conn.execute(select(quotes).where(quotes.c.id == event.subject_id)).first()
-    if row is None:
+    quote = queries.quotes.quote(conn, tables, event.subject_id)
+    if quote is None:
         raise LookupError(f"quote {event.subject_id} is not in the panel")
-    m = row._mapping
-    if m.get("currency") and m.get("currency") != currency.id:
-        currency = queries.currency_row(conn, tables, m.get("currency"))
+    # The quote's own currency (a quote may be in another), else the client's.
     return {
-        "quote_id": str(row.id),
-        "quote_subject": str(m.get("subject") or "").strip(),
-        "amount": currency.format_amount(m.get("total") or 0),
-        "valid_until": day(m.get("validuntil")),
-        "quote_url": f"{url}viewquote.php?id={row.id}",
+        "quote_id": str(quote.id),
+        "quote_subject": quote.subject,
+        "amount": quote.currency.format_amount(quote.total),
+        "valid_until": day(quote.valid_until),
+        "quote_url": f"{url}viewquote.php?id={quote.id}",
     }
 
 
@@ -179,10 +162,9 @@ def _domain(
 ) -> dict[str, Any]:
     # The row is usually gone already: the hook file and the watcher keep the name in the event.
     name = str(event.data.get("domain") or "").strip()
-    if not name and tables.get("domains") is not None:
-        domains = tables.domains
-        query = select(domains.c.domain).where(domains.c.id == event.subject_id)
-        name = str(conn.execute(query).scalar() or "").strip()
+    if not name:
+        found = queries.domains.domain(conn, tables, event.subject_id)
+        name = found.domain if found else ""
     return {"domain": name or f"#{event.subject_id}"}
 
 

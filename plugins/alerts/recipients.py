@@ -7,9 +7,11 @@ domain, whose row is gone, falls back to the client recorded with the event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 
 from whmcs_bridge.plugin import (
     Event,
@@ -17,18 +19,25 @@ from whmcs_bridge.plugin import (
     PhoneResult,
     Recipient,
     normalise_phone,
+    queries,
     text_language,
 )
 
-#: The e-mail preference of a secondary contact that covers each event (whmcs.md §6.3).
+#: The e-mail preference of a secondary contact that covers each event (whmcs.md §6.3): the
+#: kind of ``tblcontacts.<kind>emails``.
 CONTACT_PREFERENCE = {
-    "invoice": "invoiceemails",
-    "service": "productemails",
-    "domain": "domainemails",
-    "client": "generalemails",
-    "quote": "generalemails",
+    "invoice": "invoice",
+    "service": "product",
+    "domain": "domain",
+    "client": "general",
+    "quote": "general",
 }
-_OWNER_TABLE = {"service": "hosting", "invoice": "invoices", "quote": "quotes"}
+#: How each subject with an owner is read; each answer names its ``client_id``.
+_SUBJECTS: dict[str, Callable[[Connection, PanelTables, int], Any]] = {
+    "service": queries.service,
+    "invoice": queries.billing.invoice,
+    "quote": queries.quotes.quote,
+}
 
 
 class SubjectGone(LookupError):
@@ -45,10 +54,11 @@ def owner_of(conn: Connection, tables: PanelTables, event: Event) -> int:
         if event.client_id:
             return int(event.client_id)
         raise SubjectGone(f"domain {event.subject_id} is gone and the event names no client")
-    if kind not in _OWNER_TABLE:
+    read = _SUBJECTS.get(kind)
+    if read is None:
         raise SubjectGone(f"alerts do not know subject type {kind!r}")
-    table = tables[_OWNER_TABLE[kind]]
-    owner = conn.execute(select(table.c.userid).where(table.c.id == event.subject_id)).scalar()
+    subject = read(conn, tables, event.subject_id)
+    owner = subject.client_id if subject is not None else 0
     if not owner:
         raise SubjectGone(f"{kind} {event.subject_id} is not in the panel (or has no client)")
     return int(owner)
@@ -62,15 +72,13 @@ def client_recipient(
     argentina_nine: bool = True,
 ) -> Recipient | None:
     """The client as a recipient, its phone normalised; ``None`` when the client is gone."""
-    clients = tables.clients
-    row = conn.execute(select(clients).where(clients.c.id == client_id)).first()
-    if row is None:
+    client = queries.client(conn, tables, client_id)
+    if client is None:
         return None
-    m = row._mapping
-    phone = normalise_phone(m.get("phonenumber"), m.get("country"), argentina_nine)
-    return _recipient(
-        f"client:{client_id}", client_id, m, phone, text_language(m.get("language"), panel_language)
-    )
+    phone = normalise_phone(client.phone, client.country, argentina_nine)
+    language = text_language(client.language, panel_language)
+    names = (client.first_name, client.last_name, client.company)
+    return _recipient(f"client:{client_id}", client_id, names, client.email, phone, language)
 
 
 def contact_recipients(
@@ -85,55 +93,55 @@ def contact_recipients(
 
     Contacts have no language of their own: they get the client's.
     """
-    contacts = tables.get("contacts")
-    column = CONTACT_PREFERENCE.get(subject_type)
-    if contacts is None or column is None or column not in contacts.c:
+    wanted = CONTACT_PREFERENCE.get(subject_type)
+    if wanted is None:
         return []
-    rows = conn.execute(
-        select(contacts).where(contacts.c.userid == client_id).order_by(contacts.c.id)
-    ).all()
+    # The tblcontacts rows (7.x sub-accounts too), by id; 8.x users are not contacts.
+    contacts = sorted(
+        (
+            p
+            for p in queries.people.people(conn, tables, client_id)
+            if p.kind in ("subaccount", "contact")
+        ),
+        key=lambda p: p.id,
+    )
     found = []
     holder = account_name(conn, tables, client_id)
-    for row in rows:
-        m = row._mapping
-        if not _flag(m.get(column)):
+    for contact in contacts:
+        if not (contact.email_preferences or {}).get(wanted):
             continue
-        phone = normalise_phone(m.get("phonenumber"), m.get("country"), argentina_nine)
-        person = _recipient(f"contact:{m['id']}", client_id, m, phone, language)
+        phone = normalise_phone(contact.phone, contact.country, argentina_nine)
+        names = (contact.first_name, contact.last_name, contact.company)
+        key = f"contact:{contact.id}"
+        person = _recipient(key, client_id, names, contact.email, phone, language)
         found.append(replace(person, role="contact", account_name=holder))
     return found
 
 
 def account_name(conn: Connection, tables: PanelTables, client_id: int) -> str:
     """How a contact knows the account: the company's name, else the holder's full name."""
-    clients = tables.clients
-    row = conn.execute(
-        select(clients.c.firstname, clients.c.lastname, clients.c.companyname).where(
-            clients.c.id == client_id
-        )
-    ).first()
-    if row is None:
+    client = queries.client(conn, tables, client_id)
+    if client is None:
         return ""
-    company = str(row.companyname or "").strip()
-    return company or f"{row.firstname or ''} {row.lastname or ''}".strip()
+    return client.company.strip() or client.full_name
 
 
-def _flag(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "on", "true", "yes")
-    return bool(value)
-
-
-def _recipient(key: str, client_id: int, m: object, phone: PhoneResult, language: str) -> Recipient:
-    get = m.get  # type: ignore[attr-defined]
-    first = str(get("firstname") or "").strip()
-    last = str(get("lastname") or "").strip()
+def _recipient(
+    key: str,
+    client_id: int,
+    names: tuple[str, str, str],
+    email: str,
+    phone: PhoneResult,
+    language: str,
+) -> Recipient:
+    """``names``: first name, last name, company (the name when the others are blank)."""
+    first, last, company = (name.strip() for name in names)
     return Recipient(
         key=key,
         client_id=client_id,
-        name=f"{first} {last}".strip() or str(get("companyname") or ""),
-        first_name=first or str(get("companyname") or ""),
-        email=str(get("email") or ""),
+        name=f"{first} {last}".strip() or company,
+        first_name=first or company,
+        email=email,
         language=language,
         phone=phone.e164,
         phone_problem=phone.problem,

@@ -4,7 +4,8 @@ Each function takes an open connection and the panel's :class:`PanelTables` (``b
 gives both), works on both WHMCS models (7.x sub-accounts, 8.x users) and on the SQLite demo,
 and returns frozen dataclasses with money as ``Decimal`` and zero dates as ``None``. Plugins
 write no SQL against ``tbl*`` tables themselves: a question not answered here is added here, in
-the module of its subject (clients, services, billing, tickets, people, upgrades).
+the module of its subject (clients, services, billing, tickets, people, upgrades, quotes,
+domains, configuration...).
 
     with bridge.panel.connect() as conn:
         info = queries.client(conn, bridge.panel.tables, client_id)
@@ -17,10 +18,13 @@ from whmcs_bridge.panel.queries import (
     billing,
     cancellations,
     clients,
+    configuration,
+    domains,
     holdings,
     incidents,
     moves,
     people,
+    quotes,
     services,
     tickets,
     upgrades,
@@ -87,8 +91,10 @@ __all__ = [
     "client_phones",
     "clients",
     "clients_by_email",
+    "configuration",
     "currency_of_client",
     "currency_row",
+    "domains",
     "first_staff_reply",
     "holdings",
     "incidents",
@@ -101,6 +107,7 @@ __all__ = [
     "overdue_invoices",
     "people",
     "product_prices",
+    "quotes",
     "replies",
     "service",
     "services",

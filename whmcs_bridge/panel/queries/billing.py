@@ -27,7 +27,9 @@ __all__ = [
     "InvoiceItem",
     "ServiceInvoice",
     "UnpaidItem",
+    "invoice",
     "invoices_for_service",
+    "latest_invoice",
     "open_invoices",
     "overdue_invoice_ids",
     "overdue_invoices",
@@ -164,6 +166,24 @@ def _invoices(
             )
         )
     return found
+
+
+def invoice(
+    conn: Connection, tables: PanelTables, invoice_id: int, today: date | None = None
+) -> InvoiceInfo | None:
+    """The invoice with id ``invoice_id`` (its client is ``client_id``; WHMCS bills in the
+    client's currency: :func:`~whmcs_bridge.panel.queries.clients.currency_of_client`), or
+    ``None``; ``overdue`` judged against ``today`` when given."""
+    found = _invoices(conn, tables, tables.invoices.c.id == invoice_id, today)
+    return found[0] if found else None
+
+
+def latest_invoice(conn: Connection, tables: PanelTables, client_id: int) -> InvoiceInfo | None:
+    """The client's invoice with the highest id, whatever its status; ``None`` when none."""
+    table = tables.invoices
+    latest = conn.execute(select(func.max(table.c.id)).where(table.c.userid == client_id))
+    invoice_id = latest.scalar()
+    return None if invoice_id is None else invoice(conn, tables, int(invoice_id))
 
 
 def open_invoices(

@@ -74,6 +74,7 @@ class Person:
     invite_id: int | None = None
     contact_id: int | None = None
     created_at: datetime | None = None
+    company: str = ""  # the contact's or the owner client's company name
 
     @property
     def name(self) -> str:
@@ -160,6 +161,7 @@ def _contact_person(row: Any, logins: bool) -> Person:
         country=_text(m.get("country")),
         contact_id=int(m["id"]),
         created_at=m.get("created_at"),
+        company=_text(m.get("companyname")),
     )
 
 
@@ -178,6 +180,7 @@ def _client_owner(row: Any) -> Person:
         phone=_text(m.get("phonenumber")),
         country=_text(m.get("country")),
         language=_text(m.get("language")),
+        company=_text(m.get("companyname")),
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal, select
 
 from whmcs_bridge.panel.tables import PanelTables
 
@@ -71,6 +71,7 @@ class ServiceInfo:
     reg_date: date | None
     payment_method: str
     addons: tuple[AddonInfo, ...]
+    suspend_reason: str = ""  # tblhosting.suspendreason: '' = WHMCS's "Overdue on Payment"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ def _services(conn: Connection, tables: PanelTables, where: Any) -> list[Service
             h.c.nextinvoicedate,
             h.c.regdate,
             h.c.paymentmethod,
+            (h.c.suspendreason if "suspendreason" in h.c else literal("")).label("suspended"),
             p.c.name.label("product_name"),
             p.c.type.label("product_type"),
             p.c.paytype,
@@ -182,6 +184,7 @@ def _services(conn: Connection, tables: PanelTables, where: Any) -> list[Service
             reg_date=row.regdate,
             payment_method=str(row.paymentmethod or ""),
             addons=tuple(addons.get(int(row.id), ())),
+            suspend_reason=str(row.suspended or ""),
         )
         for row in rows
     ]
