@@ -18,6 +18,7 @@ from whmcs_bridge.panel.money import Currency
 from whmcs_bridge.panel.queries.billing import InvoiceItem, _period
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.panel.tables import PanelTables
+from whmcs_bridge.testing.bridges import whmcs_writes
 
 D = Decimal
 TODAY = date(2026, 11, 26)
@@ -541,3 +542,101 @@ def test_upgrade_questions(panel: tuple[str, Panel]) -> None:
         assert titled(conn, tables, 1, "Cambio de plan", datetime(2026, 11, 21)) is None
         assert titled(conn, tables, 3, "Cambio de plan", opened) is None
         assert queries.tickets.department_id(conn, tables, "ADMINISTRACIÓN") == 1
+
+
+def test_alert_subjects(panel: tuple[str, Panel]) -> None:
+    """What an alert reads of its subject: an invoice, a quote (in its own currency or its
+    client's) and a domain by id or a client's latest, a service's suspension reason, a panel
+    setting, and a contact's company (the alerts plugin, issue 18 point 3)."""
+    kind, bridge_panel = panel
+    tables = bridge_panel.tables
+    with whmcs_writes(bridge_panel) as conn:
+        seed_catalogue(conn, tables)  # currency 1 ARS (default), 2 USD
+        add(conn, tables, "clients", id=1, firstname="Ana", lastname="Gómez",
+            companyname=" Ana SRL ", email="ana@example.com", currency=2)  # fmt: skip
+        add(conn, tables, "clients", id=2, firstname="Beto", email="beto@example.com", currency=0)
+        for iid, client_id, status, paid in (
+            (10, 1, "Paid", datetime(2026, 11, 2, 10, 30)),
+            (11, 1, "Unpaid", "0000-00-00 00:00:00"),
+            (12, 2, "Unpaid", "0000-00-00 00:00:00"),
+        ):
+            add(conn, tables, "invoices", id=iid, userid=client_id, status=status,
+                duedate=date(2026, 11, 1), date=date(2026, 10, 20), datepaid=paid,
+                total=D("30.00"), subtotal=D("30.00"), invoicenum="A-10" if iid == 10 else "",
+                taxrate=D("0"), taxrate2=D("0"))  # fmt: skip
+        for qid, client_id, currency in ((3, 1, 0), (4, 1, 1), (5, 0, 0), (6, 2, 99)):
+            add(conn, tables, "quotes", id=qid, userid=client_id, currency=currency,
+                subject=" Migración de sitio ", stage="Delivered", total=D("80.00"),
+                validuntil=date(2026, 12, 19))  # fmt: skip
+        add(conn, tables, "domains", id=2, userid=1, domain=" laespiga.com.ar ", status="Active",
+            registrar="resellerclub", expirydate=date(2027, 3, 1))  # fmt: skip
+        add(conn, tables, "domains", id=3, userid=1, domain="otra.com.ar", expirydate="0000-00-00")
+        add(conn, tables, "hosting", id=7, userid=1, packageid=1, domainstatus="Suspended",
+            suspendreason="Falta de pago")  # fmt: skip
+        add(conn, tables, "hosting", id=8, userid=1, packageid=1, domainstatus="Suspended")
+        cfg = tables.configuration
+        conn.execute(delete(cfg).where(cfg.c.setting == "AutoUnsuspend"))  # a stock row, if any
+        conn.execute(insert(cfg).values(**blank_row(cfg, setting="AutoUnsuspend", value="on")))
+        add(conn, tables, "contacts", id=4, userid=1, firstname="", lastname="",
+            companyname=" Estudio Contable ", email="estudio@example.com", invoiceemails=1,
+            generalemails=0)  # fmt: skip
+
+    with bridge_panel.connect() as conn:
+        paid = queries.billing.invoice(conn, tables, 10)
+        assert paid is not None
+        assert (paid.client_id, paid.number, paid.status, paid.total, paid.balance) == (
+            1, "A-10", "Paid", D("30.00"), D("30.00"))  # fmt: skip
+        assert (paid.due_date, paid.date_paid, paid.overdue) == (
+            date(2026, 11, 1), datetime(2026, 11, 2, 10, 30), False)  # fmt: skip
+        unpaid = queries.billing.invoice(conn, tables, 11, TODAY)
+        assert unpaid is not None and (unpaid.number, unpaid.date_paid, unpaid.overdue) == (
+            "11", None, True)  # fmt: skip
+        assert queries.billing.invoice(conn, tables, 404) is None
+        latest = queries.billing.latest_invoice(conn, tables, 1)
+        assert latest is not None and latest.id == 11  # whatever its status
+        assert queries.billing.latest_invoice(conn, tables, 9) is None
+
+        quote = queries.quotes.quote(conn, tables, 3)
+        assert quote is not None
+        assert (quote.client_id, quote.subject, quote.stage, quote.total, quote.valid_until) == (
+            1, "Migración de sitio", "Delivered", D("80.00"), date(2026, 12, 19))  # fmt: skip
+        assert quote.currency.code == "USD"  # no currency of its own: the client's
+        currencies = {q: queries.quotes.quote(conn, tables, q) for q in (4, 5, 6)}
+        assert {q: (i.client_id, i.currency.code) for q, i in currencies.items() if i} == {
+            4: (1, "ARS"),  # its own, not the client's USD
+            5: (0, "ARS"),  # a lead's: the default
+            6: (2, "ARS"),  # a currency since deleted: the default
+        }
+        assert queries.quotes.quote(conn, tables, 404) is None
+        newest = queries.quotes.latest_quote(conn, tables, 1)
+        assert newest is not None and newest.id == 4
+        assert queries.quotes.latest_quote(conn, tables, 9) is None
+
+        domain = queries.domains.domain(conn, tables, 2)
+        assert domain is not None
+        assert (domain.client_id, domain.domain, domain.status, domain.registrar) == (
+            1, "laespiga.com.ar", "Active", "resellerclub")  # fmt: skip
+        assert domain.expiry_date == date(2027, 3, 1)
+        last = queries.domains.latest_domain(conn, tables, 1)
+        assert last is not None and (last.id, last.domain, last.expiry_date) == (
+            3, "otra.com.ar", None)  # fmt: skip
+        assert queries.domains.domain(conn, tables, 404) is None
+        assert queries.domains.latest_domain(conn, tables, 2) is None
+
+        suspended = {s.id: s.suspend_reason for s in queries.services_of_client(conn, tables, 1)}
+        assert suspended == {7: "Falta de pago", 8: ""}  # '' = "Overdue on Payment"
+
+        setting = queries.configuration.setting
+        assert setting(conn, tables, "AutoUnsuspend") == "on"
+        assert setting(conn, tables, "NoSuchSetting") == ""
+        assert setting(conn, tables, "NoSuchSetting", "off") == "off"
+
+        people = {p.key: p for p in queries.people.people(conn, tables, 1)}
+        contact = people["contact:4"]
+        assert (contact.company, contact.name, contact.email) == (
+            "Estudio Contable", "estudio@example.com", "estudio@example.com")  # fmt: skip
+        prefs = contact.email_preferences or {}
+        assert (prefs["invoice"], prefs["general"]) == (True, False)
+        owner = next(p for p in people.values() if p.kind == "owner")
+        assert owner.company == "Ana SRL"  # no owner user linked on 8.x: the client record
+    assert kind in ("sqlite", "8.4", "7.8")
