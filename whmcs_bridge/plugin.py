@@ -6,8 +6,9 @@ is the plugin API: it changes only with a note in the README. See ``docs/plugins
 
 - hooks: :data:`hookimpl`, :data:`SKIP`, and the types hooks receive and return (:class:`Bridge`,
   :class:`Event`, :class:`Check`, :class:`Recipient`, :class:`UpgradePrice`, :class:`Watcher`);
-- reading the panel: :mod:`queries` (one function per question, both WHMCS models) and the
-  table definitions (``bridge.panel.tables``) for what no query answers yet;
+- reading the panel: :mod:`queries`, one function per question on both WHMCS models, each taking
+  a connection and ``bridge.panel.tables``; a question it does not answer is added there, never
+  asked with SQL in a plugin (``tests/test_plugin_boundaries.py`` holds the built-ins to it);
 - writing: ``bridge.api`` (the WHMCS API) and ``bridge.outbox`` (messages), with their errors;
   :func:`send_notice` tells a client through WhatsApp or e-mail; ``bridge.emit`` stores an event;
 - owning tables: :class:`Migration`, :func:`create_tables`, :data:`metadata`, :data:`PREFIX`,
