@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,31 +81,46 @@ def test_wake_with_valid_signature(app: tuple[BridgeApp, list[str]]) -> None:
     assert status == 202 and woken == ["wake"]
 
 
+def _now() -> str:
+    return str(int(time.time()))
+
+
+# Headers are built when the test runs, not when the module is collected: a suite that runs
+# for more than five minutes would otherwise send "now" as a stale timestamp.
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
-        ({}, "missing"),
-        (signed(secret="wrong"), "bad signature"),
-        (signed(timestamp=int(time.time()) - 400), "stale"),
-        ({"X-Bridge-Timestamp": "yesterday", "X-Bridge-Signature": "sha256=00"}, "unix time"),
+        (dict, "missing"),
+        (lambda: signed(secret="wrong"), "bad signature"),
+        (lambda: signed(timestamp=int(time.time()) - 400), "stale"),
+        (
+            lambda: {"X-Bridge-Timestamp": "yesterday", "X-Bridge-Signature": "sha256=00"},
+            "unix time",
+        ),
         # Once a TypeError (compare_digest on non-ASCII) and an OverflowError: 500s.
         (
-            {"X-Bridge-Timestamp": str(int(time.time())), "X-Bridge-Signature": "sha256=é" * 9},
+            lambda: {"X-Bridge-Timestamp": _now(), "X-Bridge-Signature": "sha256=é" * 9},
             "malformed X-Bridge-Signature",
         ),
-        ({"X-Bridge-Timestamp": "9" * 4000, "X-Bridge-Signature": "sha256=00"}, "unix time"),
-        ({"X-Bridge-Timestamp": "١٧٠٠٠٠٠٠٠٠", "X-Bridge-Signature": "sha256=00"}, "unix time"),
         (
-            {"X-Bridge-Timestamp": str(int(time.time())), "X-Bridge-Signature": "sha256=00"},
+            lambda: {"X-Bridge-Timestamp": "9" * 4000, "X-Bridge-Signature": "sha256=00"},
+            "unix time",
+        ),
+        (
+            lambda: {"X-Bridge-Timestamp": "١٧٠٠٠٠٠٠٠٠", "X-Bridge-Signature": "sha256=00"},
+            "unix time",
+        ),
+        (
+            lambda: {"X-Bridge-Timestamp": _now(), "X-Bridge-Signature": "sha256=00"},
             "malformed X-Bridge-Signature",
         ),
     ],
 )
 def test_wake_refused_with_401(
-    app: tuple[BridgeApp, list[str]], headers: dict[str, str], reason: str
+    app: tuple[BridgeApp, list[str]], headers: Callable[[], dict[str, str]], reason: str
 ) -> None:
     wsgi, woken = app
-    status, _, body = wsgi.handle(environ("POST", "/wake", headers=headers))
+    status, _, body = wsgi.handle(environ("POST", "/wake", headers=headers()))
     assert status == 401 and reason in json.loads(body)["error"] and woken == []
 
 
