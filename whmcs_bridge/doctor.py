@@ -82,7 +82,7 @@ def core_checks(bridge: Bridge) -> list[Check]:
                 f"{SCHEMA_VERSION}): run `whmcs-bridge db upgrade`",
             )
         )
-    zone = zone_check(bridge)
+    zone = zone_check(bridge) if version else None  # the hook file writes into our tables
     if zone is not None:
         checks.append(zone)
     if bridge.has_api:
