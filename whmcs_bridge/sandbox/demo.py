@@ -374,6 +374,10 @@ def run_demo(directory: str, echo: Callable[[str], Any] | None = print) -> dict[
             for line in _sla_friday(bridge, config_file, today):
                 say(line)
             say(f"\nexplore: .venv/bin/whmcs-bridge --config {config_file} events")
+            say(
+                "staff page (WHMCS admin area): `make screenshots` renders each tab against the "
+                "sample panel into var/screenshots/"
+            )
             return {
                 "directory": str(root),
                 "first_cycle": first.as_dict(),
