@@ -247,6 +247,8 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                         channel_room=flight.room(),
                         default_room=1,
                     )
+                    # One statement: a send slot per claimed row, on every worker's timeline.
+                    slots = box.shared_rate.reserve(conn, len(claims))
             except DBAPIError as exc:
                 if not store.is_contention(exc):
                     raise
@@ -264,8 +266,9 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
             contended = 0
             if claims:
                 tried += len(claims)
-                for claim in claims:
-                    future = pool.submit(_send, box, db, claim, channels.get(claim.row["channel"]))
+                for claim, slot in zip(claims, slots, strict=True):
+                    channel = channels.get(claim.row["channel"])
+                    future = pool.submit(_send, box, db, claim, channel, slot)
                     flight.add(future, claim)
                 continue
             remaining = deadline - time.monotonic()
@@ -312,8 +315,17 @@ def _retrying(action: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _send(box: Outbox, db: _Connections, claim: store.Claimed, channel: Channel | None) -> _Outcome:
-    """Send one claimed row and record the answer (runs in a sending thread)."""
+def _send(
+    box: Outbox,
+    db: _Connections,
+    claim: store.Claimed,
+    channel: Channel | None,
+    slot: float | None = None,
+) -> _Outcome:
+    """Send one claimed row and record the answer (runs in a sending thread).
+
+    ``slot``: the start its claim reserved on the timeline all workers share (one cap for all).
+    """
     outcome = _Outcome()
     report = outcome.report
     row = claim.row
@@ -336,7 +348,10 @@ def _send(box: Outbox, db: _Connections, claim: store.Claimed, channel: Channel 
         time.sleep(wait_for)
     # Paced right before the call, after the claim's transaction and in the sending thread: the
     # one bucket shared by all threads lets requests start no closer than the rate allows.
-    box.bucket.acquire()
+    if slot is None:
+        box.bucket.acquire()
+    else:
+        box.shared_rate.acquire(slot, box.bucket.acquire)
     box.spacing.mark(name, recipient)
     try:
         result = channel.send(message)

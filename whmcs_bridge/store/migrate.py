@@ -80,6 +80,13 @@ def _outbox_due_order(conn: Connection) -> None:
         conn.execute(text(f"DROP INDEX {OLD_DUE_INDEX}{on}"))
 
 
+def _rate_slots(conn: Connection) -> None:
+    """The send slots every worker shares (one cap for all of them), created when missing."""
+    from whmcs_bridge.outbox.shared_rate import create_table
+
+    create_table(conn)
+
+
 def _nothing(conn: Connection) -> None:
     """Versions 3, 4 and 6 created feature tables; those now belong to their plugins."""
 
@@ -93,6 +100,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "outbox, channel states", _outbox),
     Migration(5, "outbox claim index (state, next_attempt_at, id)", _outbox_due_order),
     Migration(7, "feature tables are declared by their plugins", _nothing),
+    Migration(8, "rate slots shared by every worker", _rate_slots),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 CORE = "schema_version"

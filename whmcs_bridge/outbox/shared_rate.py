@@ -1,0 +1,149 @@
+"""One rate limit for every worker: send slots handed out through a row of the panel's database.
+
+Several processes may deliver for the same number (two ``serve`` hosts, a ``run`` beside
+``serve``); each one's :class:`~whmcs_bridge.outbox.pacing.TokenBucket` only knows its own
+sends. So the slots come from one row of ``mod_whmcs_bridge_rate_slots``: ``next_us`` is the
+first free slot (microseconds since the epoch). A claim of ``n`` rows reserves ``n`` consecutive
+slots with ONE statement inside the claim's transaction::
+
+    start = max(next_us, now);  next_us = start + n * interval;  answer: start - now
+
+and each sending thread waits until its slot. The slots of every worker lie on one timeline,
+``interval = (1 + margin) / rate`` apart, so any one-second window holds at most ``rate`` starts
+as long as no start is later than ``margin`` seconds after its slot; a thread that finds itself
+later than half the margin (a long pause) reserves a fresh slot instead of sending late.
+
+Nothing is leased: a worker that dies loses at most the few slots it had reserved (less than a
+second of sending), and the others simply take the following ones. The time is the database
+server's (``NOW(6)``) on MySQL/MariaDB, so hosts with skewed clocks agree; SQLite lives on one
+host, whose clock is used. A ``next_us`` more than ``_MAX_AHEAD_US`` ahead (the server clock
+went back) is treated as free, so a clock jump cannot stall delivery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import BigInteger, Column, Connection, Engine, String, Table, select, text
+from sqlalchemy.exc import IntegrityError
+
+from whmcs_bridge.store.tables import PREFIX, metadata
+
+rate_slots = Table(
+    f"{PREFIX}rate_slots",
+    metadata,
+    Column("name", String(64), primary_key=True),  # whose rate: "outbox"
+    Column("next_us", BigInteger, nullable=False),  # the first free slot, µs since the epoch
+    Column("last_wait_us", BigInteger, nullable=False, server_default="0"),  # the last answer
+)
+
+_MAX_AHEAD_US = 60_000_000
+_NOW_MYSQL = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
+_START = (
+    "CASE WHEN next_us > {now} + {ahead} OR next_us < {now} THEN {now} ELSE next_us END"
+).format
+# MySQL/MariaDB have no UPDATE ... RETURNING: LAST_INSERT_ID(expr) hands the value back in the
+# statement's own OK packet (the driver's lastrowid), so the reservation is one round trip. The
+# wait is assigned first, from the old next_us, and offset by 1 so 0 means "no answer".
+_MYSQL_RESERVE = (
+    f"UPDATE {rate_slots.name} SET "
+    f"last_wait_us = LAST_INSERT_ID(({_START(now=_NOW_MYSQL, ahead=_MAX_AHEAD_US)}) "
+    f"- {_NOW_MYSQL} + 1), "
+    f"next_us = ({_START(now=_NOW_MYSQL, ahead=_MAX_AHEAD_US)}) + :span "
+    "WHERE name = :name"
+)
+_SQLITE_RESERVE = (
+    f"UPDATE {rate_slots.name} SET "
+    f"last_wait_us = ({_START(now=':now', ahead=_MAX_AHEAD_US)}) - :now, "
+    f"next_us = ({_START(now=':now', ahead=_MAX_AHEAD_US)}) + :span "
+    "WHERE name = :name RETURNING last_wait_us"
+)
+
+
+def reserve_us(conn: Connection, name: str, count: int, interval_us: int) -> int | None:
+    """Reserve ``count`` slots; µs until the first one (None: the row does not exist yet)."""
+    span = count * interval_us
+    if conn.dialect.name in ("mysql", "mariadb"):
+        result = conn.execute(text(_MYSQL_RESERVE), {"span": span, "name": name})
+        if not result.rowcount:
+            return None
+        wait = int(result.lastrowid or 0)
+        if wait <= 0:
+            raise RuntimeError("the database did not answer the rate reservation")
+        return wait - 1
+    now = int(time.time() * 1_000_000)
+    wait = conn.execute(
+        text(_SQLITE_RESERVE), {"span": span, "name": name, "now": now}
+    ).scalar_one_or_none()
+    return None if wait is None else int(wait)
+
+
+def create_row(conn: Connection, name: str = "outbox") -> None:
+    """The row of one rate, when it is missing (its first slot is free at once)."""
+    exists = conn.execute(select(rate_slots.c.name).where(rate_slots.c.name == name)).first()
+    if exists is None:
+        # Another worker may create it meanwhile; only the statement fails, not the transaction.
+        with contextlib.suppress(IntegrityError):
+            conn.execute(rate_slots.insert().values(name=name, next_us=0))
+
+
+def create_table(conn: Connection) -> None:
+    """The migration step: the table and the outbox's row, each when missing."""
+    rate_slots.create(conn, checkfirst=True)
+    create_row(conn)
+
+
+class SharedRate:
+    """Send slots for one rate, shared through the database by every process that sends."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        rate: float,
+        margin: float,
+        name: str = "outbox",
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be above 0")
+        self.engine = engine
+        self.name = name
+        self.interval = (1.0 + margin) / rate
+        self.late = max(margin / 2, 0.001)  # later than this after its slot: a fresh slot
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    def reserve(self, conn: Connection, count: int) -> list[float]:
+        """Reserve ``count`` slots in the caller's transaction: their times on ``clock``."""
+        if count <= 0:
+            return []
+        interval_us = max(1, round(self.interval * 1_000_000))
+        wait = reserve_us(conn, self.name, count, interval_us)
+        if wait is None:
+            create_row(conn, self.name)
+            wait = reserve_us(conn, self.name, count, interval_us)
+            assert wait is not None
+        first = self._clock() + wait / 1_000_000
+        return [first + i * self.interval for i in range(count)]
+
+    def acquire(self, slot: float, local: Callable[[], float] | None = None) -> float:
+        """Wait for ``slot``, then for ``local`` (this process's bucket, which keeps its own
+        threads' real starts apart); a thread that got there too late takes a fresh slot.
+        Returns the seconds waited."""
+        waited = 0.0
+        while True:
+            now = self._clock()
+            if now < slot:
+                self._sleep(slot - now)
+                waited += slot - now
+            if local is not None:
+                waited += local()
+            if self._clock() <= slot + self.late:
+                return waited
+            with self.engine.begin() as conn:
+                slot = self.reserve(conn, 1)[0]
