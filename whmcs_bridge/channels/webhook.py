@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.secrets import reveal
 
-from .whatsapp import (
+from .whatsapp_webhook import (
     InboundMessage,
     MalformedWebhook,
     parse_inbound_messages,
