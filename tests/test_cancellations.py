@@ -373,9 +373,9 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     assert left == [2]
 
     # R-CA-6: staff confirm; the product has no module: a ticket lists what to delete (R-CA-5).
-    from whmcs_bridge.plugins.cancellations import work
+    from whmcs_bridge.plugins.cancellations import commands
 
-    work.confirm(p.bridge, p.row(2), None, "ana")
+    commands.confirm(p.bridge, p.row(2), None, "ana")
     assert p.row(2).end_date == DAY + timedelta(days=1)  # Immediate: the day it is confirmed
     p.cycle()
     row2 = p.row(2)
@@ -385,7 +385,7 @@ def test_immediate_end_of_period_and_manual_requests(panel: Panel) -> None:
     for words in ("el sitio", "las bases de datos", "las casillas de correo", "las cuentas FTP"):
         assert words in ticket.message
     assert p.calls("ModuleTerminate") == 1  # never tried on a product without a module
-    work.mark_done(p.bridge, 2)
+    commands.mark_done(p.bridge, 2)
     assert (p.row(2).state, p.one(p.tables.hosting, 2).domainstatus) == ("done", "Cancelled")
 
     # The day before the end, one minute to midnight (already the end date in UTC): untouched.
@@ -423,7 +423,7 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(no_renew_panel: Panel) -
     activity line, and doctor on WHMCS's settings (R-CA-2)."""
     p = no_renew_panel
     p.cycle()
-    from whmcs_bridge.plugins.cancellations import work
+    from whmcs_bridge.plugins.cancellations import commands
 
     # A lost ModuleTerminate answer: unknown; the next cycle reads the status, never repeats.
     p.sandbox.lose = {"ModuleTerminate"}
@@ -478,8 +478,8 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(no_renew_panel: Panel) -
     stranger = p.bridge.api.open_ticket(1, "Cancel", "please", name="X", email="x@example.net")
     owner = p.bridge.api.open_ticket(1, "Cancel shop", "yes, cancel it", client_id=2)
     with pytest.raises(BridgeError, match="not sent from the owner's registered e-mail"):
-        work.confirm(p.bridge, p.row(4), stranger.id, "ana")
-    work.confirm(p.bridge, p.row(4), owner.id, "ana")
+        commands.confirm(p.bridge, p.row(4), stranger.id, "ana")
+    commands.confirm(p.bridge, p.row(4), owner.id, "ana")
     assert p.row(4).state == "due" and owner.tid in p.row(4).note
     p.cycle()
     assert p.row(4).state == "done" and p.calls("ModuleTerminate") == 2
@@ -489,7 +489,7 @@ def test_lost_answer_whmcs_task_void_domains_and_doctor(no_renew_panel: Panel) -
     p.cycle()
     row = p.row(2)
     assert row.state == "confirm"
-    work.void(p.bridge, row, "ana")
+    commands.void(p.bridge, row, "ana")
     assert p.row(2).state == "void"
     with p.bridge.panel.connect() as conn:
         r = p.tables.cancelrequests
@@ -591,9 +591,9 @@ def test_requests_from_before_the_bridge_and_the_clients_own_tick(sqlite_url: st
         p.client_cancel(3, "End of Billing Period", D(2026, 12, 10, 9, 0))
         p.cycle()
         assert p.row(3).state == "waiting" and p.row(3).domain_action == "none"
-        from whmcs_bridge.plugins.cancellations import work
+        from whmcs_bridge.plugins.cancellations import commands
 
-        work.confirm(p.bridge, p.row(1), None, "ana")
+        commands.confirm(p.bridge, p.row(1), None, "ana")
         assert p.row(1).domain_action == "client"  # the client ticked it: said, not redone
         assert p.calls("UpdateClientDomain") == 0
 
@@ -602,7 +602,7 @@ def test_a_claim_left_by_a_dead_run_is_settled_by_the_status(sqlite_url: str) ->
     """``terminating`` with no answer recorded (a run died around ModuleTerminate): nothing is
     sent again while the panel may still be working on it; a service still active after that is
     terminated, once."""
-    from whmcs_bridge.plugins.cancellations import work
+    from whmcs_bridge.plugins.cancellations import intake
 
     from whmcs_bridge.panel.queries.cancellations import service_cancel_request
 
@@ -611,7 +611,7 @@ def test_a_claim_left_by_a_dead_run_is_settled_by_the_status(sqlite_url: str) ->
         p.client_cancel(3, "Immediate", D(2026, 12, 10, 8, 0))
         with p.bridge.panel.connect() as conn:
             request = service_cancel_request(conn, p.tables, 3)
-        work.take_in(p.bridge, request, "clientarea")
+        intake.take_in(p.bridge, request, "clientarea")
         claimed = p.bridge.clock.panel_now() - timedelta(minutes=5)
         p.sql(update(cancel_t).values(state="terminating", state_at=claimed))
         p.cycle()
@@ -626,7 +626,7 @@ def test_a_claim_left_by_a_dead_run_is_settled_by_the_status(sqlite_url: str) ->
         p.client_cancel(2, "Immediate", D(2026, 12, 10, 9, 30))
         with p.bridge.panel.connect() as conn:
             request = service_cancel_request(conn, p.tables, 2)
-        work.take_in(p.bridge, request, "clientarea")
+        intake.take_in(p.bridge, request, "clientarea")
         stale = p.bridge.clock.panel_now() - timedelta(minutes=11)
         p.sql(
             update(cancel_t)
@@ -790,7 +790,7 @@ def test_an_overdue_service_ends_at_once_and_its_unpaid_period_stays_due(sqlite_
 def test_a_terminate_the_module_refuses_is_failed_until_staff_act(sqlite_url: str) -> None:
     """ModuleTerminate refused by the module (its own error text): ``failed`` with the reason,
     never retried on its own; ``done --service`` after staff deleted the account."""
-    from whmcs_bridge.plugins.cancellations import work
+    from whmcs_bridge.plugins.cancellations import commands
 
     for p in open_panel(sqlite_url):
         p.cycle()
@@ -803,5 +803,5 @@ def test_a_terminate_the_module_refuses_is_failed_until_staff_act(sqlite_url: st
         assert (
             p.calls("ModuleTerminate") == 1 and p.one(p.tables.hosting, 3).domainstatus == "Active"
         )
-        work.mark_done(p.bridge, 3)
+        commands.mark_done(p.bridge, 3)
         assert (p.row(3).state, p.one(p.tables.hosting, 3).domainstatus) == ("done", "Cancelled")

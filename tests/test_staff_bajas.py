@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, insert, select, update
-from whmcs_bridge.plugins.cancellations import work
+from whmcs_bridge.plugins.cancellations import intake
 from whmcs_bridge.plugins.cancellations.tables import cancellations as cancel_t
 
 from whmcs_bridge.bridge import Bridge
@@ -104,7 +104,7 @@ def requests_in_every_state(bridge: Bridge) -> None:
         client_area_cancel(conn, sandbox.tables, 3, "Immediate", "Cierro la panadería", when)
     with bridge.panel.connect() as conn:
         request = service_cancel_request(conn, tables, 3)
-    row, _created = work.take_in(bridge, request, "clientarea")
+    row, _created = intake.take_in(bridge, request, "clientarea")
     with bridge.panel.begin() as conn:
         conn.execute(
             update(cancel_t)

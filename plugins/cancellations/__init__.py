@@ -9,7 +9,8 @@ department. The client is told the terms when the request is received and when t
 (:mod:`.notices`). Requests not made in the client area wait for staff (R-CA-6).
 
 Config ``[plugins.cancellations]`` (:mod:`.settings`); CLI ``whmcs-bridge cancellations``
-(:mod:`.cli`); the work of each cycle in :mod:`.work`; the staff page's Bajas tab in
+(:mod:`.cli`); the work of each cycle in :mod:`.work` (taking a request in: :mod:`.intake`;
+carrying it out: :mod:`.ending`; staff commands: :mod:`.commands`); the staff page's Bajas tab in
 :mod:`.staff`.
 """
 
@@ -84,7 +85,7 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip:
     """Fires per stored event. ``cancellation.requested``: take the request in (its state from
     its type, date and origin) and tell the client the terms; ``cancellation.completed``: tell
     the client the service ended. Returns a note; ``SKIP`` for other events."""
-    from . import notices, work
+    from . import ending, intake, notices, store
 
     if event.name == "cancellation.requested":
         tables = bridge.panel.tables
@@ -98,7 +99,7 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip:
                 )
         if request is None:
             return f"service {event.subject_id} has no request in tblcancelrequests (withdrawn?)"
-        row, created = work.take_in(bridge, request, event.origin, event.id)
+        row, created = intake.take_in(bridge, request, event.origin, event.id)
         if row is None:
             return "dry run: nothing recorded"
         note = f"request #{row.id} {'taken in' if created else 'known'}: {row.state}"
@@ -108,8 +109,8 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip:
         if letter is None:
             return note + "; client not found, nobody told"
         return f"{note}; {notices.send(bridge, event, letter)}"
-    if event.name == work.COMPLETED:
-        row = work.row_by_id(bridge, int(event.data.get("cancellation_id", 0)))
+    if event.name == ending.COMPLETED:
+        row = store.row_by_id(bridge, int(event.data.get("cancellation_id", 0)))
         if row is None:
             return "the cancellation is not in the plugin's table"
         letter = notices.letter(bridge, row, "terminated")
@@ -134,7 +135,7 @@ def bridge_doctor_checks(bridge: Bridge) -> list[Check]:
     R-CA-6) and the technical department of the manual path (R-CA-5)."""
     from whmcs_bridge.plugin import Check
 
-    from .work import settings_of
+    from .store import settings_of
 
     settings = settings_of(bridge)
     checks: list[Check] = [

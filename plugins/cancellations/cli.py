@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from whmcs_bridge.plugin import BridgeError, CliState, emit_json, json_option, pass_state
 
-from . import work
+from . import commands, store
 from .tables import STATES
 from .tables import cancellations as table
 
@@ -46,7 +46,7 @@ def as_dict(row: Any, full: bool = False) -> dict[str, Any]:
 
 
 def _row(bridge: Bridge, row_id: int) -> Any:
-    row = work.row_by_id(bridge, row_id)
+    row = store.row_by_id(bridge, row_id)
     if row is None:
         raise BridgeError(f"no cancellation request #{row_id} (see `cancellations list`)")
     return row
@@ -131,7 +131,7 @@ def confirm(
 ) -> None:
     """Accept a request held because it was not made in the client area (R-CA-6)."""
     bridge = state.bridge()
-    row = work.confirm(bridge, _row(bridge, row_id), ticket_id, _who(by))
+    row = commands.confirm(bridge, _row(bridge, row_id), ticket_id, _who(by))
     _show(as_dict(row, full=True), as_json)
 
 
@@ -142,7 +142,7 @@ def confirm(
 @pass_state
 def done(state: CliState, service_id: int, by: str | None, as_json: bool) -> None:
     """Staff deleted the account by hand (R-CA-5): the service is left Cancelled."""
-    row = work.mark_done(state.bridge(), service_id, _who(by))
+    row = commands.mark_done(state.bridge(), service_id, _who(by))
     _show(as_dict(row, full=True), as_json)
 
 
@@ -154,7 +154,7 @@ def done(state: CliState, service_id: int, by: str | None, as_json: bool) -> Non
 def void(state: CliState, row_id: int, by: str | None, as_json: bool) -> None:
     """Withdraw a request before it takes effect: its WHMCS row is deleted and logged."""
     bridge = state.bridge()
-    row = work.void(bridge, _row(bridge, row_id), _who(by))
+    row = commands.void(bridge, _row(bridge, row_id), _who(by))
     _show(as_dict(row, full=True), as_json)
 
 
@@ -165,5 +165,5 @@ def void(state: CliState, row_id: int, by: str | None, as_json: bool) -> None:
 def no_renew(state: CliState, row_id: int, as_json: bool) -> None:
     """The client asked that the hosting's domain not renew (R-CA-3); it is never cancelled."""
     bridge = state.bridge()
-    work.set_no_renew(bridge, _row(bridge, row_id))
+    commands.set_no_renew(bridge, _row(bridge, row_id))
     _show(as_dict(_row(bridge, row_id), full=True), as_json)

@@ -70,7 +70,7 @@ class Letter:
 
 def letter(bridge: Bridge, row: Any, kind: str, held: bool = False) -> Letter | None:
     """The ``received``/``terminated`` notice of a request, read from the panel now."""
-    from .work import settings_of
+    from .store import settings_of
 
     settings = settings_of(bridge)
     tables = bridge.panel.tables

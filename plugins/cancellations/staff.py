@@ -5,11 +5,11 @@ Sections, in this order: held for confirmation (R-CA-6), by hand (R-CA-5), faile
 answer from WHMCS, scheduled (with the day each service ends), then the ones done or voided
 lately. Each row links to the service in the admin area (``clientsservices.php``) and shows the
 client, the type, the end date and the state in plain words. Buttons: Confirmar for a held request
-(:func:`.work.confirm`), Hecho for one done by hand or failed (:func:`.work.mark_done`), Anular for
-one not carried out yet (:func:`.work.void`): the same functions as ``whmcs-bridge cancellations``,
-so no rule is written twice. An action is refused when the request changed since the page was
-drawn (its ``version``: id, state and last update), and records the admin in the request's note
-and in the panel's activity log.
+(:func:`.commands.confirm`), Hecho for one done by hand or failed
+(:func:`.commands.mark_done`), Anular for one not carried out yet (:func:`.commands.void`): the
+same functions as ``whmcs-bridge cancellations``, so no rule is written twice. An action is
+refused when the request changed since the page was drawn (its ``version``: id, state and last
+update), and records the admin in the request's note and in the panel's activity log.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from whmcs_bridge.plugin import (
     queries,
 )
 
-from . import work
+from . import commands, store
 from .notices import dmy
 from .tables import cancellations
 
@@ -277,7 +277,7 @@ def _actions(
                 cli=f"whmcs-bridge cancellations done --service {row.service_id}",
             )
         )
-    if row.state in ("confirm", "waiting", "due"):  # not carried out yet (work.void)
+    if row.state in ("confirm", "waiting", "due"):  # not carried out yet (commands.void)
         found.append(
             StaffAction(
                 PREFIX + "void",
@@ -306,7 +306,7 @@ def act(
     row_id = params.get("id")
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         return StaffActionResult.refused("expected id: the request's number")
-    row = work.row_by_id(bridge, row_id)
+    row = store.row_by_id(bridge, row_id)
     if row is None:
         return StaffActionResult.changed(f"la baja #{row_id} ya no existe")
     if version_of(row) != version:
@@ -316,20 +316,20 @@ def act(
     who = admin.label
     try:
         if verb == "confirm":
-            row = work.confirm(bridge, row, None, who)
+            row = commands.confirm(bridge, row, None, who)
             ends = "hoy" if row.end_date <= bridge.clock.today() else f"el {dmy(row.end_date)}"
             text, log = (
                 f"baja #{row.id} confirmada: el servicio se da de baja {ends}",
                 "confirmed",
             )
         elif verb == "done":
-            row = work.mark_done(bridge, int(row.service_id), who, int(row.id))
+            row = commands.mark_done(bridge, int(row.service_id), who, int(row.id))
             text, log = f"baja #{row.id} hecha: el servicio quedó Cancelado", "marked done"
         else:
-            row = work.void(bridge, row, who)
+            row = commands.void(bridge, row, who)
             text, log = f"baja #{row.id} anulada: el pedido se borró en WHMCS", "voided"
     except BridgeError as exc:
-        now = work.row_by_id(bridge, row_id)
+        now = store.row_by_id(bridge, row_id)
         if now is None or version_of(now) != version:
             return StaffActionResult.changed(str(exc))
         return StaffActionResult.refused(str(exc))
