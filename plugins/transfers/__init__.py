@@ -5,7 +5,8 @@ once (:mod:`.check`), records the owner's request from a ticket (:mod:`.owner_re
 applies it in one transaction with a narrow direct write (:mod:`.apply`), and, from dispatch,
 tells both holders, replies on the ticket and flags the old holder's later tickets about the
 service for staff (:mod:`.notices`). CLI: ``whmcs-bridge transfer`` (:mod:`.cli`). The staff
-page's Transferencias tab, with Aprobar and Rechazar: :mod:`.staff`.
+page's Transferencias tab, with Aprobar and Rechazar: :mod:`.staff` (buttons:
+:mod:`.staff_actions`).
 """
 
 from __future__ import annotations
@@ -120,6 +121,6 @@ def bridge_staff_action(
     ``None`` for the other plugins' actions."""
     if not name.startswith("transfers."):
         return None
-    from .staff import act
+    from .staff_actions import act
 
     return act(bridge, name, params, version, admin)
