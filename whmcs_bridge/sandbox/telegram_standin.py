@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .whatsapp_standin import Json, LoopbackStandIn
+from .loopback import Json, LoopbackStandIn
 
 BLOCKED = (403, "Forbidden: bot was blocked by the user")
 CHAT_NOT_FOUND = (400, "Bad Request: chat not found")

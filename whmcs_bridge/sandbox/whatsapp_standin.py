@@ -9,227 +9,53 @@ received (``requests``), and make it call back with signed status webhooks (``po
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
 import re
 import secrets
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
-from socketserver import ThreadingMixIn
-from typing import Any, Self
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any
 
 import requests
 
-Json = dict[str, Any]
-StartResponse = Callable[..., Any]
+from .loopback import Json, LoopbackStandIn, StartResponse, read_request
+from .whatsapp_rules import (
+    BODY_LIMIT,
+    ERRORS_HREF,
+    META_ERRORS,
+    TRANSIENT_CODES,
+    check_template,
+    fbtrace_id,
+    meta_error,
+    usage_header,
+)
+from .whatsapp_webhooks import (
+    SIGN,
+    build_message_webhook,
+    build_status_webhook,
+    post_webhook,
+    sign,
+)
 
-ERRORS_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
-
-# code -> (HTTP status, message, error_data.details), as Meta's error-codes table words them.
-META_ERRORS: dict[int, tuple[int, str, str]] = {
-    100: (400, "(#100) Invalid parameter", "Invalid parameter"),
-    131000: (500, "(#131000) Something went wrong",
-             "Message failed to send due to an unknown error."),
-    131008: (400, "(#131008) Required parameter is missing", "Required parameter is missing"),
-    131009: (400, "(#131009) Parameter value is not valid", "Parameter value is not valid"),
-    131016: (503, "(#131016) Service unavailable", "A service is temporarily unavailable."),
-    131026: (400, "(#131026) Message undeliverable", "Unable to deliver message. The recipient"
-             " phone number may not be a WhatsApp number, or has not accepted the current terms."),
-    131047: (400, "(#131047) Re-engagement message", "Message failed to send because more than 24"
-             " hours have passed since the customer last replied to this number."),
-    131048: (400, "(#131048) Spam rate limit hit", "Message failed to send because there are"
-             " restrictions on how many messages can be sent from this phone number."),
-    131056: (400, "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-             "Message failed to send because there were too many messages sent from this phone"
-             " number to the same phone number in a short period of time."),
-    130429: (400, "(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
-    132000: (400, "(#132000) Number of parameters does not match the expected number of params",
-             "Number of parameters does not match the expected number of params"),
-    132001: (404, "(#132001) Template name does not exist in the translation",
-             "Template name does not exist in the translation"),
-    132012: (400, "(#132012) Parameter format does not match format in the created template",
-             "Parameter format does not match format in the created template"),
-    132018: (400, "(#132018) There was an issue with the parameters in your template.",
-             "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"),
-    132005: (400, "(#132005) Template Hydrated Text Too Long",
-             "Translated text is too long."),
-    131057: (500, "(#131057) Account in maintenance mode",
-             "Business Account is in maintenance mode"),
-    131037: (400, "(#131037) WhatsApp provided number needs display name approval before message"
-             " can be sent.", "The display name of this phone number has not been approved."),
-}  # fmt: skip
-#: Codes Meta marks ``is_transient`` (messaging.md §0: errors carry it).
-TRANSIENT_CODES = frozenset({1, 2, 131000, 131016, 131057, 133004})
-#: Meta's limit on a template body with its parameters filled in (messaging.md §0, 132005).
-BODY_LIMIT = 1024
-_INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"
-_BAD_PARAM_TEXT = re.compile(r"[\n\t]| {5,}")
-
-
-def fbtrace_id() -> str:
-    """A random trace id shaped like Meta's."""
-    return base64.b64encode(secrets.token_bytes(17)).decode()[:23].replace("/", "_")
-
-
-def meta_error(
-    code: int, details: str | None = None, http_status: int | None = None
-) -> tuple[int, Json]:
-    """The HTTP status and exact Graph error body Meta answers for ``code`` (v23: with
-    ``is_transient`` and ``error_subcode``)."""
-    if code == 190:
-        body = {"message": _INVALID_TOKEN, "type": "OAuthException", "code": 190}
-        return http_status or 401, {"error": {**body, "fbtrace_id": fbtrace_id()}}
-    status, message, default = META_ERRORS.get(code, (400, f"(#{code}) Error", "Error"))
-    error = {
-        "message": message,
-        "type": "OAuthException",
-        "code": code,
-        "error_data": {"messaging_product": "whatsapp", "details": details or default},
-        "error_subcode": 2494010 if code == 131026 else 0,
-        "is_transient": code in TRANSIENT_CODES,
-        "fbtrace_id": fbtrace_id(),
-    }
-    return http_status or status, {"error": error}
-
-
-def usage_header(waba_id: str, minutes: int) -> str:
-    """``X-Business-Use-Case-Usage`` as Graph sends it when a business is throttled: JSON keyed
-    by business id, ``estimated_time_to_regain_access`` in minutes (messaging.md §0)."""
-    usage = {
-        "type": "whatsapp_business_management",
-        "call_count": 100,
-        "total_cputime": 100,
-        "total_time": 100,
-        "estimated_time_to_regain_access": minutes,
-    }
-    return json.dumps({waba_id: [usage]})
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    block_on_close = False
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: request lines would print tokens (Telegram puts them in the path)."""
-
-
-def read_request(environ: Json) -> Json:
-    """The record of one request: method, path, headers, raw body, parsed JSON (or None), time."""
-    raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k[:5] == "HTTP_"}
-    if environ.get("CONTENT_TYPE"):
-        headers["Content-Type"] = environ["CONTENT_TYPE"]
-    try:
-        parsed = json.loads(raw) if raw else None
-    except ValueError:
-        parsed = None
-    return {
-        "method": environ["REQUEST_METHOD"],
-        "path": environ.get("PATH_INFO", ""),
-        "query": environ.get("QUERY_STRING", ""),
-        "headers": headers,
-        "body": raw,
-        "json": parsed,
-        "time": time.time(),
-    }
-
-
-class LoopbackStandIn:
-    """Base of the provider stand-ins: a WSGI app served on 127.0.0.1 from a background thread
-    (one thread per request) that records every request and can hold its answers.
-
-    Subclasses implement ``_answer(request) -> (status, body)``; a dict body is sent as JSON, a
-    string as an HTML page. Use as a context manager, or ``start()`` / ``stop()``.
-    """
-
-    def __init__(self, port: int = 0) -> None:
-        self.requests: list[Json] = []
-        self._lock = threading.Lock()
-        self._delay: tuple[float, int | None] = (0.0, None)
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` while running."""
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running")
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> str:
-        """Start serving; returns the base URL (the ``api_base`` of a channel)."""
-        if self._server is None:
-            self._stopping.clear()
-            self._server = make_server(
-                "127.0.0.1", self._port, self, server_class=_Server, handler_class=_QuietHandler
-            )
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop serving; delayed answers in progress are cut short."""
-        if self._server is not None:
-            self._stopping.set()
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def delay(self, seconds: float, times: int | None = None) -> None:
-        """Hold every answer (or the next ``times``) for ``seconds`` after receiving the request."""
-        with self._lock:
-            self._delay = (seconds, times)
-
-    def reset(self) -> None:
-        """Forget the record of requests and any delay."""
-        with self._lock:
-            self.requests.clear()
-            self._delay = (0.0, None)
-
-    def __call__(self, environ: Json, start_response: StartResponse) -> list[bytes]:
-        request = read_request(environ)
-        with self._lock:
-            self.requests.append(request)
-            seconds, times = self._delay
-            if seconds and times is not None:
-                self._delay = (seconds, times - 1) if times > 1 else (0.0, None)
-        if seconds:
-            self._stopping.wait(seconds)
-        answer = self._answer(request)
-        status, body = answer[0], answer[1]
-        extra: list[tuple[str, str]] = list(answer[2]) if len(answer) > 2 else []  # type: ignore[misc]
-        data = (json.dumps(body) if isinstance(body, dict) else body).encode()
-        kind = "application/json" if isinstance(body, dict) else "text/html; charset=utf-8"
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Error"
-        start_response(f"{status} {reason}", [("Content-Type", kind), *extra])
-        return [data]
-
-    def _answer(self, request: Json) -> tuple[Any, ...]:
-        """``(status, body)`` or ``(status, body, extra headers)``."""
-        raise NotImplementedError
+# The server, Meta's rules and the webhook bodies live in their own modules; their names stay
+# importable from here.
+__all__ = [
+    "BODY_LIMIT",
+    "ERRORS_HREF",
+    "META_ERRORS",
+    "TRANSIENT_CODES",
+    "Json",
+    "LoopbackStandIn",
+    "StartResponse",
+    "WhatsAppStandIn",
+    "build_message_webhook",
+    "build_status_webhook",
+    "check_template",
+    "fbtrace_id",
+    "meta_error",
+    "post_webhook",
+    "read_request",
+    "sign",
+    "usage_header",
+]
 
 
 @dataclass
@@ -316,7 +142,7 @@ class WhatsAppStandIn(LoopbackStandIn):
         (``signature``).
         """
         sent = self.sent[wamid]
-        signature = kwargs.pop("signature", _SIGN)
+        signature = kwargs.pop("signature", SIGN)
         body = build_status_webhook(
             wamid=wamid,
             status=status,
@@ -435,152 +261,3 @@ class WhatsAppStandIn(LoopbackStandIn):
             "contacts": [{"input": to, "wa_id": wa_id}],
             "messages": [{"id": wamid, "message_status": status}],
         }
-
-
-def check_template(
-    template: Any,
-    registered: dict[tuple[str, str], int] | None,
-    details: dict[tuple[str, str], tuple[int, int | None]] | None = None,
-) -> tuple[int, str] | None:
-    """Meta's checks of a ``template`` object: ``(code, details)`` of the first failure or None.
-
-    Parameters must not be empty (100, messaging.md §0); a template with a dynamic URL button
-    needs that button, at its approved index, with a non-empty suffix; the body with its
-    parameters filled in is at most :data:`BODY_LIMIT` characters (132005)."""
-    if not isinstance(template, dict) or not template.get("name"):
-        return 131008, "The parameter template['name'] is required."
-    language = template.get("language")
-    code = language.get("code") if isinstance(language, dict) else None
-    if not code:
-        return 131008, "The parameter template['language']['code'] is required."
-    body_params: list[Any] = []
-    buttons: dict[str, str] = {}
-    for component in template.get("components") or []:
-        params = component.get("parameters") or [] if isinstance(component, dict) else None
-        if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
-            return 131009, "components must be objects with a list of parameters"
-        if component.get("type") == "body":
-            body_params = params
-        elif component.get("type") == "button":
-            if str(component.get("sub_type", "")).upper() not in ("URL", "QUICK_REPLY"):
-                return 131009, "Button sub_type is not valid"
-            index = str(component.get("index", ""))
-            if not re.fullmatch(r"\d", index) or len(params) != 1:
-                return 131009, f"Button at index {index or 0} of type Url requires a parameter"
-            buttons[index] = str(params[0].get("text") or "")
-        else:
-            return 131009, f"component type {component.get('type')!r} is not valid"
-    for param in body_params:
-        if param.get("type") != "text" or not isinstance(param.get("text"), str):
-            return 132012, "Parameter format does not match format in the created template"
-        if not param["text"].strip():
-            return 100, "Parameter 'text' is mandatory"
-    for index, suffix in buttons.items():
-        if not suffix.strip():
-            return 100, f"Button at index {index} of type Url: parameter 'text' is mandatory"
-    if registered is not None:
-        name = template["name"]
-        if (name, code) not in registered:
-            return 132001, f"template name ({name}) does not exist in {code}"
-        want = registered[(name, code)]
-        if len(body_params) != want:
-            return 132000, (
-                f"body: number of localizable_params ({len(body_params)}) does not match"
-                f" the expected number of params ({want})"
-            )
-    if any(_BAD_PARAM_TEXT.search(p["text"]) for p in body_params):
-        return 132018, META_ERRORS[132018][2]
-    fixed, button_index = (details or {}).get((template["name"], code), (0, None))
-    if button_index is not None:
-        if str(button_index) not in buttons:
-            return 131008, f"Button at index {button_index} of type Url requires a parameter"
-        if set(buttons) - {str(button_index)}:
-            wrong = sorted(set(buttons) - {str(button_index)})[0]
-            return 131009, f"Button at index {wrong} of type Url does not exist in the template"
-    if fixed + sum(len(p["text"]) for p in body_params) > BODY_LIMIT:
-        return 132005, META_ERRORS[132005][2]
-    return None
-
-
-# --- status webhooks (messaging.md §1.8) ----------------------------------------------------
-_SIGN = object()
-_PRICING = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
-
-
-def build_status_webhook(
-    *,
-    wamid: str,
-    status: str,
-    recipient_id: str,
-    phone_number_id: str,
-    display_phone_number: str = "15550783881",
-    waba_id: str = "102290129340398",
-    biz_opaque_callback_data: str | None = None,
-    timestamp: int | None = None,
-    error_code: int | None = None,
-) -> Json:
-    """Meta's exact ``messages`` webhook body carrying one status (sent/delivered/read/failed)."""
-    item: Json = {"id": wamid, "status": status, "timestamp": str(timestamp or int(time.time()))}
-    item["recipient_id"] = recipient_id
-    if biz_opaque_callback_data is not None:
-        item["biz_opaque_callback_data"] = biz_opaque_callback_data
-    if status == "failed":
-        code = error_code if error_code is not None else 131026
-        _, message, details = META_ERRORS.get(code, (400, f"(#{code}) Error", "Error"))
-        title = message.split(") ", 1)[-1]
-        error = {"code": code, "title": title, "message": title, "error_data": {"details": details}}
-        item["errors"] = [{**error, "href": ERRORS_HREF}]
-    else:
-        item["pricing"] = _PRICING
-    metadata = {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}
-    value = {"messaging_product": "whatsapp", "metadata": metadata, "statuses": [item]}
-    change = {"value": value, "field": "messages"}
-    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [change]}]}
-
-
-def build_message_webhook(
-    *,
-    from_: str,
-    text: str,
-    phone_number_id: str,
-    display_phone_number: str = "15550783881",
-    waba_id: str = "102290129340398",
-    timestamp: int | None = None,
-    name: str = "Cliente",
-) -> Json:
-    """Meta's ``messages`` webhook body for one inbound text message from ``from_`` (a wa_id)."""
-    message = {
-        "from": from_,
-        "id": "wamid." + base64.b64encode(f"{from_}:{secrets.token_hex(12)}".encode()).decode(),
-        "timestamp": str(timestamp or int(time.time())),
-        "type": "text",
-        "text": {"body": text},
-    }
-    metadata = {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": metadata,
-        "contacts": [{"profile": {"name": name}, "wa_id": from_}],
-        "messages": [message],
-    }
-    change = {"value": value, "field": "messages"}
-    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [change]}]}
-
-
-def sign(app_secret: str, raw_body: bytes) -> str:
-    """The ``X-Hub-Signature-256`` header value for ``raw_body``."""
-    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
-
-
-def post_webhook(
-    url: str, app_secret: str, body: Json, *, signature: Any = _SIGN, timeout: float = 5
-) -> requests.Response:
-    """POST ``body`` as Meta does (escaped unicode, signed). ``signature=None`` omits the header;
-    a string sends that value instead of the right one."""
-    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua"}
-    if signature is _SIGN:
-        headers["X-Hub-Signature-256"] = sign(app_secret, raw)
-    elif signature is not None:
-        headers["X-Hub-Signature-256"] = str(signature)
-    return requests.post(url, data=raw, headers=headers, timeout=timeout)
