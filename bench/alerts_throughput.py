@@ -15,10 +15,12 @@ to claim. The WhatsApp stand-in runs in this (parent) process and holds every an
 bridge's alone. Each worker keeps up to ``send_concurrency`` sends in flight (``--concurrency``
 overrides the outbox's default), all paced by its one token bucket.
 
-The outbox's token bucket is per process: N workers each configured with ``rate_per_second = R``
-could send up to N x R together. So each worker gets ``--rate / N`` (``--worker-rate`` overrides
-it, e.g. to show the overshoot). Note that the cron cycle itself never runs two deliveries at
-once (it holds a panel-wide lock): the 1-worker figure is what a production bridge does.
+Every worker is configured with ``rate_per_second = --rate``: the cap is shared by all workers
+through the panel's database (send slots in ``mod_whmcs_bridge_rate_slots``), so N workers send
+``--rate`` in total, not N x ``--rate``; the run prints the total against the cap
+(``--worker-rate`` sets each worker's rate instead). Note that the cron cycle itself never runs
+two deliveries at once (it holds a panel-wide lock): the 1-worker figure is what a production
+bridge does.
 
 Printed per run: messages/s overall (count / wall time from the start signal until the last
 worker is done) and between the first and the last request the stand-in received, and by tenths
@@ -198,6 +200,15 @@ def worker(
         return waited
 
     box.bucket.acquire = timed_acquire  # type: ignore[method-assign]
+    shared_acquire = box.shared_rate.acquire
+
+    def timed_shared_acquire(slot: float) -> float:
+        waited = shared_acquire(slot)
+        with totals_lock:
+            totals["rate_wait"] += waited
+        return waited
+
+    box.shared_rate.acquire = timed_shared_acquire  # type: ignore[method-assign]
 
     @event.listens_for(bridge.panel.engine, "before_cursor_execute")
     def _count(*_args: Any) -> None:
@@ -301,7 +312,7 @@ def run(
         conn.execute(delete(outbox))
     wa.reset()
     wa.delay(args.latency)
-    worker_rate = args.worker_rate or args.rate / workers
+    worker_rate = args.worker_rate or args.rate
     print(
         f"\n== limit {args.rate:g}/s, {workers} worker process(es) at {worker_rate:g}/s each, "
         f"{args.count} messages, stand-in answers in {args.latency * 1000:g} ms",
@@ -379,7 +390,9 @@ def report(
     """Print the figures of one run; returns the ones for the summary."""
     sends = [r for r in list(wa.requests) if r["method"] == "POST" and isinstance(r["json"], dict)]
     times = sorted(r["time"] for r in sends)
-    ids = Counter(r["json"].get("biz_opaque_callback_data") for r in sends)
+    ids = Counter(
+        str(r["json"].get("biz_opaque_callback_data", "")).removeprefix("wb:") for r in sends
+    )
     with bridge.panel.connect() as conn:
         by_state = select(outbox.c.state, func.count()).group_by(outbox.c.state)
         states = {state: n for state, n in conn.execute(by_state)}
@@ -424,6 +437,16 @@ def report(
         f"per message; {100 * (user + system) / elapsed:.0f}% of one core"
     )
     print(f"   stand-in (parent process) CPU, not the bridge's: {parent_cpu:.2f} s")
+    cpu_ms = 1000 * (user + system) / sent
+    print(
+        f"   total {overall:.1f} messages/s from {workers} worker(s) against the cap of "
+        f"{args.rate:g}/s ({100 * overall / args.rate:.1f}% of it); max {window} in any rolling "
+        f"second at the stand-in ({'within' if within else 'OVER'} the cap)"
+    )
+    print(
+        f"   figures: {overall:.1f} messages/s, {cpu_ms:.2f} ms CPU per message, max {window} in "
+        f"any rolling second at the stand-in, lost {missing}, duplicated {duplicates}"
+    )
     if db_cpu is not None:
         print(
             f"   database server CPU (the whole local server, other clients included): "
@@ -474,7 +497,9 @@ def report(
         "workers": workers,
         "overall": overall,
         "window": window,
-        "cpu_ms": 1000 * (user + system) / sent,
+        "cpu_ms": cpu_ms,
+        "lost": missing,
+        "duplicated": duplicates,
         "errors": sum(errors.values()),
         "clean": clean,
     }
@@ -488,7 +513,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000, help="messages to queue")
     parser.add_argument("--workers", default="1", help="worker process counts, e.g. 1,4,16")
     parser.add_argument(
-        "--worker-rate", type=float, help="rate_per_second of each worker (default: rate / N)"
+        "--worker-rate", type=float, help="rate_per_second of each worker (default: --rate)"
     )
     parser.add_argument("--latency", type=float, default=0.020, help="stand-in answer delay (s)")
     parser.add_argument("--budget", type=float, default=45.0, help="deliver_due time budget (s)")
@@ -535,7 +560,8 @@ def main() -> int:
     for s in summary:
         print(
             f"   {s['workers']:>3} worker(s): {s['overall']:7.1f} messages/s, max {s['window']} "
-            f"in 1 s, {s['cpu_ms']:.2f} ms CPU/message, {s['errors']} deliver_due exceptions"
+            f"in 1 s, {s['cpu_ms']:.2f} ms CPU/message, lost {s['lost']}, duplicated "
+            f"{s['duplicated']}, {s['errors']} deliver_due exceptions"
             f"{'' if s['clean'] else '  <- FAILED a check'}"
         )
     return 0 if all(s["clean"] for s in summary) else 1

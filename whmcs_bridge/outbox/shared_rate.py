@@ -23,6 +23,7 @@ went back) is treated as free, so a clock jump cannot stall delivery.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -42,8 +43,11 @@ rate_slots = Table(
 
 _MAX_AHEAD_US = 60_000_000
 _NOW_MYSQL = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
+# The first slot is never sooner than ``lead`` from now: the claim still has to commit and hand
+# the row to a sending thread, which must not start late (see SharedRate.acquire).
 _START = (
-    "CASE WHEN next_us > {now} + {ahead} OR next_us < {now} THEN {now} ELSE next_us END"
+    "CASE WHEN next_us > {now} + {ahead} OR next_us < {now} + :lead THEN {now} + :lead "
+    "ELSE next_us END"
 ).format
 # MySQL/MariaDB have no UPDATE ... RETURNING: LAST_INSERT_ID(expr) hands the value back in the
 # statement's own OK packet (the driver's lastrowid), so the reservation is one round trip. The
@@ -63,11 +67,14 @@ _SQLITE_RESERVE = (
 )
 
 
-def reserve_us(conn: Connection, name: str, count: int, interval_us: int) -> int | None:
+def reserve_us(
+    conn: Connection, name: str, count: int, interval_us: int, lead_us: int = 0
+) -> int | None:
     """Reserve ``count`` slots; µs until the first one (None: the row does not exist yet)."""
     span = count * interval_us
     if conn.dialect.name in ("mysql", "mariadb"):
-        result = conn.execute(text(_MYSQL_RESERVE), {"span": span, "name": name})
+        params = {"span": span, "name": name, "lead": lead_us}
+        result = conn.execute(text(_MYSQL_RESERVE), params)
         if not result.rowcount:
             return None
         wait = int(result.lastrowid or 0)
@@ -76,7 +83,7 @@ def reserve_us(conn: Connection, name: str, count: int, interval_us: int) -> int
         return wait - 1
     now = int(time.time() * 1_000_000)
     wait = conn.execute(
-        text(_SQLITE_RESERVE), {"span": span, "name": name, "now": now}
+        text(_SQLITE_RESERVE), {"span": span, "name": name, "now": now, "lead": lead_us}
     ).scalar_one_or_none()
     return None if wait is None else int(wait)
 
@@ -114,6 +121,9 @@ class SharedRate:
         self.name = name
         self.interval = (1.0 + margin) / rate
         self.late = max(margin / 2, 0.001)  # later than this after its slot: a fresh slot
+        self.lead = self.late
+        self._gap = 1.0 / rate  # between two real starts of this process
+        self._last = -math.inf  # the latest start of this process (planned or real)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -123,27 +133,39 @@ class SharedRate:
         if count <= 0:
             return []
         interval_us = max(1, round(self.interval * 1_000_000))
-        wait = reserve_us(conn, self.name, count, interval_us)
+        lead_us = round(self.lead * 1_000_000)
+        wait = reserve_us(conn, self.name, count, interval_us, lead_us)
         if wait is None:
             create_row(conn, self.name)
-            wait = reserve_us(conn, self.name, count, interval_us)
+            wait = reserve_us(conn, self.name, count, interval_us, lead_us)
             assert wait is not None
         first = self._clock() + wait / 1_000_000
         return [first + i * self.interval for i in range(count)]
 
-    def acquire(self, slot: float, local: Callable[[], float] | None = None) -> float:
-        """Wait for ``slot``, then for ``local`` (this process's bucket, which keeps its own
-        threads' real starts apart); a thread that got there too late takes a fresh slot.
-        Returns the seconds waited."""
+    def acquire(self, slot: float) -> float:
+        """Wait for ``slot`` and start; the seconds waited.
+
+        This process's own starts stay ``1 / rate`` apart, measured on when they really went (a
+        thread that woke late pushes the next one, as in the TokenBucket). A start that would be
+        later than ``late`` after its slot (a pause, a late wake-up) would crowd the next
+        worker's slot: it takes a fresh slot instead.
+        """
         waited = 0.0
         while True:
-            now = self._clock()
-            if now < slot:
-                self._sleep(slot - now)
-                waited += slot - now
-            if local is not None:
-                waited += local()
-            if self._clock() <= slot + self.late:
-                return waited
+            with self._lock:
+                start = max(slot, self._last + self._gap)
+                fits = start <= slot + self.late
+                if fits:
+                    self._last = start
+            if fits:
+                now = self._clock()
+                if start > now:
+                    self._sleep(start - now)
+                    waited += start - now
+                now = self._clock()
+                with self._lock:
+                    self._last = max(self._last, now)
+                if now <= slot + self.late:
+                    return waited
             with self.engine.begin() as conn:
                 slot = self.reserve(conn, 1)[0]

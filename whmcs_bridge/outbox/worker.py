@@ -351,7 +351,7 @@ def _send(
     if slot is None:
         box.bucket.acquire()
     else:
-        box.shared_rate.acquire(slot, box.bucket.acquire)
+        box.shared_rate.acquire(slot)
     box.spacing.mark(name, recipient)
     try:
         result = channel.send(message)
