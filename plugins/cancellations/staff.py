@@ -191,7 +191,7 @@ def tab(bridge: Bridge, language: str) -> StaffTab:
         ).all()
         every = [row for rows in found.values() for row in rows]
         tables = bridge.panel.tables
-        names = queries.people.client_names(conn, tables, [int(r.client_id) for r in every])
+        names = queries.people_scans.client_names(conn, tables, [int(r.client_id) for r in every])
         services = queries.services.services_by_id(conn, tables, [r.service_id for r in every])
     labels = {sid: _service_label(s) for sid, s in services.items()}
     sections = []

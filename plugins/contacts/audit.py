@@ -1,7 +1,7 @@
 """``contacts audit``: who may act for whom across the whole panel, and what looks wrong.
 
 Each finding has a code, the rule it protects and the people involved. The scans stream the
-panel in primary-key pages (``queries.people``), so 100,000 clients audit in seconds.
+panel in primary-key pages (``queries.people_scans``), so 100,000 clients audit in seconds.
 """
 
 from __future__ import annotations
@@ -100,18 +100,18 @@ def _who(person: Any) -> dict[str, Any]:
 def run_audit(bridge: Bridge, settings: ContactSettings) -> AuditReport:
     """Every finding of the panel, in a stable order (by code, then by id)."""
     tables = bridge.panel.tables
-    people = queries.people
+    people, scans = queries.people, queries.people_scans
     report = AuditReport(model="users" if people.has_users(tables) else "subaccounts")
     now = bridge.clock.panel_now().replace(tzinfo=None)
     stale_before = now - timedelta(days=settings.stale_login_days)
     with bridge.panel.connect() as conn:
         _emails(conn, tables, report)
-        invoice_mail = people.invoice_mail_index(conn, tables)
-        for person in people.login_rows(conn, tables):
+        invoice_mail = scans.invoice_mail_index(conn, tables)
+        for person in scans.login_rows(conn, tables):
             _login_findings(report, person, invoice_mail, stale_before)
-        many = people.clients_per_user(conn, tables, settings.many_clients)
+        many = scans.clients_per_user(conn, tables, settings.many_clients)
         if many:
-            links = people.user_links(conn, tables, sorted(many))
+            links = scans.user_links(conn, tables, sorted(many))
             by_user: dict[int, list[Any]] = {}
             for link in links:
                 by_user.setdefault(link.id, []).append(link)
@@ -153,7 +153,7 @@ def run_audit(bridge: Bridge, settings: ContactSettings) -> AuditReport:
 
 
 def _emails(conn: Any, tables: Any, report: AuditReport) -> None:
-    for holder in queries.people.email_holders(conn, tables):
+    for holder in queries.people_scans.email_holders(conn, tables):
         owners = [{"kind": "owner", "client_id": c, "email": holder.email} for c in holder.owners]
         if len(holder.owners) > 1:
             report.findings.append(

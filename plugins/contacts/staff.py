@@ -207,7 +207,7 @@ def _finding_sections(bridge: Bridge, kept: KeptAudit, w: _Words) -> list[StaffS
     ids = [_link_client(f) for f in kept.findings]
     tables = bridge.panel.tables
     with bridge.panel.connect() as conn:
-        names = queries.people.client_names(conn, tables, [i for i in ids if i])
+        names = queries.people_scans.client_names(conn, tables, [i for i in ids if i])
     columns = [w("Cliente", "Client"), w("Personas", "People"), w("Qué pasa", "What is wrong")]
     sections = []
     for code, tone in SEVERITY:
