@@ -1,4 +1,4 @@
-"""Questions about invoices: a client's open and overdue ones, what a service still owes.
+"""Questions about what bills a service: its invoice lines, what it still owes.
 
 Every query goes through an index WHMCS ships (whmcs.md §1.11-1.12): ``tblinvoices.userid``,
 ``tblinvoiceitems (userid, type, relid)`` and ``invoiceid``, ``tblaccounts.invoiceid``. There is
@@ -12,14 +12,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
+from whmcs_bridge.panel.queries.invoices import (
+    OPEN_INVOICE_STATUSES,
+    InvoiceInfo,
+    invoice,
+    invoices_where,
+    latest_invoice,
+    money,
+    open_invoices,
+    overdue_invoice_ids,
+    overdue_invoices,
+)
 from whmcs_bridge.panel.tables import PanelTables
-from whmcs_bridge.panel.types import date_is_unset
 
 __all__ = [
     "OPEN_INVOICE_STATUSES",
@@ -36,37 +46,8 @@ __all__ = [
     "unpaid_items_of_service",
 ]
 
-#: Invoices a client still has to pay. WHMCS's own "Overdue" is ``Unpaid`` past its due date;
-#: ``Payment Pending`` (a payment awaiting clearance) is open but never overdue.
-OPEN_INVOICE_STATUSES = ("Unpaid", "Payment Pending")
 #: Item types that bill a service itself (``relid`` = tblhosting.id).
 SERVICE_ITEM_TYPES = ("Hosting", "PromoHosting")
-
-
-@dataclass(frozen=True)
-class InvoiceInfo:
-    """A ``tblinvoices`` row; ``balance`` is what remains to pay (total minus transactions)."""
-
-    id: int
-    invoice_num: str  # '' unless sequential numbering is on
-    client_id: int
-    date: date | None
-    due_date: date | None
-    date_paid: datetime | None
-    subtotal: Decimal
-    credit: Decimal
-    tax: Decimal
-    tax2: Decimal
-    total: Decimal
-    balance: Decimal
-    status: str  # Draft, Unpaid, Paid, Cancelled, Refunded, Collections, Payment Pending
-    payment_method: str
-    overdue: bool  # Unpaid and due before the day asked about (False when no day was given)
-
-    @property
-    def number(self) -> str:
-        """The number WHMCS shows: the custom number, else the id."""
-        return self.invoice_num or str(self.id)
 
 
 @dataclass(frozen=True)
@@ -111,121 +92,6 @@ class ServiceInvoice:
     items: tuple[InvoiceItem, ...]
     period_start: date | None
     period_end: date | None
-
-
-def _money(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal("0.00")
-
-
-def _paid_by_invoice(conn: Connection, tables: PanelTables, ids: Sequence[int]) -> dict[int, Any]:
-    accounts = tables.get("accounts")
-    if accounts is None or not ids:
-        return {}
-    query = (
-        select(
-            accounts.c.invoiceid,
-            func.sum(accounts.c.amountin).label("amount_in"),
-            func.sum(accounts.c.amountout).label("amount_out"),
-        )
-        .where(accounts.c.invoiceid.in_(list(ids)))
-        .group_by(accounts.c.invoiceid)
-    )
-    return {
-        int(row.invoiceid): Decimal(str(row.amount_in or 0)) - Decimal(str(row.amount_out or 0))
-        for row in conn.execute(query)
-    }
-
-
-def _invoices(
-    conn: Connection, tables: PanelTables, where: Any, today: date | None
-) -> list[InvoiceInfo]:
-    table = tables.invoices
-    rows = conn.execute(select(table).where(where).order_by(table.c.duedate, table.c.id)).all()
-    paid = _paid_by_invoice(conn, tables, [int(row.id) for row in rows])
-    found = []
-    for row in rows:
-        total = _money(row.total)
-        status = str(row.status or "")
-        found.append(
-            InvoiceInfo(
-                id=int(row.id),
-                invoice_num=str(row.invoicenum or ""),
-                client_id=int(row.userid or 0),
-                date=row.date,
-                due_date=row.duedate,
-                date_paid=row.datepaid,
-                subtotal=_money(row.subtotal),
-                credit=_money(row.credit),
-                tax=_money(row.tax),
-                tax2=_money(row.tax2),
-                total=total,
-                balance=(total - paid.get(int(row.id), Decimal(0))).quantize(Decimal("0.01")),
-                status=status,
-                payment_method=str(row.paymentmethod or ""),
-                overdue=bool(today and status == "Unpaid" and row.duedate and row.duedate < today),
-            )
-        )
-    return found
-
-
-def invoice(
-    conn: Connection, tables: PanelTables, invoice_id: int, today: date | None = None
-) -> InvoiceInfo | None:
-    """The invoice with id ``invoice_id`` (its client is ``client_id``; WHMCS bills in the
-    client's currency: :func:`~whmcs_bridge.panel.queries.clients.currency_of_client`), or
-    ``None``; ``overdue`` judged against ``today`` when given."""
-    found = _invoices(conn, tables, tables.invoices.c.id == invoice_id, today)
-    return found[0] if found else None
-
-
-def latest_invoice(conn: Connection, tables: PanelTables, client_id: int) -> InvoiceInfo | None:
-    """The client's invoice with the highest id, whatever its status; ``None`` when none."""
-    table = tables.invoices
-    latest = conn.execute(select(func.max(table.c.id)).where(table.c.userid == client_id))
-    invoice_id = latest.scalar()
-    return None if invoice_id is None else invoice(conn, tables, int(invoice_id))
-
-
-def open_invoices(
-    conn: Connection, tables: PanelTables, client_id: int, today: date
-) -> list[InvoiceInfo]:
-    """The client's Unpaid and Payment Pending invoices, by due date; ``overdue`` set against
-    ``today`` (the panel's local date)."""
-    table = tables.invoices
-    where = and_(table.c.userid == client_id, table.c.status.in_(OPEN_INVOICE_STATUSES))
-    return _invoices(conn, tables, where, today)
-
-
-def overdue_invoices(
-    conn: Connection, tables: PanelTables, client_id: int, today: date
-) -> list[InvoiceInfo]:
-    """The client's invoices WHMCS calls overdue: Unpaid with a due date before ``today``."""
-    return [invoice for invoice in open_invoices(conn, tables, client_id, today) if invoice.overdue]
-
-
-def overdue_invoice_ids(
-    conn: Connection, tables: PanelTables, client_ids: Iterable[int], today: date
-) -> dict[int, list[int]]:
-    """The ids of each client's overdue invoices (as :func:`overdue_invoices` judges them), for
-    several clients in one indexed query: what a check that only counts them needs."""
-    table = tables.invoices
-    wanted = sorted(set(client_ids))
-    found: dict[int, list[int]] = {client_id: [] for client_id in wanted}
-    if not wanted:
-        return found
-    query = (
-        select(table.c.id, table.c.userid)
-        .where(
-            table.c.userid.in_(wanted),
-            table.c.status == "Unpaid",
-            table.c.duedate < today,
-            ~date_is_unset(table.c.duedate),
-        )
-        .order_by(table.c.id)
-    )
-    for row in conn.execute(query):
-        found[int(row.userid)].append(int(row.id))
-    return found
 
 
 def _owner(conn: Connection, tables: PanelTables, service_id: int) -> Any:
@@ -273,7 +139,7 @@ def _item(row: Any) -> InvoiceItem:
         type=str(row.type or ""),
         relid=int(row.relid or 0),
         description=str(row.description or ""),
-        amount=_money(row.amount),
+        amount=money(row.amount),
         due_date=row.duedate,
     )
 
@@ -355,10 +221,10 @@ def invoices_for_service(
     if not by_invoice:
         return []
     cycle = str(owner.billingcycle or "") if owner is not None else ""
-    found = _invoices(conn, tables, tables.invoices.c.id.in_(sorted(by_invoice)), None)
+    found = invoices_where(conn, tables, tables.invoices.c.id.in_(sorted(by_invoice)), None)
     result = []
-    for invoice in sorted(found, key=lambda found_invoice: found_invoice.id):
-        lines = tuple(by_invoice[invoice.id])
+    for billed in sorted(found, key=lambda found_invoice: found_invoice.id):
+        lines = tuple(by_invoice[billed.id])
         periods = [
             _period(line, cycle)
             for line in lines
@@ -368,7 +234,7 @@ def invoices_for_service(
         ends = [end for _start, end in periods if end]
         result.append(
             ServiceInvoice(
-                invoice=invoice,
+                invoice=billed,
                 items=lines,
                 period_start=min(starts) if starts else None,
                 period_end=max(ends) if ends else None,
