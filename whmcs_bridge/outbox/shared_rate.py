@@ -9,9 +9,10 @@ slots with ONE statement inside the claim's transaction::
     start = max(next_us, now);  next_us = start + n * interval;  answer: start - now
 
 and each sending thread waits until its slot. The slots of every worker lie on one timeline,
-``interval = (1 + margin) / rate`` apart, so any one-second window holds at most ``rate`` starts
-as long as no start is later than ``margin`` seconds after its slot; a thread that finds itself
-later than half the margin (a long pause) reserves a fresh slot instead of sending late.
+``interval = (1 + margin + late) / rate`` apart, so any one-second window at the provider holds
+at most ``rate`` starts as long as no start is later than ``late`` (a quarter of the margin) after
+its slot and the way there adds less than ``margin`` of jitter; a thread later than that (a long
+pause) reserves a fresh slot instead of sending late.
 
 Nothing is leased: a worker that dies loses at most the few slots it had reserved (less than a
 second of sending), and the others simply take the following ones. The time is the database
@@ -26,6 +27,7 @@ import contextlib
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, String, Table, select, text
@@ -119,11 +121,15 @@ class SharedRate:
             raise ValueError("rate must be above 0")
         self.engine = engine
         self.name = name
-        self.interval = (1.0 + margin) / rate
-        self.late = max(margin / 2, 0.001)  # later than this after its slot: a fresh slot
-        self.lead = self.late
+        # Later than this after its slot: a fresh slot. The timeline's spacing adds it to the
+        # margin, so `late` plus the jitter on the way to the provider may reach the margin.
+        self.late = max(margin / 4, 0.001)
+        self.interval = (1.0 + margin + self.late) / rate
+        self.lead = margin / 2
         self._gap = 1.0 / rate  # between two real starts of this process
+        self._span = 1.0 + margin  # at most floor(rate) real starts of this process in it
         self._last = -math.inf  # the latest start of this process (planned or real)
+        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate)))  # real ones
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -145,15 +151,21 @@ class SharedRate:
     def acquire(self, slot: float) -> float:
         """Wait for ``slot`` and start; the seconds waited.
 
-        This process's own starts stay ``1 / rate`` apart, measured on when they really went (a
-        thread that woke late pushes the next one, as in the TokenBucket). A start that would be
-        later than ``late`` after its slot (a pause, a late wake-up) would crowd the next
-        worker's slot: it takes a fresh slot instead.
+        This process's own starts keep the TokenBucket's two rules, measured on when they really
+        went: ``1 / rate`` apart, and at most ``floor(rate)`` in ``1 + margin`` seconds (a thread
+        that woke late pushes the next ones, so a late wake-up cannot make a burst at the
+        provider). A start that would be later than ``late`` after its slot (a pause, a late
+        wake-up) would crowd the next worker's slot: it takes a fresh slot instead. Across
+        workers the cap holds while ``late`` plus the jitter on the way to the provider stays
+        within the margin.
         """
         waited = 0.0
         while True:
             with self._lock:
                 start = max(slot, self._last + self._gap)
+                starts = self._starts
+                if len(starts) == starts.maxlen:
+                    start = max(start, starts[0] + self._span)
                 fits = start <= slot + self.late
                 if fits:
                     self._last = start
@@ -165,7 +177,12 @@ class SharedRate:
                 now = self._clock()
                 with self._lock:
                     self._last = max(self._last, now)
-                if now <= slot + self.late:
-                    return waited
+                    starts = self._starts
+                    full = len(starts) == starts.maxlen
+                    if full and now < starts[0] + self._span:
+                        continue  # another thread went meanwhile: plan again
+                    if now <= slot + self.late:
+                        starts.append(now)
+                        return waited
             with self.engine.begin() as conn:
                 slot = self.reserve(conn, 1)[0]
