@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from whmcs_bridge.plugin import queries
 
-from .settings import PLANS, SlaSettings, plan_rank
+from .catalog import PLANS, plan_rank
+from .settings import SlaSettings
 
 Holdings = queries.holdings.Holdings
 

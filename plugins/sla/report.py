@@ -11,9 +11,9 @@ from sqlalchemy import Connection, select
 
 from whmcs_bridge.plugin import Bridge, BridgeError, queries
 
+from .catalog import KINDS, PLAN_LABELS
 from .deadlines import rounds_of, survey
 from .plans import plan_of, target_for
-from .settings import KINDS, PLAN_LABELS
 from .tables import clocks
 from .tasks import timer_of
 

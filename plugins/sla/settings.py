@@ -60,24 +60,9 @@ from .calendar import (
     build_calendar,
     parse_timezone,
 )
+from .catalog import ALIASES, CLOCKS, KINDS, PLANS, Plan, default_plans
 
 SECTION = "plugins.sla"
-PLANS = ("standard", "professional", "full")
-#: The source calls the middle plan both "Profesional" and "Premium" (R-SL-6).
-ALIASES = {"premium": "professional", "profesional": "professional", "estandar": "standard"}
-PLAN_LABELS = {"standard": "Standard", "professional": "Professional (Premium)", "full": "Full"}
-CLOCKS = ("business", "24x7")
-#: R-SL-7, cumulative: each plan has the channels of the one before it.
-CHANNELS = {
-    "standard": ("bot", "tutorials", "manuals", "tickets", "chat"),
-    "professional": ("remote_support", "phone", "courses"),
-    "full": ("whatsapp", "telegram", "video_tutorials"),
-}
-#: R-SL-6 first-response targets, in minutes of the plan's clock.
-TARGETS = {"standard": 8 * 60, "professional": 2 * 60, "full": 15}
-#: SLA kinds (R-SL-2..5): 1 advice, 2 maintenance, 3 error reports, 4 web and software.
-KINDS = {1: "advice", 2: "maintenance", 3: "error reports", 4: "web and software"}
-ROUND_THE_CLOCK_KINDS = frozenset({2, 3})
 KEYS = {
     "timezone",
     "business_hours",
@@ -101,30 +86,6 @@ KEYS = {
     "whatsapp_templates",
 }
 NOTIFY_KEYS = {"telegram_chat", "email", "whatsapp", "whatsapp_template"}
-
-
-def plan_rank(plan: str) -> int:
-    return PLANS.index(plan)
-
-
-def plan_channels(plan: str) -> tuple[str, ...]:
-    """Every channel a plan includes (R-SL-7: each plan adds to the one below)."""
-    found: list[str] = []
-    for name in PLANS[: plan_rank(plan) + 1]:
-        found.extend(CHANNELS[name])
-    return tuple(found)
-
-
-@dataclass(frozen=True)
-class Plan:
-    name: str
-    target_minutes: int
-    clock: str
-    channels: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        return PLAN_LABELS[self.name]
 
 
 @dataclass(frozen=True)
@@ -191,10 +152,6 @@ class SlaSettings:
         if found is None:
             found = self.notify_departments.get(department_name.strip().lower())
         return found or self.notify
-
-
-def default_plans() -> dict[str, Plan]:
-    return {name: Plan(name, TARGETS[name], "business", plan_channels(name)) for name in PLANS}
 
 
 def _fail(key: str, message: str) -> ValueError:

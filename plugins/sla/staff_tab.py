@@ -17,7 +17,7 @@ from typing import Any
 from whmcs_bridge.plugin import Bridge, StaffRow, StaffSection, StaffTab, is_english
 
 from . import report as reports
-from .settings import PLAN_LABELS
+from .catalog import PLAN_LABELS
 from .tasks import settings_of
 
 #: Tickets drawn on the page; the rest (a panel with thousands waiting) through the CLI.

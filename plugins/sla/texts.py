@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .settings import PLAN_LABELS
+from .catalog import PLAN_LABELS
 
 CHANNEL_LABELS = {
     "phone": "soporte telefónico",
