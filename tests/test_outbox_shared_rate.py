@@ -1,4 +1,5 @@
-"""One cap for all workers (issue 17): send slots shared through the panel's database.
+"""One cap for all workers (issue 17): send slots shared through the panel's database; and
+the accepted answers written in groups.
 
 Several bridges (each with its own Outbox, token bucket and connections, as separate processes
 have) deliver at once against the WhatsApp stand-in; the stand-in's own record of when each
@@ -20,7 +21,11 @@ from sqlalchemy import create_engine, select, update
 from test_outbox import alerts_section, panel_url, queue, rows, wa  # noqa: F401 (fixtures)
 
 from whmcs_bridge.bridge import Bridge
+from whmcs_bridge.channels.base import SendResult
+from whmcs_bridge.outbox import store
+from whmcs_bridge.outbox.recorder import write_sent
 from whmcs_bridge.outbox.shared_rate import SharedRate, rate_slots
+from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 from whmcs_bridge.store import migrate
 from whmcs_bridge.testing.bridges import delivery_config, make_bridge
@@ -123,3 +128,51 @@ def test_slots_survive_a_dead_worker_and_a_clock_jump(panel_url: str) -> None:  
             assert conn.execute(select(rate_slots.c.name)).scalars().all() == ["outbox"]
     finally:
         engine.dispose()
+
+
+def test_answers_written_in_one_group_keep_what_each_row_needs(
+    panel_url: str,  # noqa: F811
+    wa: WhatsAppStandIn,  # noqa: F811
+) -> None:
+    """The grouped write (issue 17): a row a webhook moved on keeps its state and gets the ids,
+    a re-send is marked, a held answer keeps its word; one executemany for the others."""
+    bridge = make_bridge(panel_url, config=delivery_config(alerts_section(wa)))
+    try:
+        box = bridge.outbox
+        ids = [queue(bridge, i, f"+54911000001{i:02d}") for i in (1, 2, 3)]
+        with bridge.panel.begin() as conn:
+            claims, _ = store.claim_due(
+                conn,
+                now=box.now(),
+                token="group-token",
+                limit=3,
+                blocked=set(),
+                spacing=0,
+                skip_locked=box.skip_locked,
+                is_mysql=box.is_mysql,
+            )
+        assert sorted(c.id for c in claims) == ids
+        by_id = {c.id: c for c in claims}
+        with bridge.panel.begin() as conn:  # a status webhook got to the second row first
+            conn.execute(update(outbox).where(outbox.c.id == ids[1]).values(state="delivered"))
+        now = box.now()
+        entries = [
+            (by_id[ids[0]], SendResult("wamid.A", "5491100000101"), now, False),
+            (by_id[ids[1]], SendResult("wamid.B", "5491100000102"), now, False),
+            (by_id[ids[2]], SendResult("wamid.C", None, "held_for_quality_assessment"), now, True),
+        ]
+        with bridge.panel.begin() as conn:
+            write_sent(conn, entries)
+        final = {r["id"]: r for r in rows(bridge)}
+        first, second, third = (final[i] for i in ids)
+        assert (first["state"], first["provider_message_id"], first["duplicate_risk"]) == (
+            "sent",
+            "wamid.A",
+            0,
+        )
+        assert first["sent_at"] is not None and first["last_error"] is None
+        assert (second["state"], second["provider_message_id"]) == ("delivered", "wamid.B")
+        assert (third["state"], third["duplicate_risk"]) == ("sent", 1)
+        assert third["last_error"] == "accepted with message_status held_for_quality_assessment"
+    finally:
+        bridge.close()

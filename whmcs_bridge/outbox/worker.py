@@ -35,6 +35,7 @@ from whmcs_bridge.channels.base import Channel, SendError
 from whmcs_bridge.lock import LockLost, ensure_held
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.policy import Decision, decide
+from whmcs_bridge.outbox.recorder import SentRecorder
 from whmcs_bridge.outbox.service import outgoing
 from whmcs_bridge.outbox.tables import DEAD, DUE_STATES, FAILED, QUEUED, UNKNOWN, outbox
 
@@ -183,6 +184,8 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     flight = _Flight(max(1, int(settings.send_concurrency)))
     pool = ThreadPoolExecutor(flight.concurrency, thread_name_prefix="outbox-send")
     db = _Connections(panel.engine)
+    # Accepted answers are written in groups (one transaction for those that arrive together).
+    recorder = SentRecorder(db.begin, _retrying)
     # Claim when a few slots are free (or none is busy): fewer, larger claims.
     batch = max(1, flight.concurrency // _BATCH_DIVISOR)
     failure: BaseException | None = None
@@ -268,7 +271,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                 tried += len(claims)
                 for claim, slot in zip(claims, slots, strict=True):
                     channel = channels.get(claim.row["channel"])
-                    future = pool.submit(_send, box, db, claim, channel, slot)
+                    future = pool.submit(_send, box, db, claim, channel, slot, recorder)
                     flight.add(future, claim)
                 continue
             remaining = deadline - time.monotonic()
@@ -292,7 +295,10 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
         while flight.running:
             settle(None)
         pool.shutdown(wait=True)
-        db.close()
+        try:
+            recorder.flush()
+        finally:
+            db.close()
     if failure is not None:
         raise failure
     if lost is not None:
@@ -321,6 +327,7 @@ def _send(
     claim: store.Claimed,
     channel: Channel | None,
     slot: float | None = None,
+    recorder: SentRecorder | None = None,
 ) -> _Outcome:
     """Send one claimed row and record the answer (runs in a sending thread).
 
@@ -362,12 +369,15 @@ def _send(
         log.exception("outbox %s: channel %s failed unexpectedly", claim.id, name)
         error = SendError("unknown", f"channel {name} raised {type(exc).__name__}")
     else:
+        if recorder is not None:
+            recorder.record(claim, result, box.now(), resend)
+        else:
 
-        def record() -> None:
-            with db.begin() as conn:
-                store.record_sent(conn, claim, result, box.now(), resend)
+            def record() -> None:
+                with db.begin() as conn:
+                    store.record_sent(conn, claim, result, box.now(), resend)
 
-        _retrying(record)
+            _retrying(record)
         report.sent += 1
         report.resent += int(resend)
         log.info("outbox %s: sent via %s%s", claim.id, name, " (re-send)" if resend else "")
