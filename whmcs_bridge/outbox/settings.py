@@ -13,7 +13,8 @@ from whmcs_bridge.errors import ConfigError
 class OutboxSettings:
     """Delivery knobs; every one is a key of ``[outbox]`` with the same name."""
 
-    rate_per_second: float = 80.0  # Meta's default throughput per business number
+    # Meta's default throughput per business number: one cap, shared by every worker of the panel.
+    rate_per_second: float = 80.0
     min_interval_per_recipient: float = 6.0  # Meta's pair rate (messaging.md §1.7)
     unknown_grace_seconds: float = 900.0
     sending_stale_seconds: float = 300.0  # a send older than this belongs to a dead process

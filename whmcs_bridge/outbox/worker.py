@@ -7,8 +7,11 @@ unsent. A batch is never larger than the free send slots (``send_concurrency``),
 messages really in flight (or about to be, within a few rate-limit ticks) can ever be sent twice.
 
 Sends overlap: a small thread pool keeps up to ``send_concurrency`` requests in flight, all paced
-by the outbox's one token bucket (on the moment each request starts), and each thread records
-its answer in its own transaction. The claiming stays in the calling thread. A channel starts
+on the moment each request starts by send slots that every worker of the panel shares (each
+claim reserves one per row in its own transaction: one cap for all workers, see
+:mod:`whmcs_bridge.outbox.shared_rate`). An accepted answer is written in a group with the others
+that arrive meanwhile (:mod:`whmcs_bridge.outbox.recorder`); a failed one in the thread's own
+transaction. The claiming stays in the calling thread. A channel starts
 with one send in flight and doubles up to the limit with every answer that does not stop it, so
 a throttle, a pause or a dead token is met by one request, not by a volley. One recipient never
 has two sends in flight at once, so its messages keep their order.
@@ -354,7 +357,8 @@ def _send(
     if wait_for:
         time.sleep(wait_for)
     # Paced right before the call, after the claim's transaction and in the sending thread: the
-    # one bucket shared by all threads lets requests start no closer than the rate allows.
+    # claim's slot on every worker's timeline (or, without one, this process's bucket) lets
+    # requests start no closer than the rate allows.
     if slot is None:
         box.bucket.acquire()
     else:
