@@ -23,8 +23,9 @@ lint: $(STAMP)
 services:
 	@bash .ci/services
 
+# Two workers (pytest-xdist): the MariaDB tests wait on the server more than on the CPU.
 test: $(STAMP) services lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # Each tab of the staff page (WHMCS admin area) rendered against the sample panel, as PNG.
 screenshots: $(STAMP) services

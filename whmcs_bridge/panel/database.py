@@ -3,9 +3,10 @@
 MySQL/MariaDB sessions run in ``utf8mb4`` (a panel whose tables are utf8mb4 keeps its emoji; the
 stock ``utf8`` tables read the same), with a pooled, pre-pinged connection, and with
 ``sql_mode='STRICT_TRANS_TABLES'`` (WHMCS's own run with ``''``): a value the bridge writes that
-does not fit its column is an error, never silently cut or clamped. Reads are not affected. SQLite is the embedded default for the demo and for trying the bridge
-without a panel. The bridge only reads ``tbl*`` tables; the database user may lack write rights
-on them.
+does not fit its column is an error, never silently cut or clamped. Reads are not affected.
+SQLite is the embedded default for the demo and for trying the bridge without a panel. The bridge
+reads ``tbl*`` tables and writes only its own (and the two narrow moves the transfers and
+cancellations plugins declare grants for).
 """
 
 from __future__ import annotations
