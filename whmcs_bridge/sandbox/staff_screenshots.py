@@ -103,8 +103,15 @@ def main(directory: str = "var/screenshots") -> int:
         url,
         config={"plugins": {"enabled": enabled}, "serve": {"wake_secret": SECRET}, "api": api},
     )
+    config_file = root / "bridge.toml"
+    names = ", ".join(f'"{name}"' for name in enabled)
+    config_file.write_text(
+        f'[panel]\ndatabase_url = "{url}"\n[api]\nurl = "{sandbox.url}"\n'
+        f'identifier = "screenshots"\nsecret = "{SECRET}"\n[plugins]\nenabled = [{names}]\n',
+        encoding="utf-8",
+    )
     try:
-        _transfers(bridge)
+        _transfers(bridge, config_file)
         _cancellations(bridge, sandbox)
         _sla_ticket(bridge)
         with serving(bridge) as serve_url:
@@ -136,15 +143,18 @@ def _cancellations(bridge: Bridge, sandbox: SandboxPanel) -> None:
     run_cycle(bridge)
 
 
-def _transfers(bridge: Bridge) -> None:
+def _transfers(bridge: Bridge, config_file: Path) -> None:
     """The Transferencias tab's rows, asked in the owners' tickets before the Bajas rows:
     Emily's new carter-shop.com to María (allowed, with a flag), Juan Pablo's service to Carlos
     (pending; refused when the page checks it again, once its cancellation request is held) and
     Lucía's suspended service (refused when asked)."""
+    import io
+    from contextlib import redirect_stdout
+
     from sqlalchemy import insert
 
+    from whmcs_bridge.cli import main as cli
     from whmcs_bridge.panel.rows import blank_row
-    from whmcs_bridge.plugins.transfers.owner_request import create_request
 
     hosting, today = bridge.panel.tables.hosting, bridge.clock.today()
     values = {"userid": 5, "packageid": 1, "domain": "carter-shop.com", "domainstatus": "Active",
@@ -161,7 +171,9 @@ def _transfers(bridge: Bridge) -> None:
             {"deptid": 1, "clientid": client_id, "subject": "Cambio de titular",
              "message": f"Por favor pasen el servicio #{service_id} a {target}"},
         )  # fmt: skip
-        create_request(bridge, int(ticket["id"]), service_id, target)
+        with redirect_stdout(io.StringIO()):  # as staff run it: `whmcs-bridge transfer request`
+            cli(["--config", str(config_file), "transfer", "request", "--ticket", str(ticket["id"]),
+                 "--service", str(service_id), "--to", target])  # fmt: skip
 
 
 def _sla_ticket(bridge: Bridge) -> None:
