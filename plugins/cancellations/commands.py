@@ -61,17 +61,10 @@ def ticket_problem(bridge: Bridge, client_id: int, ticket_id: int) -> tuple[str 
     with bridge.panel.connect() as conn:
         ticket = queries.tickets.ticket(conn, tables, ticket_id)
         owner = queries.clients.client(conn, tables, client_id)
-        owner_login = queries.people.owner_user_id(conn, tables, client_id)
-    if ticket is None or owner is None:
-        return f"no ticket {ticket_id} (or client {client_id}) in the panel", ""
-    registered = owner.email.strip().lower()
-    if ticket.client_id != client_id or ticket.admin or ticket.contact_id:
-        reason = "it is not the client's own"
-    elif ticket.requestor_id and ticket.requestor_id != owner_login:
-        reason = f"login user {ticket.requestor_id} sent it, not the owner"
-    elif ticket.email.strip() and ticket.email.strip().lower() != registered:
-        reason = f"it came from {ticket.email.strip()}"
-    else:
+        if ticket is None or owner is None:
+            return f"no ticket {ticket_id} (or client {client_id}) in the panel", ""
+        reason = queries.tickets.not_from_owner(conn, tables, ticket, client_id, owner.email)
+    if reason is None:
         return None, ticket.tid
     return f"ticket {ticket.tid} was not sent from the owner's registered e-mail: {reason}", ""
 

@@ -7,14 +7,11 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from whmcs_bridge.plugin import (
     ApiError,
     ApiOutcomeUnknown,
     BridgeError,
     ConfigError,
-    PanelTables,
     queries,
 )
 
@@ -41,35 +38,6 @@ class RequestResult:
 def settings_of(bridge: Bridge) -> TransferSettings:
     settings = bridge.settings("transfers")
     return settings if settings is not None else load_settings(bridge.plugin_config("transfers"))
-
-
-def owner_problem(
-    conn: Connection, tables: PanelTables, ticket: queries.TicketInfo, holder_id: int, email: str
-) -> str | None:
-    """Why the ticket is not the owner's authorisation (R-TR-3), or ``None`` when it is.
-
-    The ticket must be the holder client's, not opened by staff nor by a contact, and sent from
-    the holder's registered e-mail: on 8.x by the owner login user (``requestor_id``), on 7.x by
-    the client itself (an e-mail on the ticket, if any, must be the registered one).
-    """
-    if ticket.client_id != holder_id:
-        who = f"client {ticket.client_id}" if ticket.client_id else f"a guest ({ticket.email})"
-        return f"ticket {ticket.id} was sent by {who}, not by the service's holder {holder_id}"
-    if ticket.admin:
-        return f"ticket {ticket.id} was opened by staff ({ticket.admin}), not by the holder"
-    if ticket.contact_id:
-        return f"ticket {ticket.id} was sent by contact {ticket.contact_id}, not by the holder"
-    if ticket.requestor_id:
-        if ticket.requestor_id == queries.people.owner_user_id(conn, tables, holder_id):
-            return None
-        return (
-            f"ticket {ticket.id} was sent by login user {ticket.requestor_id}, "
-            "who is not the account's owner"
-        )
-    sender = ticket.email.strip().lower()
-    if sender and sender != email.strip().lower():
-        return f"ticket {ticket.id} was sent from {sender}, not the holder's registered e-mail"
-    return None
 
 
 def reply_on_ticket(bridge: Bridge, ticket_id: int, text: str) -> str:
@@ -109,7 +77,7 @@ def create_request(
         check = check_transfer(conn, tables, settings, service_id, target, today)
         holder = check.holder
         assert holder is not None
-        problem = owner_problem(conn, tables, ticket, holder.id, holder.email)
+        problem = queries.tickets.not_from_owner(conn, tables, ticket, holder.id, holder.email)
         if problem:
             refusal = Reason("not_from_owner", "R-TR-3", problem, {"ticket_id": ticket.id})
             check = replace(check, reasons=(refusal, *check.reasons))

@@ -28,6 +28,7 @@ __all__ = [
     "TicketReply",
     "department_names",
     "first_staff_reply",
+    "not_from_owner",
     "open_statuses",
     "open_ticket_heads",
     "open_ticket_reply_times",
@@ -282,3 +283,35 @@ def department_names(conn: Connection, tables: PanelTables, ids: Iterable[int]) 
     table = tables.ticketdepartments
     rows = conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(wanted)))
     return {int(department): str(name or "") for department, name in rows}
+
+
+def not_from_owner(
+    conn: Connection, tables: PanelTables, ticket: TicketInfo, client_id: int, email: str
+) -> str | None:
+    """Why a ticket does not stand for the account holder's own word, or ``None`` when it does.
+
+    It must be the client's, opened neither by staff nor by a contact, and sent from the holder's
+    registered e-mail: on 8.x by the owner login (``requestor_id``), on 7.x by the client itself
+    (an e-mail on the ticket, if any, must be ``email``, the registered one). Used wherever the
+    company's rules ask for the owner's own request (a service move, a cancellation).
+    """
+    from whmcs_bridge.panel.queries.people import owner_user_id
+
+    if ticket.client_id != client_id:
+        who = f"client {ticket.client_id}" if ticket.client_id else f"a guest ({ticket.email})"
+        return f"ticket {ticket.id} was sent by {who}, not by the account's holder {client_id}"
+    if ticket.admin:
+        return f"ticket {ticket.id} was opened by staff ({ticket.admin}), not by the holder"
+    if ticket.contact_id:
+        return f"ticket {ticket.id} was sent by contact {ticket.contact_id}, not by the holder"
+    if ticket.requestor_id:
+        if ticket.requestor_id == owner_user_id(conn, tables, client_id):
+            return None
+        return (
+            f"ticket {ticket.id} was sent by login user {ticket.requestor_id}, "
+            "who is not the account's owner"
+        )
+    sender = ticket.email.strip().lower()
+    if sender and sender != email.strip().lower():
+        return f"ticket {ticket.id} was sent from {sender}, not the holder's registered e-mail"
+    return None
