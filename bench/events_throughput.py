@@ -1,29 +1,40 @@
-"""Benchmark (b) and (c): 10,000 fresh events through intake and dispatch to a no-op plugin.
+"""Benchmark (b) and (c): fresh events through intake and dispatch to a no-op plugin.
 
-    python bench/events_throughput.py [URL]   (default: a fresh MariaDB 8.4 stock schema)
+    python bench/events_throughput.py [URL] [--count N] [--sqlite] [--schema 8.4|7.8]
+                                      [--traced N[,N...]]
 
-Writes 10,000 inbox rows as the hook file would (a mix of hooks), then runs cycles until every
-event is settled; prints events per second for intake and dispatch together, and the memory peak.
+Default: a fresh MariaDB database with the stock WHMCS 8.4 schema (dropped at the end);
+``--sqlite`` uses a fresh SQLite panel instead, URL any panel the bridge can open.
+
+Writes ``--count`` inbox rows (default 10,000) as the hook file would (a mix of hooks, a fifth of
+them repeatable alerts keyed per occurrence), then runs cycles until every event is settled;
+prints events per second for intake and dispatch together, the SQL statements and the process's
+CPU per event. Then, for each ``--traced`` batch size (default: the same count), writes a batch
+and drains it again under ``tracemalloc``: the memory peak must not grow with the batch
+(``--traced 10000,100000`` shows it; the tracer slows Python several times, so it is not timed).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from whmcs_bridge import hookimpl
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.store.tables import events, inbox
-from whmcs_bridge.testing.bridges import make_bridge
-from whmcs_bridge.testing.mariadb import load_whmcs_schema
+from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
+from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema
 
 COUNT = 10_000
+WRITE_PAGE = 10_000  # inbox rows per INSERT when filling the inbox
 
 
 class NoOp:
@@ -53,8 +64,15 @@ def inbox_rows(count: int, offset: int = 0) -> list[dict[str, Any]]:
             "origin": "cron",
             "created_at": now,
         }
-        for i in range(count)
+        for i in range(offset, offset + count)
     ]
+
+
+def fill_inbox(bridge: Any, count: int, offset: int) -> None:
+    """Write ``count`` rows in pages, so that filling a large batch stays small too."""
+    for start in range(0, count, WRITE_PAGE):
+        with bridge.panel.begin() as conn:
+            conn.execute(insert(inbox), inbox_rows(min(WRITE_PAGE, count - start), offset + start))
 
 
 def drain(bridge: Any) -> tuple[float, int]:
@@ -74,26 +92,74 @@ def drain(bridge: Any) -> tuple[float, int]:
             return time.perf_counter() - started, cycles
 
 
-def main() -> None:
-    url = sys.argv[1] if len(sys.argv) > 1 else load_whmcs_schema("8.4")
+def count_events(bridge: Any) -> int:
+    with bridge.panel.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(events)).scalar() or 0)
+
+
+def measure(url: str, count: int, traced: list[int]) -> None:
     bridge = make_bridge(url, plugins=[("noop", NoOp())])
     run_cycle(bridge)  # baseline of the watchers
-    with bridge.panel.begin() as conn:
-        conn.execute(insert(inbox), inbox_rows(COUNT))
+    statements = [0]
+
+    @event.listens_for(bridge.panel.engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    fill_inbox(bridge, count, 0)
+    statements[0] = 0
     # Timed without the memory tracer, which slows Python several times (but not SQL).
+    cpu = time.process_time()
     elapsed, cycles = drain(bridge)
-    with bridge.panel.connect() as conn:
-        stored = conn.execute(select(func.count()).select_from(events)).scalar()
-    with bridge.panel.begin() as conn:
-        conn.execute(insert(inbox), inbox_rows(COUNT, offset=COUNT))
-    tracemalloc.start()
-    drain(bridge)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    cpu = time.process_time() - cpu
+    stored = count_events(bridge)
     print(
         f"{stored} events through intake and dispatch in {elapsed:.2f} s over {cycles} cycles: "
-        f"{stored / elapsed:.0f} events/s; memory peak {peak / 2**20:.1f} MB (second batch, traced)"
+        f"{stored / elapsed:.0f} events/s; {statements[0] / stored:.2f} SQL statements and "
+        f"{cpu / stored * 1e6:.0f} us of this process's CPU per event",
+        flush=True,
     )
+    offset = count
+    for size in traced:
+        fill_inbox(bridge, size, offset)
+        offset += size
+        before = count_events(bridge)
+        tracemalloc.start()
+        drain(bridge)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(
+            f"batch of {count_events(bridge) - before} events (traced): "
+            f"memory peak {peak / 2**20:.1f} MB",
+            flush=True,
+        )
+    bridge.panel.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", nargs="?", help="a panel database (default: a fresh one)")
+    parser.add_argument("--count", type=int, default=COUNT, help="events in the timed batch")
+    parser.add_argument("--sqlite", action="store_true", help="a fresh SQLite panel")
+    parser.add_argument("--schema", default="8.4", choices=("8.4", "7.8"), help="stock schema")
+    parser.add_argument(
+        "--traced",
+        default=None,
+        help="batch sizes drained under tracemalloc, comma-separated (default: --count)",
+    )
+    args = parser.parse_args()
+    traced = [int(n) for n in (args.traced or str(args.count)).split(",") if n.strip()]
+    if args.url:
+        measure(args.url, args.count, traced)
+    elif args.sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            measure(sqlite_panel(Path(folder) / "panel.sqlite"), args.count, traced)
+    else:
+        url = load_whmcs_schema(args.schema)
+        try:
+            measure(url, args.count, traced)
+        finally:
+            drop_database(url)
 
 
 if __name__ == "__main__":
