@@ -14,17 +14,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from .base import (
     OutgoingMessage,
     Secret,
     SendError,
     SendResult,
-    classify_transport_error,
     classify_whatsapp_error,
     guard_logs,
 )
+from .http_pool import HttpPool, InvalidAddress, Response, TransportError
 from .whatsapp_body import (
     BODY_LIMIT,
     CALLBACK_PREFIX,
@@ -96,7 +94,10 @@ class WhatsAppChannel:
         self.phone_number_id = str(phone_number_id)
         self._token = token if isinstance(token, Secret) else Secret(token)
         self.timeout = timeout
-        self._session = requests.Session()
+        try:
+            self._pool: HttpPool | None = HttpPool(self.api_base, timeout)
+        except InvalidAddress:
+            self._pool = None  # every call answers channel_broken, naming the setting
         guard_logs(self._token)
 
     def __repr__(self) -> str:
@@ -106,26 +107,30 @@ class WhatsAppChannel:
         )
 
     @property
-    def _node_url(self) -> str:
-        return f"{self.api_base}/{self.version}/{self.phone_number_id}"
+    def _node_path(self) -> str:
+        return f"/{self.version}/{self.phone_number_id}"
 
-    def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One Graph call; returns the parsed JSON of a 2xx answer or raises :class:`SendError`."""
+        if self._pool is None:
+            raise SendError("channel_broken", f"the API address {self.api_base!r} is not valid")
         headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
         try:
-            response = self._session.request(
-                method, url, json=body, headers=headers, timeout=self.timeout
-            )
-            payload = _json_or_none(response)
-        except requests.RequestException as exc:
-            raise self._scrub(classify_transport_error(exc, self.api_base)) from None
+            response = self._pool.request(method, path, data, headers)
+        except TransportError as exc:
+            raise self._scrub(_transport_error(exc, self._pool.host)) from None
+        payload = _json_or_none(response)
         if response.ok:
             return payload
         wait = _usage_wait(response.headers.get("X-Business-Use-Case-Usage"))
         retry_after = _retry_after(response.headers.get("Retry-After"))
         if wait is not None:
             retry_after = max(wait, retry_after or 0.0)
-        error = classify_whatsapp_error(response.status_code, payload, retry_after)
+        error = classify_whatsapp_error(response.status, payload, retry_after)
         raise self._scrub(error)
 
     def _scrub(self, error: SendError) -> SendError:
@@ -135,7 +140,7 @@ class WhatsAppChannel:
         """Send ``msg`` as a template; the result carries the ``wamid`` and the ``wa_id``."""
         body = build_template_body(msg)
         try:
-            payload = self._call("POST", f"{self._node_url}/messages", body)
+            payload = self._call("POST", f"{self._node_path}/messages", body)
         except SendError as exc:
             log.debug("whatsapp outbox=%s refused: %s", msg.outbox_id, exc)
             fallback = msg.template_fallback_language
@@ -152,7 +157,7 @@ class WhatsAppChannel:
                 fallback,
             )
             body = build_template_body(msg, language=fallback)
-            payload = self._call("POST", f"{self._node_url}/messages", body)
+            payload = self._call("POST", f"{self._node_path}/messages", body)
         try:
             message = payload["messages"][0]
             wamid = str(message["id"])
@@ -167,7 +172,7 @@ class WhatsAppChannel:
     def check(self) -> str | None:
         """Read the phone-number node: ``None`` when the token and the number work."""
         try:
-            self._call("GET", self._node_url)
+            self._call("GET", self._node_path)
         except SendError as exc:
             if exc.kind == "channel_broken":
                 return f"WhatsApp rejected the credentials or account: {exc}"
@@ -176,12 +181,23 @@ class WhatsAppChannel:
 
     def close(self) -> None:
         """Release pooled connections."""
-        self._session.close()
+        if self._pool is not None:
+            self._pool.close()
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _transport_error(exc: TransportError, where: str) -> SendError:
+    """Did the request leave? A failed connect sent nothing (safe to retry); anything after it
+    may have reached Meta, and the Cloud API has no idempotency key: the outcome is unknown."""
+    if not exc.sent:
+        return SendError("transient", f"could not connect to {where} ({exc}); nothing was sent")
+    if exc.timed_out:
+        return SendError("unknown", f"no answer from {where} in time ({exc}); it may have sent")
+    return SendError("unknown", f"connection to {where} broke after the request ({exc})")
+
+
+def _json_or_none(response: Response) -> Any:
     try:
-        return response.json()
+        return json.loads(response.body)
     except ValueError:
         return None
 

@@ -1,32 +1,115 @@
 """The loopback HTTP server behind the provider stand-ins (WhatsApp, Telegram).
 
 A WSGI app served on 127.0.0.1 from a background thread records every request and can hold its
-answers; each stand-in says what to answer.
+answers; each stand-in says what to answer. The server speaks HTTP/1.1 with persistent
+connections, as the Graph API and the Bot API do: a client that keeps its connections open is
+measured as it would be against the real service (wsgiref's server answers HTTP/1.0 and closes
+every connection, which made each request pay a new TCP connection). Each request is stamped
+when its request line arrives, the moment the provider's rate window counts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from socketserver import ThreadingMixIn
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from urllib.parse import unquote
 
 Json = dict[str, Any]
 StartResponse = Callable[..., Any]
+App = Callable[[Json, StartResponse], list[bytes]]
+RECEIVED = "whmcs_bridge.received"  # environ key: when the request line arrived (time.time())
+_IDLE_SECONDS = 30.0  # an idle persistent connection is closed after this, as servers do
 
 
-class _Server(ThreadingMixIn, WSGIServer):
+class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
+    def __init__(self, address: tuple[str, int], app: App) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+        self.open: set[socket.socket] = set()
+        self.open_lock = threading.Lock()
 
-class _QuietHandler(WSGIRequestHandler):
+    def close_connections(self) -> None:
+        """Cut every persistent connection (a stopped stand-in must refuse, not linger)."""
+        with self.open_lock:
+            sockets, self.open = list(self.open), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; each request goes to the stand-in's WSGI-style app."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = _IDLE_SECONDS
+    # Headers and body are two writes: with Nagle on, the body would wait for the client's
+    # delayed ACK (40 ms on Linux). Servers set TCP_NODELAY.
+    disable_nagle_algorithm = True
+    server: _Server
+    _received = 0.0
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.open_lock:
+            self.server.open.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.open_lock:
+            self.server.open.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def parse_request(self) -> bool:
+        self._received = time.time()  # the request line has just been read
+        return super().parse_request()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines would print tokens (Telegram puts them in the path)."""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        environ: Json = {
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": unquote(path, "iso-8859-1"),
+            "QUERY_STRING": query,
+            "CONTENT_LENGTH": str(length),
+            "wsgi.input": io.BytesIO(body),
+            RECEIVED: self._received,
+        }
+        if self.headers.get("Content-Type"):
+            environ["CONTENT_TYPE"] = self.headers["Content-Type"]
+        for name, value in self.headers.items():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                environ[key] = value
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+            answer["status"], answer["headers"] = status, headers
+
+        data = b"".join(self.server.app(environ, start_response))
+        code, _, reason = answer["status"].partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in answer["headers"]:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
 def read_request(environ: Json) -> Json:
@@ -46,13 +129,13 @@ def read_request(environ: Json) -> Json:
         "headers": headers,
         "body": raw,
         "json": parsed,
-        "time": time.time(),
+        "time": environ.get(RECEIVED) or time.time(),
     }
 
 
 class LoopbackStandIn:
     """Base of the provider stand-ins: a WSGI app served on 127.0.0.1 from a background thread
-    (one thread per request) that records every request and can hold its answers.
+    (one thread per connection, persistent) that records every request and can hold its answers.
 
     Subclasses implement ``_answer(request) -> (status, body)``; a dict body is sent as JSON, a
     string as an HTML page. Use as a context manager, or ``start()`` / ``stop()``.
@@ -78,9 +161,7 @@ class LoopbackStandIn:
         """Start serving; returns the base URL (the ``api_base`` of a channel)."""
         if self._server is None:
             self._stopping.clear()
-            self._server = make_server(
-                "127.0.0.1", self._port, self, server_class=_Server, handler_class=_QuietHandler
-            )
+            self._server = _Server(("127.0.0.1", self._port), self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
             )
@@ -93,6 +174,7 @@ class LoopbackStandIn:
             self._stopping.set()
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             if self._thread is not None:
                 self._thread.join()
             self._server = self._thread = None
