@@ -1,14 +1,14 @@
 """Turns the rows ``hooks/whmcs_bridge.php`` wrote into events; malformed rows go to quarantine.
 
-The mapping from WHMCS hook to event is data (:data:`HOOKS`); the few hooks that need a lookup
-(which client owns an invoice, which clients a login user owns) say so.
+The mapping from WHMCS hook to event is data (:data:`HOOKS`, in ``hook_rules.py``); the few
+hooks that need a lookup (which client owns an invoice, which clients a login user owns) say so.
+A drain reads its rows as one page: every lookup is one query per page, not one per row.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from whmcs_bridge.events.catalog import OCCURRENCE_EVENTS, REPEATABLE_EVENTS
 from whmcs_bridge.events.model import Event, event_key
+from whmcs_bridge.intake.hook_rules import HINT_HOOKS, HOOKS, HookRule
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.store.tables import events as events_t
 from whmcs_bridge.store.tables import inbox as inbox_t
@@ -26,92 +27,21 @@ from whmcs_bridge.store.tables import meta as meta_t
 from whmcs_bridge.store.tables import quarantine as quarantine_t
 
 DELETE_CHUNK = 1000  # ids per DELETE ... IN (...)
+LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...)
 MAX_ID = 2**63 - 1  # the events' BIGINT columns: a larger id is refused, never clamped
 MAX_DATA_BYTES = 65_535  # MySQL TEXT, the events' data column
+# An event's data is part of its row's payload plus the hook's name, and json.dumps writes a
+# character in at most 12 bytes (an escaped surrogate pair): a payload this short always fits.
+SURELY_STORABLE = (MAX_DATA_BYTES - 200) // 12
 MAX_REASON = 1000
 
 log = logging.getLogger(__name__)
 
+__all__ = ["HINT_HOOKS", "HOOKS", "HookRule", "drain_inbox", "events_from_row"]
+
 
 class MalformedRow(ValueError):
     """An inbox row that cannot become an event; the message is the quarantine reason."""
-
-
-@dataclass(frozen=True)
-class HookRule:
-    """How one WHMCS hook becomes an event."""
-
-    event: str
-    subject: str
-    id_key: str  # payload key holding the subject id
-    client_from: str | None = None  # panel table to look the client up in, by subject id
-    data_keys: tuple[str, ...] = ()
-    when: Callable[[dict[str, Any]], bool] | None = None
-
-
-def _delivered(payload: dict[str, Any]) -> bool:
-    return str(payload.get("status", "")).lower() == "delivered"
-
-
-HOOKS: dict[str, HookRule] = {
-    "ClientAdd": HookRule("client.added", "client", "client_id", data_keys=("user_id",)),
-    # WHMCS 8 reports a login user's password: one event per client the user owns (below).
-    "UserChangePassword": HookRule(
-        "client.password_changed", "client", "user_id", client_from="users_clients"
-    ),
-    "ClientChangePassword": HookRule("client.password_changed", "client", "client_id"),
-    "ClientEdit": HookRule("client.details_changed", "client", "client_id", data_keys=("changed",)),
-    "InvoiceCreated": HookRule(
-        "invoice.created", "invoice", "invoiceid", client_from="invoices", data_keys=("source",)
-    ),
-    "InvoiceCancelled": HookRule(
-        "invoice.cancelled", "invoice", "invoiceid", client_from="invoices"
-    ),
-    "InvoicePaid": HookRule("invoice.paid", "invoice", "invoiceid", client_from="invoices"),
-    "AfterModuleSuspend": HookRule(
-        "service.suspended", "service", "serviceid", data_keys=("pid", "suspendreason")
-    ),
-    "AfterModuleUnsuspend": HookRule(
-        "service.reactivated", "service", "serviceid", data_keys=("pid",)
-    ),
-    "AfterModuleTerminate": HookRule(
-        "service.terminated", "service", "serviceid", data_keys=("pid",)
-    ),
-    "QuoteCreated": HookRule(
-        "quote.available", "quote", "quoteid", client_from="quotes", when=_delivered
-    ),
-    "QuoteStatusChange": HookRule(
-        "quote.available", "quote", "quoteid", client_from="quotes", when=_delivered
-    ),
-    "DomainDelete": HookRule("domain.deleted", "domain", "domainid", data_keys=("domain",)),
-    "CancellationRequest": HookRule(
-        "cancellation.requested", "service", "serviceid", data_keys=("type",)
-    ),
-    "PreUpgradeCheckout": HookRule(
-        "upgrade.ordered", "upgrade", "upgradeid", data_keys=("serviceid", "amount")
-    ),
-    "AfterProductUpgrade": HookRule(
-        "upgrade.completed", "upgrade", "upgradeid", client_from="upgrades"
-    ),
-    "AfterConfigOptionsUpgrade": HookRule(
-        "upgrade.completed", "upgrade", "upgradeid", client_from="upgrades"
-    ),
-    "ContactAdd": HookRule("contact.added", "contact", "contactid"),
-    "ContactEdit": HookRule("contact.changed", "contact", "contactid"),
-    "ContactDelete": HookRule("contact.removed", "contact", "contactid"),
-    "TicketOpen": HookRule("ticket.opened", "ticket", "ticketid", data_keys=("deptid",)),
-    "TicketOpenAdmin": HookRule("ticket.opened", "ticket", "ticketid", data_keys=("deptid",)),
-    "TicketUserReply": HookRule("ticket.replied", "reply", "replyid", data_keys=("ticketid",)),
-    "TicketAdminReply": HookRule(
-        "ticket.replied",
-        "reply",
-        "replyid",
-        client_from="tickets_of_reply",
-        data_keys=("ticketid",),
-    ),
-}
-# Hooks the file records that only hint a watcher to look again (no event of their own).
-HINT_HOOKS = frozenset({"ServiceEdit", "AdminServiceEdit", "ServiceDelete"})
 
 
 def _int(payload: dict[str, Any], key: str) -> int:
@@ -196,7 +126,7 @@ def events_from_row(
     elif rule.client_from:
         lookup = (rule.client_from, subject_id)
     if rule.event in OCCURRENCE_EVENTS:
-        key = occurrence_key(ctx, rule.event, subject_id, occurred, row_id)
+        key = occurrence_key(rule.event, subject_id, occurred, row_id)
     else:
         day = occurred.date().isoformat() if rule.event in REPEATABLE_EVENTS else None
         key = event_key(rule.event, subject_id, day)
@@ -219,27 +149,57 @@ def events_from_row(
 SAME_CHANGE_SECONDS = 120
 
 
-def occurrence_key(
-    ctx: WatchContext, name: str, subject_id: int, occurred: datetime, row_id: int | None
-) -> str:
-    """The key of one occurrence reported by a hook row: its time and row id; or the key of a
-    watcher's report of the same change, when one was stored moments before."""
-    window = timedelta(seconds=SAME_CHANGE_SECONDS)
-    seen = ctx.conn.execute(
-        select(events_t.c.event_key)
-        .where(
-            events_t.c.name == name,
-            events_t.c.subject_id == subject_id,
-            events_t.c.source == "watcher",
-            events_t.c.occurred_at.between(occurred - window, occurred + window),
-        )
-        .order_by(events_t.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if seen is not None:
-        return str(seen)
+def occurrence_key(name: str, subject_id: int, occurred: datetime, row_id: int | None) -> str:
+    """The key of one occurrence reported by a hook row: its time and row id.
+
+    :func:`adopt_watcher_keys` then gives it the key of a watcher's report of the same change,
+    when one was stored moments before."""
     stamp = f"{occurred:%Y-%m-%dT%H:%M:%S}"
     return event_key(name, subject_id, f"{stamp}#{row_id}" if row_id is not None else stamp)
+
+
+def adopt_watcher_keys(ctx: WatchContext, found: list[Event]) -> None:
+    """Give each occurrence in ``found`` the key of the newest watcher report of the same change
+    (same event and subject, within :data:`SAME_CHANGE_SECONDS`), read for the whole page in
+    one query per 1000 subjects (a cron run reports thousands at once)."""
+    indexes = [i for i, event in enumerate(found) if event.name in OCCURRENCE_EVENTS]
+    if not indexes:
+        return
+    window = timedelta(seconds=SAME_CHANGE_SECONDS)
+    wanted = [found[i] for i in indexes]
+    names = sorted({event.name for event in wanted})
+    subjects = sorted({event.subject_id for event in wanted})
+    earliest = min(event.occurred_at for event in wanted) - window
+    latest = max(event.occurred_at for event in wanted) + window
+    seen: dict[tuple[str, int], list[Any]] = {}
+    for start in range(0, len(subjects), LOOKUP_CHUNK):
+        rows = ctx.conn.execute(
+            select(
+                events_t.c.id,
+                events_t.c.event_key,
+                events_t.c.name,
+                events_t.c.subject_id,
+                events_t.c.occurred_at,
+            ).where(
+                events_t.c.name.in_(names),
+                events_t.c.subject_id.in_(subjects[start : start + LOOKUP_CHUNK]),
+                events_t.c.source == "watcher",
+                events_t.c.occurred_at.between(earliest, latest),
+            )
+        )
+        for row in rows:
+            seen.setdefault((row.name, row.subject_id), []).append(row)
+    if not seen:
+        return
+    for index in indexes:
+        event = found[index]
+        same = [
+            row
+            for row in seen.get((event.name, event.subject_id), ())
+            if abs(row.occurred_at - event.occurred_at) <= window
+        ]
+        if same:
+            found[index] = replace(event, key=str(max(same, key=lambda row: row.id).event_key))
 
 
 def _password_events(
@@ -255,7 +215,7 @@ def _password_events(
     name = "client.password_changed"
     return [
         Event(
-            key=occurrence_key(ctx, name, client_id, occurred, row_id),
+            key=occurrence_key(name, client_id, occurred, row_id),
             name="client.password_changed",
             subject_type="client",
             subject_id=client_id,
@@ -289,7 +249,7 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
     found: list[Event] = []
     hints: list[tuple[str, dict[str, Any]]] = []
     pending: list[tuple[int, str, int, int | None]] = []
-    quarantined = 0
+    set_aside: list[dict[str, Any]] = []
     for row in rows:
         try:
             payload = json.loads(row.payload)
@@ -306,29 +266,32 @@ def drain_inbox(ctx: WatchContext, limit: int = 5000) -> Drained:
                 _in_panel_zone(ctx, row, php_zone),
                 row.id,
             )
-            for event in new:
-                _check_storable(event)
+            if len(row.payload) > SURELY_STORABLE:
+                for event in new:
+                    _check_storable(event)
             if lookup is not None:
                 pending.append((len(found), *lookup, new[0].client_id))
             found.extend(new)
         except SQLAlchemyError:
             raise  # the database failed, not the row: the transaction is gone
         except Exception as exc:  # one row never stops intake (issue 12): it waits in quarantine
-            quarantined += 1
             reason = _reason(exc)
             log.warning("inbox row %s (%s) quarantined: %s", row.id, row.hook, reason)
-            ctx.conn.execute(
-                insert(quarantine_t).values(
-                    inbox_id=row.id,
-                    hook=row.hook,
-                    payload=row.payload,
-                    reason=reason,
-                    created_at=ctx.now,
-                )
+            set_aside.append(
+                {
+                    "inbox_id": row.id,
+                    "hook": row.hook,
+                    "payload": row.payload,
+                    "reason": reason,
+                    "created_at": ctx.now,
+                }
             )
+    if set_aside:
+        ctx.conn.execute(insert(quarantine_t), set_aside)
     _fill_clients(ctx, pending, found)
+    adopt_watcher_keys(ctx, found)
     delete_rows(ctx.conn, [row.id for row in rows])
-    return Drained(found, hints, len(rows), quarantined)
+    return Drained(found, hints, len(rows), len(set_aside))
 
 
 def _check_storable(event: Event) -> None:

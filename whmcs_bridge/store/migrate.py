@@ -87,6 +87,14 @@ def _rate_slots(conn: Connection) -> None:
     create_table(conn)
 
 
+def _events_subject(conn: Connection) -> None:
+    """The events' ``(name, subject_id)`` index, created only when missing: intake finds a
+    watcher's report of a hook row's change by it, a page at a time, whatever the table's size."""
+    names = {index["name"] for index in inspect(conn).get_indexes(t.events.name)}
+    if t.EVENTS_SUBJECT_INDEX not in names:
+        next(i for i in t.events.indexes if i.name == t.EVENTS_SUBJECT_INDEX).create(conn)
+
+
 def _nothing(conn: Connection) -> None:
     """Versions 3, 4 and 6 created feature tables; those now belong to their plugins."""
 
@@ -101,6 +109,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "outbox claim index (state, next_attempt_at, id)", _outbox_due_order),
     Migration(7, "feature tables are declared by their plugins", _nothing),
     Migration(8, "rate slots shared by every worker", _rate_slots),
+    Migration(9, "events index (name, subject_id)", _events_subject),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 CORE = "schema_version"

@@ -60,6 +60,8 @@ quarantine = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+EVENTS_SUBJECT_INDEX = f"{PREFIX}events_subject"
+
 events = Table(
     f"{PREFIX}events",
     metadata,
@@ -79,6 +81,8 @@ events = Table(
     UniqueConstraint("event_key", name=f"{PREFIX}events_key"),
     Index(f"{PREFIX}events_unsettled", "settled_at", "id"),
     Index(f"{PREFIX}events_name", "name", "occurred_at"),
+    # A hook row's occurrence finds a watcher's report of the same change (intake).
+    Index(EVENTS_SUBJECT_INDEX, "name", "subject_id"),
 )
 
 # One row per (event, plugin): what the plugin did with the event.
