@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Row, literal, select
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
-from whmcs_bridge.intake.watchers.base import digest, make_event, seen_states
+from whmcs_bridge.intake.watchers.base import chunks, digest, make_event, seen_states
 from whmcs_bridge.intake.watchers.sweep import SweepWatcher
 from whmcs_bridge.panel.tables import PanelTables
 
@@ -140,6 +140,9 @@ class ClientWatcher(SweepWatcher):
         password = password_state(row.password) if self.password_here else ""
         return f"{packed_digest(row[1], CLIENT_FIELDS)}|{password}"
 
+    def logged(self, ctx: WatchContext) -> list[ColumnElement[bool]]:
+        return [self.table.c.id.in_(chunk) for chunk in chunks(ctx.dirty.clients)]
+
     def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
         return [make_event(ctx, "client.added", row.id, row.id)]
 
@@ -187,6 +190,16 @@ class UserPasswordWatcher(SweepWatcher):
 
     def state_of(self, row: Row[Any]) -> str:
         return password_state(row.password)
+
+    def logged(self, ctx: WatchContext) -> list[ColumnElement[bool]]:
+        """The logins of the named clients, through ``tblusers_clients``' client index."""
+        links = self.tables.users_clients
+        return [
+            self.table.c.id.in_(
+                select(links.c.auth_user_id).where(links.c.client_id.in_(chunk)).scalar_subquery()
+            )
+            for chunk in chunks(ctx.dirty.clients)
+        ]
 
     def changed(self, ctx: WatchContext, row: Row[Any], old: str, new: str) -> list[Event]:
         if not password_changed(old, new):

@@ -173,6 +173,23 @@ def open_slice_end(ctx: WatchContext, namespace: str, position: int) -> int | No
     ).scalar()
 
 
+def open_slice_states(
+    ctx: WatchContext, namespace: str, position: int
+) -> tuple[dict[int, str], int | None]:
+    """The remembered states of the :data:`OPEN_SLICE` ids after ``position``, and where the
+    slice ends (``None``: fewer remain, the next slice starts again at 0). One range read of
+    ``seen``'s primary key, for a caller that compares them through an index of its own."""
+    size = max(OPEN_SLICE, 1)
+    rows = ctx.conn.execute(
+        select(seen_t.c.subject_id, seen_t.c.state)
+        .where(seen_t.c.watcher == namespace, seen_t.c.subject_id > position)
+        .order_by(seen_t.c.subject_id)
+        .limit(size)
+    ).all()
+    end = int(rows[-1].subject_id) if len(rows) == size else None
+    return {int(row.subject_id): str(row.state) for row in rows}, end
+
+
 def chunks(ids: Iterable[int], size: int = 1000) -> Iterator[list[int]]:
     """Sorted ids in lists of at most ``size`` (for ``IN`` lists)."""
     ordered = sorted(ids)

@@ -21,7 +21,7 @@ from whmcs_bridge.intake.watchers.accounts import (
     field_positions,
     fields_digest,
 )
-from whmcs_bridge.intake.watchers.base import digest, make_event, seen_states
+from whmcs_bridge.intake.watchers.base import chunks, digest, make_event, seen_states
 from whmcs_bridge.intake.watchers.sweep import SweepWatcher
 from whmcs_bridge.panel.tables import PanelTables
 
@@ -87,6 +87,9 @@ class ContactWatcher(SweepWatcher):
             access = permissions_text(row.permissions)
         return f"{row.userid}|{fields_digest(row, CONTACT_FIELDS, self.positions)}|{access}"
 
+    def logged(self, ctx: WatchContext) -> list[ColumnElement[bool]]:
+        return [self.table.c.userid.in_(chunk) for chunk in chunks(ctx.dirty.clients)]
+
     def added(self, ctx: WatchContext, row: Row[Any]) -> list[Event]:
         return [make_event(ctx, "contact.added", row.id, row.userid)]
 
@@ -141,6 +144,9 @@ class LinkWatcher(SweepWatcher):
     def state_of(self, row: Row[Any]) -> str:
         access = OWNER if row.owner else permissions_text(row.permissions)
         return f"{row.auth_user_id}|{row.client_id}|{access}"
+
+    def logged(self, ctx: WatchContext) -> list[ColumnElement[bool]]:
+        return [self.table.c.client_id.in_(chunk) for chunk in chunks(ctx.dirty.clients)]
 
     def changed(self, ctx: WatchContext, row: Row[Any], old: str, new: str) -> list[Event]:
         before, after = _split(old)[2], _split(new)[2]

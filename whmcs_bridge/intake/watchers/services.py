@@ -4,7 +4,7 @@
 ``<domainstatus>|<userid>``) in two namespaces of ``seen``:
 
 * ``services``: the OPEN services, Pending or Suspended;
-* ``services.sweep``: all the others, compared one slice per cycle (see ``sweep.py``).
+* ``services.sweep``: all the others.
 
 Each cycle it compares:
 
@@ -13,20 +13,27 @@ Each cycle it compares:
   edits and moves with the client): one query through the ``userid`` index, none when nothing
   was logged. Any change of those, open or not, is found in the next cycle;
 * one round-robin slice of :data:`~whmcs_bridge.intake.watchers.base.OPEN_SLICE` open services
-  (an index-only read of ``seen`` finds where it ends): those whose status or client changed or
-  that were deleted, and, over the same id range, the Suspended services not remembered as open
-  (through the ``domainstatus`` index), i.e. the Active -> Suspended nobody logged;
-* one slice of the sweep (everything else, for changes of services that are not open).
+  through the ``domainstatus`` index, never the table's pages: their remembered states (a range
+  of ``seen``) against the Pending and Suspended ids of the same id range (an index-only read,
+  the index holds the id). A service that left the open set, went from Pending to Suspended, was
+  deleted, or is Suspended without being remembered as open (the Active -> Suspended nobody
+  logged) differs, and only those rows are read;
+* one slice of :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` services by id, open or
+  not, compared in SQL with either namespace (only those that changed return): the changes the
+  index cannot show, a service moved to another client without a log line, an Active service
+  terminated.
 
 When the feed says everything is dirty (no activity log, the first cycle, a burst of lines) the
-whole open set is compared and all Suspended services are anti-joined with it, as one query each.
+whole open set is compared, status and client, and all Suspended services are anti-joined with
+it, as one query each.
 
 Detection latency: a change logged by WHMCS or reported by a hook, next cycle; a direct database
 edit nobody logged, within ``ceil(open services / OPEN_SLICE)`` cycles for a change of an open
-service or a new suspension, within ``ceil(services / SWEEP_SLICE)`` cycles for the others (an
-Active service terminated or moved). An idle cycle costs six queries whatever the size of the
-panel: new rows; where the open slice ends, its join, its suspended anti-join; where the sweep
-slice ends, its services that changed or were deleted (compared in SQL, only those return).
+service's status or a new suspension, within ``ceil(services / SWEEP_SLICE)`` cycles for the
+others (an Active service terminated, any service moved). An idle cycle costs five queries
+whatever the size of the panel: new rows; the open slice's remembered states and its index
+range; where the sweep slice ends, its services that changed or were deleted. The pages it reads
+are a few of ``seen`` and of the index, and the sweep slice's: the same number on any panel.
 """
 
 from __future__ import annotations
@@ -34,14 +41,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, literal, null, or_, select, union_all
+from sqlalchemy import ColumnElement, Row, and_, func, literal, null, or_, select, union_all
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.intake.watchers.base import (
     chunks,
     make_event,
-    open_slice_end,
+    open_slice_states,
     pages,
     seen_states,
 )
@@ -120,13 +127,7 @@ class ServiceWatcher(SweepWatcher):
         if ctx.dirty.everything:
             found = [*self._open_set(ctx), *self._newly_suspended(ctx)]
         else:
-            found = self._logged(ctx)
-            position = int(cursor.get("open", 0))
-            end = open_slice_end(ctx, self.name, position)
-            found.extend(self._open_set(ctx, position, end))
-            found.extend(self._newly_suspended(ctx, position, end))
-            if end is not None or position:
-                cursor["open"] = end or 0
+            found = [*self._logged(ctx), *self._open_slice(ctx, cursor)]
         found.extend(self._sweep(ctx, cursor))
         return found
 
@@ -193,10 +194,8 @@ class ServiceWatcher(SweepWatcher):
         self._place(ctx, states)
         return found
 
-    def _open_set(
-        self, ctx: WatchContext, above: int | None = None, upto: int | None = None
-    ) -> list[Event]:
-        """Open services (all, or those remembered in the id range (above, upto]) that changed."""
+    def _open_set(self, ctx: WatchContext) -> list[Event]:
+        """The open services that changed, status or client, or were deleted: all of them."""
         hosting = self.table
         current = self._current()
         query = (
@@ -207,10 +206,6 @@ class ServiceWatcher(SweepWatcher):
                 or_(hosting.c.id.is_(None), current != seen_t.c.state),
             )
         )
-        if above is not None:
-            query = query.where(seen_t.c.subject_id > above)
-        if upto is not None:
-            query = query.where(seen_t.c.subject_id <= upto)
         found: list[Event] = []
         states: dict[int, str] = {}
         deleted: list[int] = []
@@ -224,10 +219,8 @@ class ServiceWatcher(SweepWatcher):
         self._place(ctx, states)
         return found
 
-    def _newly_suspended(
-        self, ctx: WatchContext, above: int | None = None, upto: int | None = None
-    ) -> list[Event]:
-        """Suspended services (all, or in the id range (above, upto]) not remembered as open."""
+    def _newly_suspended(self, ctx: WatchContext) -> list[Event]:
+        """All Suspended services not remembered as open."""
         hosting = self.table
         query = (
             select(*self.columns())
@@ -239,10 +232,6 @@ class ServiceWatcher(SweepWatcher):
             )
             .where(hosting.c.domainstatus == "Suspended", seen_t.c.subject_id.is_(None))
         )
-        if above is not None:
-            query = query.where(hosting.c.id > above)
-        if upto is not None:
-            query = query.where(hosting.c.id <= upto)
         rows = ctx.conn.execute(query).all()
         if not rows:
             return []
@@ -254,12 +243,56 @@ class ServiceWatcher(SweepWatcher):
         self._place(ctx, states)
         return found
 
+    def _open_slice(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
+        """One slice of the open set against the ``domainstatus`` index; only what differs is
+        read from the table. A move of an open service (its client changed, its status not)
+        does not show in the index: the activity log names it, or the sweep finds it."""
+        position = int(cursor.get("open", 0))
+        remembered, end = open_slice_states(ctx, self.name, position)
+        hosting, status = self.table, self.table.c.domainstatus
+        # Up to the last row read as new: a row committed since is the next cycle's new row.
+        upto = end if end is not None else int(cursor.get("max", 0))
+        listed = {
+            int(row.id): str(row.status)
+            for row in ctx.conn.execute(
+                select(hosting.c.id, status.label("status")).where(
+                    status.in_(OPEN), hosting.c.id > position, hosting.c.id <= upto
+                )
+            )
+        }
+        if end is not None or position:
+            cursor["open"] = end or 0
+        differ = {i for i, state in remembered.items() if listed.get(i) != state.partition("|")[0]}
+        differ.update(listed.keys() - remembered.keys())
+        if not differ:
+            return []
+        rows = [
+            row
+            for chunk in chunks(differ)
+            for row in ctx.conn.execute(select(*self.columns()).where(hosting.c.id.in_(chunk)))
+        ]
+        unknown = [row.id for row in rows if row.id not in remembered]
+        before = {**seen_states(ctx, SWEPT, unknown), **remembered}
+        found: list[Event] = []
+        states: dict[int, str] = {}
+        for row in rows:
+            new = self.state_of(row)
+            old = before.get(row.id, "")
+            if old != new:
+                found.extend(self.transition(ctx, row.id, old, new))
+                states[row.id] = new
+        present = {row.id for row in rows}
+        ctx.forget(self.name, [i for i in differ if i in remembered and i not in present])
+        self._place(ctx, states)
+        return found
+
     def _sweep(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
-        """One slice of the services that are not open, compared in SQL: only changes return.
+        """One slice of the services, compared in SQL: only changes return.
 
         Where the slice ends is an index-only read; then one statement returns the services of
-        the slice whose status or client differ from what ``services.sweep`` remembers (or that
-        it never remembered), and the remembered ones of the slice that were deleted.
+        the slice whose status or client differ from what either namespace remembers (or that
+        neither remembers), and the ones ``services.sweep`` remembers that were deleted (the
+        open slice finds the open ones).
         """
         hosting = self.table
         position = int(cursor.get("sweep", 0))
@@ -275,8 +308,9 @@ class ServiceWatcher(SweepWatcher):
             return [column > position] + ([column <= end] if end is not None else [])
 
         opened, swept = seen_t.alias("opened"), seen_t.alias("swept")
+        old = func.coalesce(opened.c.state, swept.c.state)
         changed = (
-            select(*self.columns(), swept.c.state.label("old"))
+            select(*self.columns(), old.label("old"))
             .select_from(
                 hosting.outerjoin(
                     opened, and_(opened.c.watcher == self.name, opened.c.subject_id == hosting.c.id)
@@ -286,8 +320,7 @@ class ServiceWatcher(SweepWatcher):
             )
             .where(
                 *in_slice(hosting.c.id),
-                opened.c.subject_id.is_(None),  # the open set is compared on its own
-                or_(swept.c.state.is_(None), self._current() != swept.c.state),
+                or_(old.is_(None), self._current() != old),
             )
         )
         gone = (

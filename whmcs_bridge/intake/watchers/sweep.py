@@ -1,13 +1,21 @@
 """Watchers of rows that can change at any time: a remembered state per row, checked by sweeps.
 
 Clients, contacts, domains and login links are never "closed", and WHMCS's ``updated_at``
-columns have no index, so there is no cheap way to ask what changed. Instead each cycle compares
-one slice of :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows, by primary-key range,
-with the states remembered in ``seen``, round-robin: two queries per cycle (the slice joined with
-its remembered states, and a count of the remembered ids of the range that tells whether any
-row was deleted; plus one for new rows) whatever the size of the table. A change no hook reports
-is found within ``ceil(rows / SWEEP_SLICE)`` cycles; a change a hook reports is taken from the
-hook at once (:meth:`SweepWatcher.refresh`).
+columns have no index, so there is no cheap way to ask what changed. Each cycle looks at:
+
+* the rows of the clients the activity log named since the last cycle
+  (:attr:`WatchContext.dirty`, read by ``intake/activity.py``; WHMCS logs a client's edits of
+  its profile, an admin's, contact and domain changes with the client): one query through the
+  table's primary key or client index, none when nothing was logged, so a change WHMCS logs is
+  found in the next cycle whatever the size of the table;
+* one slice of :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows, by primary-key
+  range, compared with the states remembered in ``seen``, round-robin: two queries per cycle (the
+  slice joined with its remembered states, and a count of the remembered ids of the range that
+  tells whether any row was deleted; plus one for new rows) whatever the size of the table.
+
+A change nobody logged and no hook reported (a direct database edit) is found by the slices,
+within ``ceil(rows / SWEEP_SLICE)`` cycles; a change a hook reports is taken from the hook at
+once (:meth:`SweepWatcher.refresh`). A deleted row is found by the slices (or its hook).
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 
 from whmcs_bridge.events.model import Event
 from whmcs_bridge.intake.watcher import WatchContext
 from whmcs_bridge.intake.watchers.base import (
     CoreWatcher,
+    chunks,
     make_event,
     pages,
     seen_states,
@@ -59,20 +68,28 @@ class SweepWatcher(CoreWatcher):
         ctx.remember(self.namespace, {row.id: self.state_of(row) for row in rows})
         return found
 
-    def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
-        table, namespace = self.table, self.namespace
-        known = seen_t.alias("known")
-        # The slice's rows come with what was remembered of each (one join, one row each).
-        query = select(*self.columns(), known.c.state.label("remembered")).select_from(
+    def logged(self, ctx: WatchContext) -> list[ColumnElement[bool]]:
+        """Conditions that select the rows of the subjects the activity log named (one per
+        chunk of ids, OR-ed); none, and no query, when it named none of them."""
+        return []
+
+    def _with_remembered(self) -> Select[Any]:
+        """The watched columns and, as ``remembered``, the state ``seen`` holds (one join)."""
+        table, known = self.table, seen_t.alias("known")
+        return select(*self.columns(), known.c.state.label("remembered")).select_from(
             table.outerjoin(
-                known, and_(known.c.watcher == namespace, known.c.subject_id == table.c.id)
+                known, and_(known.c.watcher == self.namespace, known.c.subject_id == table.c.id)
             )
         )
-        part = sweep_slice(ctx, query, table, cursor.get("sweep", 0), self.sweep_size)
+
+    def _compare(
+        self, ctx: WatchContext, rows: Sequence[Row[Any]]
+    ) -> tuple[list[Event], dict[int, str], int]:
+        """Events for the rows whose state moved on, their new states, how many were known."""
         found: list[Event] = []
         fresh: dict[int, str] = {}
         matched = 0
-        for row in part.rows:
+        for row in rows:
             old = row.remembered
             if old is not None:
                 matched += 1
@@ -83,6 +100,22 @@ class SweepWatcher(CoreWatcher):
                 found.extend(self.changed(ctx, row, old, new))
             # A row never remembered (written in the instant between two reads) is learnt quietly.
             fresh[row.id] = new
+        return found, fresh, matched
+
+    def check(self, ctx: WatchContext, cursor: dict[str, Any]) -> list[Event]:
+        found: list[Event] = []
+        named = [] if ctx.dirty.everything else self.logged(ctx)
+        if named:
+            rows = ctx.conn.execute(self._with_remembered().where(or_(*named))).all()
+            logged, fresh, _ = self._compare(ctx, rows)
+            found.extend(logged)
+            ctx.remember(self.namespace, fresh)
+        table, namespace = self.table, self.namespace
+        part = sweep_slice(
+            ctx, self._with_remembered(), table, cursor.get("sweep", 0), self.sweep_size
+        )
+        changed, fresh, matched = self._compare(ctx, part.rows)
+        found.extend(changed)
         in_range = [seen_t.c.watcher == namespace, seen_t.c.subject_id > part.above]
         if part.upto is not None:
             in_range.append(seen_t.c.subject_id <= part.upto)
@@ -128,6 +161,9 @@ class DomainWatcher(SweepWatcher):
 
     def state_of(self, row: Row[Any]) -> str:
         return f"{row.userid}|{row.domain}"
+
+    def logged(self, ctx: WatchContext) -> list[ColumnElement[bool]]:
+        return [self.table.c.userid.in_(chunk) for chunk in chunks(ctx.dirty.clients)]
 
     def gone(self, ctx: WatchContext, subject_id: int, old: str) -> list[Event]:
         client, _, name = old.partition("|")
