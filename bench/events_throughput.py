@@ -1,7 +1,7 @@
 """Benchmark (b) and (c): fresh events through intake and dispatch to a no-op plugin.
 
     python bench/events_throughput.py [URL] [--count N] [--sqlite] [--schema 8.4|7.8]
-                                      [--traced N[,N...]]
+                                      [--traced N[,N...]] [--outcomes-per-commit N]
 
 Default: a fresh MariaDB database with the stock WHMCS 8.4 schema (dropped at the end);
 ``--sqlite`` uses a fresh SQLite panel instead, URL any panel the bridge can open.
@@ -12,6 +12,8 @@ prints events per second for intake and dispatch together, the SQL statements an
 CPU per event. Then, for each ``--traced`` batch size (default: the same count), writes a batch
 and drains it again under ``tracemalloc``: the memory peak must not grow with the batch
 (``--traced 10000,100000`` shows it; the tracer slows Python several times, so it is not timed).
+``--outcomes-per-commit`` sets ``[run] outcomes_per_commit`` (default 1: each event's outcomes
+committed as its handlers return).
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ def count_events(bridge: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(events)).scalar() or 0)
 
 
-def measure(url: str, count: int, traced: list[int]) -> None:
-    bridge = make_bridge(url, plugins=[("noop", NoOp())])
+def measure(url: str, count: int, traced: list[int], per_commit: int) -> None:
+    config = {"run": {"outcomes_per_commit": per_commit}}
+    bridge = make_bridge(url, config=config, plugins=[("noop", NoOp())])
     run_cycle(bridge)  # baseline of the watchers
     statements = [0]
 
@@ -116,7 +119,8 @@ def measure(url: str, count: int, traced: list[int]) -> None:
     print(
         f"{stored} events through intake and dispatch in {elapsed:.2f} s over {cycles} cycles: "
         f"{stored / elapsed:.0f} events/s; {statements[0] / stored:.2f} SQL statements and "
-        f"{cpu / stored * 1e6:.0f} us of this process's CPU per event",
+        f"{cpu / stored * 1e6:.0f} us of this process's CPU per event "
+        f"(outcomes of {per_commit} event(s) per commit)",
         flush=True,
     )
     offset = count
@@ -147,17 +151,21 @@ def main() -> None:
         default=None,
         help="batch sizes drained under tracemalloc, comma-separated (default: --count)",
     )
+    parser.add_argument(
+        "--outcomes-per-commit", type=int, default=1, help="[run] outcomes_per_commit"
+    )
     args = parser.parse_args()
     traced = [int(n) for n in (args.traced or str(args.count)).split(",") if n.strip()]
     if args.url:
-        measure(args.url, args.count, traced)
+        measure(args.url, args.count, traced, args.outcomes_per_commit)
     elif args.sqlite:
         with tempfile.TemporaryDirectory() as folder:
-            measure(sqlite_panel(Path(folder) / "panel.sqlite"), args.count, traced)
+            url = sqlite_panel(Path(folder) / "panel.sqlite")
+            measure(url, args.count, traced, args.outcomes_per_commit)
     else:
         url = load_whmcs_schema(args.schema)
         try:
-            measure(url, args.count, traced)
+            measure(url, args.count, traced, args.outcomes_per_commit)
         finally:
             drop_database(url)
 

@@ -125,6 +125,11 @@ token = {"$env" = "WB_TEST_SECRET"}
             "at least 1",
         ),
         (
+            '[panel]\ndatabase_url = "sqlite:///p"\n[run]\noutcomes_per_commit = 0\n',
+            "run.outcomes_per_commit",
+            "from 1 to 1000",
+        ),
+        (
             '[panel]\ndatabase_url = "sqlite:///p"\n[api]\nurl = "https://x"\nidentifier = "i"\n',
             "api.secret",
             "API credential",

@@ -72,6 +72,8 @@ class BridgeConfig:
     #: to an hour) for ``retry_span_seconds``, then quarantined (issue 9 point 3).
     retry_base_seconds: float = 60.0
     retry_span_seconds: float = 86400.0
+    #: Events whose outcomes dispatch commits at once; 1: each event's as its handlers return.
+    outcomes_per_commit: int = 1
     serve: dict[str, Any] = field(default_factory=dict)
     #: ``[channels.<name>]`` sections, secrets resolved; a channel without one is not offered
     #: (but ``email`` with an ``[api]`` and ``console``, which need no settings).
@@ -190,7 +192,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         sections[name] = resolve(value, path=where, key=f"plugins.{name}", base_dir=base_dir)
 
     run = _Reader(where, _table(raw, "run", where), "run")
-    run.unknown({"max_tries", "retry_span_hours", "retry_base_seconds"})
+    run.unknown({"max_tries", "retry_span_hours", "retry_base_seconds", "outcomes_per_commit"})
     max_tries = run.get("max_tries", int, None)
     if max_tries is not None and max_tries < 1:
         raise run.fail("max_tries", "expected a whole number of at least 1")
@@ -200,6 +202,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
     base = run.get("retry_base_seconds", (int, float), 60)
     if isinstance(base, bool) or not 0 <= base <= 3600:
         raise run.fail("retry_base_seconds", "expected seconds from 0 to 3600")
+    per_commit = run.get("outcomes_per_commit", int, 1)
+    if isinstance(per_commit, bool) or not 1 <= per_commit <= 1000:
+        raise run.fail("outcomes_per_commit", "expected a whole number from 1 to 1000")
 
     serve = _Reader(where, _table(raw, "serve", where), "serve")
     serve.unknown({"host", "port", "interval", "wake_secret", "threads"})
@@ -228,6 +233,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> BridgeConfig:
         max_tries=max_tries,
         retry_base_seconds=float(base),
         retry_span_seconds=float(span) * 3600,
+        outcomes_per_commit=per_commit,
         serve=serve_settings,
     )
 
