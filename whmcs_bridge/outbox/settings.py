@@ -26,7 +26,9 @@ class OutboxSettings:
     pause_seconds: float = 3600.0  # channel pause after 131048 / 368
     unconfigured_retry_seconds: float = 3600.0  # rows for a channel no plugin offers
     claim_window: int = 50  # due rows a claim looks at to find a free recipient
-    send_concurrency: int = 8  # sends in flight at once in one delivery (threads)
+    # At most this many sends in flight in one delivery (a thread each); below it, as many as the
+    # rate and the provider's answer time need (rate x answer time x 2).
+    send_concurrency: int = 256
     # Extra seconds on the 1-s window of the rate limit: a request reaches the provider a few ms
     # after its start was counted (thread switches, building it; up to ~15 ms seen with 8 threads
     # on 2 cores), so the window measured there stays at the limit. Costs 2% of the rate.

@@ -6,7 +6,8 @@ called, so a process killed mid-send leaves evidence: the next delivery finds th
 unsent. A batch is never larger than the free send slots (``send_concurrency``), so only the
 messages really in flight (or about to be, within a few rate-limit ticks) can ever be sent twice.
 
-Sends overlap: a small thread pool keeps up to ``send_concurrency`` requests in flight, all paced
+Sends overlap: ``send_concurrency`` threads (:mod:`whmcs_bridge.outbox.sending`) keep that many
+requests in flight, all paced
 on the moment each request starts by send slots that every worker of the panel shares (each
 claim reserves one per row in its own transaction: one cap for all workers, see
 :mod:`whmcs_bridge.outbox.shared_rate`). An accepted answer is written in a group with the others
@@ -20,71 +21,42 @@ has two sends in flight at once, so its messages keep their order.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from whmcs_bridge.channels.base import Channel, SendError
 from whmcs_bridge.lock import LockLost, ensure_held
 from whmcs_bridge.outbox import store
-from whmcs_bridge.outbox.policy import Decision, decide
 from whmcs_bridge.outbox.recorder import SentRecorder
-from whmcs_bridge.outbox.service import outgoing
-from whmcs_bridge.outbox.tables import DEAD, DUE_STATES, FAILED, QUEUED, UNKNOWN, outbox
+from whmcs_bridge.outbox.sending import (
+    DeliveryReport,
+    Finished,
+    Outcome,
+    Senders,
+    retrying,
+)
+from whmcs_bridge.outbox.tables import DUE_STATES, outbox
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from whmcs_bridge.outbox.service import Outbox
 
+__all__ = ["DeliveryReport", "deliver"]
+
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-_COUNTS = ("sent", "retry", "unknown", "dead", "fallbacks", "resent")
 _CONTENDED_CLAIMS = 5  # deadlocks / lock waits in a row before a delivery gives up for now
-_RECORD_ATTEMPTS = 3
 _BATCH_DIVISOR = 2
-
-
-@dataclass
-class DeliveryReport:
-    """What one delivery did; ``as_dict()`` goes into the cycle report."""
-
-    sent: int = 0
-    retry: int = 0
-    unknown: int = 0
-    dead: int = 0
-    fallbacks: int = 0
-    recovered: int = 0  # found `sending` from a dead process, now `unknown`
-    resent: int = 0  # unknown outcomes sent once more (duplicate_risk)
-    stopped: str = ""
-    channels: dict[str, str | None] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def add(self, other: DeliveryReport) -> None:
-        for name in _COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class _Outcome:
-    """What one send did: its counts, and whether its channel was stopped by the answer."""
-
-    report: DeliveryReport = field(default_factory=DeliveryReport)
-    channel_stopped: bool = False
+_FIRST_LATENCY = 0.05  # seconds: a guess of the provider's answer time until one is measured
+_LATENCY_WEIGHT = 0.05  # of each new answer time in the moving average
+_MIN_IN_FLIGHT = 4
 
 
 class _Connections:
@@ -129,13 +101,27 @@ class _Connections:
 
 
 class _Flight:
-    """The sends in flight of one delivery: their futures, recipients and per-channel room."""
+    """The sends in flight of one delivery: their claims, recipients and per-channel room.
 
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
-        self.running: dict[Future[_Outcome], store.Claimed] = {}
+    How many may be in flight follows the provider's answer time: to keep ``rate`` requests a
+    second going, ``rate x answer time`` must be waiting for their answer, and as many again
+    waiting for their slot (a claim reserves slots for all its rows at once). So the limit is
+    twice that, at least 4 and at most ``most`` (``send_concurrency``); the answer time is a
+    moving average, starting from a guess of 50 ms.
+    """
+
+    def __init__(self, rate: float, most: int) -> None:
+        self.rate = rate
+        self.most = most
+        self.latency = _FIRST_LATENCY
+        self.running: dict[int, store.Claimed] = {}
         self.per_channel: Counter[str] = Counter()
         self.cap: dict[str, int] = {}  # slow start: 1, 2, 4 ... concurrency per channel
+
+    @property
+    def concurrency(self) -> int:
+        wanted = math.ceil(2 * self.rate * self.latency) + _MIN_IN_FLIGHT
+        return max(1, min(self.most, wanted))
 
     def busy(self) -> set[tuple[str, str]]:
         return {(c.row["channel"], c.row["recipient"]) for c in self.running.values()}
@@ -144,19 +130,19 @@ class _Flight:
         names = set(self.cap) | {name for name, n in self.per_channel.items() if n}
         return {name: self.cap.get(name, 1) - self.per_channel[name] for name in names}
 
-    def add(self, future: Future[_Outcome], claim: store.Claimed) -> None:
-        self.running[future] = claim
+    def add(self, claim: store.Claimed) -> None:
+        self.running[claim.id] = claim
         self.per_channel[claim.row["channel"]] += 1
 
-    def finish(self, future: Future[_Outcome]) -> tuple[store.Claimed, _Outcome]:
-        """Forget a finished send; raises what its thread raised."""
-        claim = self.running.pop(future)
+    def finish(self, claim: store.Claimed, outcome: Outcome) -> None:
+        """Forget a finished send; its answer widens or resets its channel's room."""
+        del self.running[claim.id]
         name = claim.row["channel"]
         self.per_channel[name] -= 1
-        outcome = future.result()
         cap = self.cap.get(name, 1)
-        self.cap[name] = 1 if outcome.channel_stopped else min(self.concurrency, cap * 2)
-        return claim, outcome
+        self.cap[name] = 1 if outcome.channel_stopped else min(self.most, cap * 2)
+        if outcome.seconds:
+            self.latency += (outcome.seconds - self.latency) * _LATENCY_WEIGHT
 
 
 def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryReport:
@@ -184,36 +170,31 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     report.recovered = len(recovered)
     channels = box.channels
     token = uuid.uuid4().hex
-    flight = _Flight(max(1, int(settings.send_concurrency)))
-    pool = ThreadPoolExecutor(flight.concurrency, thread_name_prefix="outbox-send")
+    flight = _Flight(settings.rate_per_second, max(1, settings.send_concurrency))
     db = _Connections(panel.engine)
-    # Accepted answers are written in groups (one transaction for those that arrive together).
-    recorder = SentRecorder(db.begin, _retrying)
-    # Claim when a few slots are free (or none is busy): fewer, larger claims.
-    batch = max(1, flight.concurrency // _BATCH_DIVISOR)
+    # Accepted answers are written in groups (one statement for those that arrive together).
+    recorder = SentRecorder(db.begin, retrying)
+    senders = Senders(box, db.begin, recorder)
     failure: BaseException | None = None
     lost: LockLost | None = None
     tried = 0
     contended = 0
 
-    def collect(done: set[Future[_Outcome]]) -> None:
+    def collect(finished: Iterator[Finished]) -> None:
         nonlocal failure
-        for future in done:
-            try:
-                _claim, outcome = flight.finish(future)
-            except Exception as exc:  # a database error while recording; the row stays sending
-                failure = failure or exc
+        for claim, outcome in finished:
+            if isinstance(outcome, BaseException):
+                # A database error while recording; the row stays sending (an unknown outcome).
+                del flight.running[claim.id]
+                flight.per_channel[claim.row["channel"]] -= 1
+                failure = failure or outcome
                 continue
+            flight.finish(claim, outcome)
             report.add(outcome.report)
-
-    def settle(timeout: float | None) -> None:
-        """Wait until a send in flight ends (at most ``timeout`` s) and take in its outcome."""
-        done, _ = wait(list(flight.running), timeout=timeout, return_when=FIRST_COMPLETED)
-        collect(done)
 
     try:
         while True:
-            collect({f for f in flight.running if f.done()})
+            collect(senders.finished(0))
             if failure is not None:
                 report.stopped = "recording an answer failed"
                 break
@@ -223,9 +204,11 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
             if time.monotonic() >= deadline:
                 report.stopped = "time budget used"
                 break
-            free = flight.concurrency - len(flight.running)
-            if free < batch and flight.running:
-                settle(None)
+            concurrency = flight.concurrency
+            free = concurrency - len(flight.running)
+            # Claim when half the slots are free (or none is busy): fewer, larger claims.
+            if free < max(1, concurrency // _BATCH_DIVISOR) and flight.running:
+                collect(senders.finished(None))
                 continue
             if limit is not None:
                 free = min(free, limit - tried)
@@ -248,7 +231,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                         spacing=settings.min_interval_per_recipient,
                         skip_locked=box.skip_locked,
                         is_mysql=box.is_mysql,
-                        window=settings.claim_window,
+                        window=max(settings.claim_window, free),
                         busy=flight.busy(),
                         channel_room=flight.room(),
                         default_room=1,
@@ -262,7 +245,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                 contended += 1
                 log.debug("outbox: claim %d hit a lock conflict, trying again: %s", contended, exc)
                 if flight.running:
-                    settle(0.05)
+                    collect(senders.finished(0.05))
                 elif contended >= _CONTENDED_CLAIMS:
                     report.stopped = "claims contended"
                     break
@@ -272,10 +255,10 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
             contended = 0
             if claims:
                 tried += len(claims)
+                senders.grow(len(flight.running) + len(claims))
                 for claim, slot in zip(claims, slots, strict=True):
-                    channel = channels.get(claim.row["channel"])
-                    future = pool.submit(_send, box, db, claim, channel, slot, recorder)
-                    flight.add(future, claim)
+                    flight.add(claim)
+                    senders.submit(claim, channels.get(claim.row["channel"]), slot)
                 continue
             remaining = deadline - time.monotonic()
             if flight.running:
@@ -283,7 +266,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                 wait_for = remaining
                 if held_until is not None:
                     wait_for = min(wait_for, max((held_until - now).total_seconds(), 0.001))
-                settle(max(wait_for, 0.0))
+                collect(senders.finished(max(wait_for, 0.001)))
                 continue
             if held_until is None:
                 report.stopped = "nothing due"
@@ -296,8 +279,8 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     finally:
         # Every claimed row is sent and recorded before the delivery returns.
         while flight.running:
-            settle(None)
-        pool.shutdown(wait=True)
+            collect(senders.finished(None))
+        senders.stop()
         try:
             recorder.flush()
         finally:
@@ -309,128 +292,3 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     report.channels = box.channel_health()
     report.seconds = round(time.monotonic() - started, 3)
     return report
-
-
-def _retrying(action: Callable[[], T]) -> T:
-    """Run one recording transaction, again after a deadlock or a lock wait timeout."""
-    for attempt in range(1, _RECORD_ATTEMPTS + 1):
-        try:
-            return action()
-        except DBAPIError as exc:
-            if attempt == _RECORD_ATTEMPTS or not store.is_contention(exc):
-                raise
-            log.debug("outbox: recording hit a lock conflict, trying again: %s", exc)
-            time.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")
-
-
-def _send(
-    box: Outbox,
-    db: _Connections,
-    claim: store.Claimed,
-    channel: Channel | None,
-    slot: float | None = None,
-    recorder: SentRecorder | None = None,
-) -> _Outcome:
-    """Send one claimed row and record the answer (runs in a sending thread).
-
-    ``slot``: the start its claim reserved on the timeline all workers share (one cap for all).
-    """
-    outcome = _Outcome()
-    report = outcome.report
-    row = claim.row
-    name, recipient = row["channel"], row["recipient"]
-    resend = claim.previous_state == UNKNOWN
-    if channel is None:
-        error = SendError("channel_broken", f"no enabled plugin offers the channel {name!r}")
-        retry_at = box.now() + timedelta(seconds=box.settings.unconfigured_retry_seconds)
-        _record_failure(box, db, claim, Decision(QUEUED, retry_at), error, resend, report)
-        return outcome
-    try:
-        message = outgoing(row)
-    except (ValueError, TypeError, KeyError) as exc:
-        # Stored damaged (cut by a write from before the strict sessions): it can never go.
-        error = SendError("permanent", f"the stored message cannot be read: {type(exc).__name__}")
-        _record_failure(box, db, claim, Decision(DEAD, None), error, resend, report)
-        return outcome
-    wait_for = box.spacing.wait_for(name, recipient)
-    if wait_for:
-        time.sleep(wait_for)
-    # Paced right before the call, after the claim's transaction and in the sending thread: the
-    # claim's slot on every worker's timeline (or, without one, this process's bucket) lets
-    # requests start no closer than the rate allows.
-    if slot is None:
-        box.bucket.acquire()
-    else:
-        box.shared_rate.acquire(slot)
-    box.spacing.mark(name, recipient)
-    try:
-        result = channel.send(message)
-    except SendError as exc:
-        error = exc
-    except Exception as exc:
-        # A channel's own bug: the request may or may not have left, so it is an unknown outcome.
-        log.exception("outbox %s: channel %s failed unexpectedly", claim.id, name)
-        error = SendError("unknown", f"channel {name} raised {type(exc).__name__}")
-    else:
-        if recorder is not None:
-            recorder.record(claim, result, box.now(), resend)
-        else:
-
-            def record() -> None:
-                with db.begin() as conn:
-                    store.record_sent(conn, claim, result, box.now(), resend)
-
-            _retrying(record)
-        report.sent += 1
-        report.resent += int(resend)
-        log.info("outbox %s: sent via %s%s", claim.id, name, " (re-send)" if resend else "")
-        return outcome
-    decision = decide(
-        error=error,
-        channel=name,
-        failures=int(row["failures"]),
-        recipient_holds=int(row["holds"]),
-        duplicate_risk=bool(row["duplicate_risk"]) or resend,
-        now=box.now(),
-        settings=box.settings,
-    )
-    _record_failure(box, db, claim, decision, error, resend, report)
-    outcome.channel_stopped = decision.channel is not None
-    return outcome
-
-
-def _record_failure(
-    box: Outbox,
-    db: _Connections,
-    claim: store.Claimed,
-    decision: Decision,
-    error: SendError,
-    resend: bool,
-    report: DeliveryReport,
-) -> None:
-    row = claim.row
-    now = box.now()
-
-    def record() -> bool:
-        with db.begin() as conn:
-            changed = store.record_failure(conn, claim, decision, error, now, resend)
-            if decision.channel is not None:
-                store.set_channel_state(conn, row["channel"], decision.channel, now)
-            if decision.hold_recipient_until is not None:
-                store.hold_recipient(
-                    conn, row["channel"], row["recipient"], decision.hold_recipient_until
-                )
-            return changed and decision.fallback and box.enqueue_fallback(conn, row) is not None
-
-    if _retrying(record):
-        report.fallbacks += 1
-    serious = decision.state in (DEAD, UNKNOWN) or decision.channel is not None
-    level = logging.WARNING if serious else logging.INFO
-    log.log(level, "outbox %s: %s via %s -> %s", claim.id, error, row["channel"], decision.state)
-    if decision.state == DEAD:
-        report.dead += 1
-    elif decision.state == UNKNOWN:
-        report.unknown += 1
-    elif decision.state in (FAILED, QUEUED):
-        report.retry += 1
