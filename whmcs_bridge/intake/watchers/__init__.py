@@ -5,12 +5,12 @@ Each reads only what changed or what is still open, through indexes, never whole
 =================  ===============================================  ==========================
 watcher            events                                           how
 =================  ===============================================  ==========================
-clients            client.added, client.details_changed,            new rows + sweep of digests
+clients            client.added, client.details_changed,            new rows + feed + sweep
                    client.password_changed (7.x)
-user_passwords     client.password_changed (8.x, owner users)       new rows + sweep of digests
-contacts           contact.added/changed/removed,                   new rows + sweep of digests
+user_passwords     client.password_changed (8.x, owner users)       new rows + feed + sweep
+contacts           contact.added/changed/removed,                   new rows + feed + sweep
                    user.permissions_changed (7.x sub-accounts)
-user_links         user.permissions_changed (8.x)                   new rows + sweep
+user_links         user.permissions_changed (8.x)                   new rows + feed + sweep
 domains            domain.deleted                                   new rows + sweep
 services           service.suspended/reactivated/terminated/moved   feed + open slice + sweep
 invoices           invoice.created/paid/cancelled                   new rows + feed + open slice
@@ -21,9 +21,13 @@ ticket_replies     ticket.replied                                   new rows
 cancellations      cancellation.requested                           new rows
 =================  ===============================================  ==========================
 
-A sweep compares :data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` rows per cycle, so a
-change no hook reports is found within ``ceil(rows / SWEEP_SLICE)`` cycles (100,000 clients at one
-cycle a minute: 50 minutes at worst).
+A sweep looks at once at the rows of the clients the activity log named (WHMCS logs a profile
+edit, an admin's, a contact's or a domain's change with the client), and compares
+:data:`~whmcs_bridge.intake.watchers.base.SWEEP_SLICE` other rows per cycle, so a change that
+neither a hook reported nor WHMCS logged (a direct database edit) is found within
+``ceil(rows / SWEEP_SLICE)`` cycles (100,000 clients at one cycle a minute: 200 minutes at worst;
+300,000 services: 10 hours). The slice is small so that an idle cycle reads about as many pages
+on a large panel as on a small one.
 
 "feed": the panel's activity log, read before the watchers poll (``intake/activity.py``), names
 the clients, services, invoices and quotes something happened to; the watchers of open sets
@@ -32,8 +36,7 @@ cron's suspensions, admins' edits) is found in the next cycle, like one a hook r
 slice": the rest of an open set is compared :data:`~whmcs_bridge.intake.watchers.base.OPEN_SLICE`
 remembered ids per cycle, round-robin, so a direct database edit that neither logs nor calls a
 hook is found within ``ceil(open set / OPEN_SLICE)`` cycles (24,000 pending or suspended services
-at one cycle a minute: 48 minutes at worst, less than the sweep's 150 for the other 276,000;
-every cycle while the open set fits in one slice).
+at one cycle a minute: 48 minutes at worst; every cycle while the open set fits in one slice).
 When the feed cannot narrow things down (no activity log table, the first cycle, a burst of more
 than ``ACTIVITY_BATCH`` lines) the whole open sets are compared in that cycle.
 
