@@ -149,13 +149,14 @@ def main() -> None:
     parser.add_argument(
         "--traced",
         default=None,
-        help="batch sizes drained under tracemalloc, comma-separated (default: --count)",
+        help='batch sizes drained under tracemalloc, comma-separated (default: --count; "": none)',
     )
     parser.add_argument(
         "--outcomes-per-commit", type=int, default=1, help="[run] outcomes_per_commit"
     )
     args = parser.parse_args()
-    traced = [int(n) for n in (args.traced or str(args.count)).split(",") if n.strip()]
+    sizes = str(args.count) if args.traced is None else args.traced  # "": none
+    traced = [int(n) for n in sizes.split(",") if n.strip()]
     if args.url:
         measure(args.url, args.count, traced, args.outcomes_per_commit)
     elif args.sqlite:
