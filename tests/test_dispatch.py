@@ -117,11 +117,15 @@ def test_malformed_rows_are_quarantined_with_reason(demo_panel: str) -> None:
     assert any("Expecting property name" in r for r in reasons)
 
 
-def test_failing_plugin_does_not_block_others_and_is_quarantined(demo_panel: str) -> None:
+@pytest.mark.parametrize("per_commit", [1, 100])
+def test_failing_plugin_does_not_block_others_and_is_quarantined(
+    demo_panel: str, per_commit: int
+) -> None:
     recorder, failing = Recorder(), Failing()
+    run = {"max_tries": 3, "retry_base_seconds": 0, "outcomes_per_commit": per_commit}
     bridge = make_bridge(
         demo_panel,
-        config={"run": {"max_tries": 3, "retry_base_seconds": 0}},
+        config={"run": run},
         plugins=[("recorder", recorder), ("failing", failing)],
     )
     hook_rows(demo_panel, [("InvoicePaid", {"invoiceid": 4})])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -100,6 +101,7 @@ class OutcomeWriter:
     def __init__(self, conn: Connection, group: int = 1) -> None:
         self.conn = conn
         self.group = group
+        self.one_insert = conn.dialect.name in ("mysql", "mariadb")
         self.new_rows: list[dict[str, object]] = []
         self.retried: list[dict[str, object]] = []
         self.events = 0
@@ -121,11 +123,29 @@ class OutcomeWriter:
         )
 
     def write(self) -> None:
-        """Write what waits: one statement for the new rows, one for the updated ones."""
-        if self.new_rows:
-            self.conn.execute(_INSERT_OUTCOMES, self.new_rows)
-        if self.retried:
-            self.conn.execute(_UPDATE_OUTCOME, self.retried)
+        """Write what waits: one statement for the new rows, one for the updated ones.
+
+        What would be several commits is one explicit transaction: on an autocommit connection
+        each row of an executemany is its own statement and commit (and wait on the disk), but
+        for PyMySQL's INSERT, sent as one multi-row statement."""
+        inserts = min(len(self.new_rows), 1) if self.one_insert else len(self.new_rows)
+        commits = inserts + len(self.retried)
+        if not commits:
+            return
+        if commits > 1:
+            self.conn.exec_driver_sql("BEGIN")
+        try:
+            if self.new_rows:
+                self.conn.execute(_INSERT_OUTCOMES, self.new_rows)
+            if self.retried:
+                self.conn.execute(_UPDATE_OUTCOME, self.retried)
+        except BaseException:
+            if commits > 1:
+                with suppress(Exception):  # a lost connection: the first error says it
+                    self.conn.exec_driver_sql("ROLLBACK")
+            raise
+        if commits > 1:
+            self.conn.exec_driver_sql("COMMIT")
         self.new_rows, self.retried, self.events = [], [], 0
 
     def write_if_possible(self) -> None:
