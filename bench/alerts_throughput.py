@@ -1,23 +1,24 @@
 """Benchmark: queued WhatsApp alerts through the outbox to the stand-in, paced at the rate limit.
 
-    python bench/alerts_throughput.py [URL | --sqlite] [--rate 80] [--count 10000]
-                                      [--workers 1,4,16] [--latency 0.020] [--budget 45]
-                                      [--concurrency 8]
+    python bench/alerts_throughput.py [URL | --sqlite] [--rate 1000,80] [--count 20000,4000]
+                                      [--workers 1,4] [--latency 0.020] [--budget 45]
+                                      [--concurrency N] [--margin S]
 
 Default panel: a fresh MariaDB database with the stock WHMCS 8.4 schema (dropped at the end).
 A URL must name a panel whose outbox is empty (the benchmark deletes its own rows between runs).
 
-For each worker count: ``--count`` rows are queued through ``Outbox.enqueue``, one per distinct
+For each rate (with the count at the same place in ``--count``) and each worker count: the
+rows are queued through ``Outbox.enqueue``, one per distinct
 E.164 number (so per-recipient spacing never holds a send), then that many worker processes call
 ``deliver_due(time_budget=--budget)`` over and over, as cron cycles would, until no row is left
 to claim. The WhatsApp stand-in runs in this (parent) process and holds every answer
 ``--latency`` seconds; the workers run in their own processes, so their CPU figures are the
 bridge's alone. Each worker keeps up to ``send_concurrency`` sends in flight (``--concurrency``
-overrides the outbox's default), all paced by its one token bucket.
+sets the most), all paced by its one token bucket within its share of the rate.
 
 Every worker is configured with ``rate_per_second = --rate``: the cap is shared by all workers
-through the panel's database (send slots in ``mod_whmcs_bridge_rate_slots``), so N workers send
-``--rate`` in total, not N x ``--rate``; the run prints the total against the cap
+through the panel's database (leased shares in ``mod_whmcs_bridge_rate_shares``), so N workers
+send ``--rate`` in total, not N x ``--rate``; the run prints the total against the cap
 (``--worker-rate`` sets each worker's rate instead). Note that the cron cycle itself never runs
 two deliveries at once (it holds a panel-wide lock): the 1-worker figure is what a production
 bridge does.
@@ -70,6 +71,7 @@ def alerts_config(
     budget: float,
     window: int | None = None,
     concurrency: int | None = None,
+    margin: float | None = None,
 ) -> dict[str, Any]:
     """The config sections the bridges get (the WhatsApp channel points at the stand-in)."""
     whatsapp = {
@@ -85,6 +87,8 @@ def alerts_config(
         section["claim_window"] = window
     if concurrency is not None:
         section["send_concurrency"] = concurrency
+    if margin is not None:
+        section["rate_margin_seconds"] = margin
     return delivery_config(section)
 
 
@@ -193,19 +197,10 @@ def worker(
     store.record_sent = timed("record", store.record_sent)  # type: ignore[assignment]
     # Accepted answers are written in groups: time each group's write (calls = groups).
     recorder.write_sent = timed("record", recorder.write_sent)  # type: ignore[assignment]
-    acquire = box.bucket.acquire
-
-    def timed_acquire() -> float:
-        waited = acquire()
-        with totals_lock:
-            totals["rate_wait"] += waited
-        return waited
-
-    box.bucket.acquire = timed_acquire  # type: ignore[method-assign]
     shared_acquire = box.shared_rate.acquire
 
-    def timed_shared_acquire(slot: float) -> float:
-        waited = shared_acquire(slot)
+    def timed_shared_acquire() -> float:
+        waited = shared_acquire()
         with totals_lock:
             totals["rate_wait"] += waited
         return waited
@@ -326,7 +321,9 @@ def run(
         f"({args.count / enqueue_seconds:.0f}/s)",
         flush=True,
     )
-    config = alerts_config(wa, worker_rate, args.budget, args.claim_window, args.concurrency)
+    config = alerts_config(
+        wa, worker_rate, args.budget, args.claim_window, args.concurrency, args.margin
+    )
     ctx = mp.get_context("spawn")
     ready, go = ctx.Queue(), ctx.Event()
     procs = [
@@ -496,6 +493,8 @@ def report(
         and len(results) == workers
     )
     return {
+        "rate": args.rate,
+        "count": args.count,
         "workers": workers,
         "overall": overall,
         "window": window,
@@ -511,9 +510,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url", nargs="?", help="panel database URL (default: fresh MariaDB 8.4)")
     parser.add_argument("--sqlite", action="store_true", help="a fresh SQLite panel instead")
-    parser.add_argument("--rate", type=float, default=80.0, help="messages per second limit")
-    parser.add_argument("--count", type=int, default=10_000, help="messages to queue")
-    parser.add_argument("--workers", default="1", help="worker process counts, e.g. 1,4,16")
+    parser.add_argument("--rate", default="1000,80", help="messages per second limits, e.g. 80")
+    parser.add_argument("--count", default="20000,4000", help="messages to queue, per rate")
+    parser.add_argument("--workers", default="1,4", help="worker process counts, e.g. 1,4,16")
+    parser.add_argument("--margin", type=float, help="rate_margin_seconds (default: outbox's)")
     parser.add_argument(
         "--worker-rate", type=float, help="rate_per_second of each worker (default: --rate)"
     )
@@ -528,6 +528,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="workers give up after (s)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
+    rates = [float(r) for r in args.rate.split(",")]
+    sizes = [int(n) for n in args.count.split(",")]
+    sizes += sizes[-1:] * (len(rates) - len(sizes))
 
     tmp: tempfile.TemporaryDirectory[str] | None = None
     drop = None
@@ -541,15 +544,19 @@ def main() -> int:
     summary = []
     try:
         with WhatsAppStandIn(token=TOKEN) as wa:
-            bridge = make_bridge(url, config=alerts_config(wa, args.rate, args.budget))
+            bridge = make_bridge(url, config=alerts_config(wa, rates[0], args.budget))
             with bridge.panel.connect() as conn:
                 existing = conn.execute(select(func.count()).select_from(outbox)).scalar()
             if existing and args.url:
                 print(f"the outbox of {bridge.panel.database_label()} holds {existing} rows")
                 return 2
             print(f"panel: {bridge.panel.database_label()}; stand-in at {wa.base_url}")
-            for n, workers in enumerate(counts):
-                summary.append(run(bridge, url, wa, args, workers, 1 + n * args.count))
+            first_event = 1
+            for rate, size in zip(rates, sizes, strict=False):
+                for workers in counts:
+                    one = argparse.Namespace(**{**vars(args), "rate": rate, "count": size})
+                    summary.append(run(bridge, url, wa, one, workers, first_event))
+                    first_event += size
             with bridge.panel.begin() as conn:
                 conn.execute(delete(outbox))
             bridge.close()
@@ -558,10 +565,11 @@ def main() -> int:
             drop_database(drop)
         if tmp:
             tmp.cleanup()
-    print(f"\nsummary, limit {args.rate:g}/s, {args.count} messages:")
+    print("\nsummary:")
     for s in summary:
         print(
-            f"   {s['workers']:>3} worker(s): {s['overall']:7.1f} messages/s, max {s['window']} "
+            f"   limit {s['rate']:g}/s, {s['count']} messages, {s['workers']:>2} worker(s): "
+            f"{s['overall']:7.1f} messages/s, max {s['window']} "
             f"in 1 s, {s['cpu_ms']:.2f} ms CPU/message, lost {s['lost']}, duplicated "
             f"{s['duplicated']}, {s['errors']} deliver_due exceptions"
             f"{'' if s['clean'] else '  <- FAILED a check'}"

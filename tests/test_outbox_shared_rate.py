@@ -1,5 +1,5 @@
-"""One cap for all workers (issue 17): send slots shared through the panel's database; and
-the accepted answers written in groups.
+"""One cap for all workers (issue 17): shares of the rate leased through the panel's database;
+and the accepted answers written in groups.
 
 Several bridges (each with its own Outbox, token bucket and connections, as separate processes
 have) deliver at once against the WhatsApp stand-in; the stand-in's own record of when each
@@ -17,14 +17,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import Engine, create_engine, func, inspect, select, update
 from test_outbox import alerts_section, panel_url, queue, rows, wa  # noqa: F401 (fixtures)
 
 from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.channels.base import SendResult
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.recorder import write_sent
-from whmcs_bridge.outbox.shared_rate import SharedRate, rate_slots
+from whmcs_bridge.outbox.shared_rate import SharedRate, rate_shares, register
 from whmcs_bridge.outbox.tables import outbox
 from whmcs_bridge.sandbox.whatsapp_standin import WhatsAppStandIn
 from whmcs_bridge.store import migrate
@@ -92,40 +92,96 @@ def test_four_workers_share_one_cap_at_the_stand_in(
     assert most_in_one_second([r["time"] for r in sends]) <= rate
 
 
-def test_slots_survive_a_dead_worker_and_a_clock_jump(panel_url: str) -> None:  # noqa: F811
+def refreshed(engine: Engine, *workers: SharedRate) -> list[float]:
+    """Each worker renews its share in its own transaction, in turn; their shares."""
+    shares = []
+    for worker in workers:
+        with engine.begin() as conn:
+            shares.append(worker.refresh(conn))
+    return shares
+
+
+def never_over(engine: Engine, rate: float, *workers: SharedRate) -> None:
+    """What every worker may send now, plus what each gave up less than a window ago, stays
+    within the rate (the invariant the provider's window needs)."""
+    with engine.connect() as conn:
+        held = conn.execute(select(func.sum(rate_shares.c.held_milli))).scalar() or 0
+    assert sum(w.share for w in workers) <= rate
+    assert held <= rate * 1000 + 1  # each row's held part is at least its share
+
+
+def test_a_joining_worker_waits_for_the_others_to_give_up_their_part(
+    panel_url: str,  # noqa: F811
+) -> None:
     make_bridge(panel_url).close()  # the migrations, the shared rate's among them
     engine = create_engine(panel_url)
-    rate = SharedRate(engine, rate=1.0, margin=0.0)
+    rate = 80.0
+    first, second = (SharedRate(rate, margin=0.01, lease=3.0) for _ in range(2))
     try:
+        register(engine.begin, first)
+        # Alone, a worker has the whole rate at once: no wait, no margin taken off the share.
+        assert refreshed(engine, first) == [80.0]
+        register(engine.begin, second)
+        # The second gets nothing while the first still holds it all ...
+        assert refreshed(engine, second) == [0.0]
+        # ... the first lowers to half, but its starts of the last second still count ...
+        assert refreshed(engine, first, second) == [40.0, 0.0]
+        never_over(engine, rate, first, second)
+        # ... until the provider's window has passed them (1 s and the margin).
+        time.sleep(1.05)
+        assert refreshed(engine, second, first) == [40.0, 40.0]
+        never_over(engine, rate, first, second)
+        # A worker that stops refreshing (killed, stalled) is counted until its lease ends and
+        # its last window has passed; then the other takes its part.
         with engine.begin() as conn:
-            assert conn.execute(select(rate_slots.c.name)).scalars().all() == ["outbox"]
-            conn.execute(update(rate_slots).values(next_us=0))
-        # A worker reserves five slots and dies before sending any: the others go on after them.
-        with engine.begin() as conn:
-            first = rate.reserve(conn, 5)
-        assert first[0] - time.monotonic() < 0.5
-        with engine.begin() as conn:
-            after = rate.reserve(conn, 1)[0] - time.monotonic()
-        assert 3.5 < after <= 5 * rate.interval
-        # A worker killed inside its claim's transaction reserved nothing (rolled back).
+            conn.execute(
+                update(rate_shares)
+                .where(rate_shares.c.worker == second.worker)
+                .values(expires_us=rate_shares.c.expires_us - 2_900_000)  # lease almost over
+            )
+        assert refreshed(engine, first) == [40.0]
+        time.sleep(1.2)
+        assert refreshed(engine, first) == [80.0]
+        with engine.connect() as conn:  # the dead worker's row is gone
+            workers = conn.execute(select(rate_shares.c.worker)).scalars().all()
+        assert workers == [first.worker]
+        # A delivery that ends gives its share back: the next worker waits only for the window.
+        first.release(engine.begin)
+        assert first.share == 0
+        register(engine.begin, second)
+        assert refreshed(engine, second) == [0.0]
+        time.sleep(1.05)
+        assert refreshed(engine, second) == [80.0]
+    finally:
+        engine.dispose()
+
+
+def test_a_refresh_killed_midway_changes_nothing(panel_url: str) -> None:  # noqa: F811
+    make_bridge(panel_url).close()
+    engine = create_engine(panel_url)
+    first, second = SharedRate(10.0, margin=0.0), SharedRate(10.0, margin=0.0)
+    try:
+        register(engine.begin, first)
+        register(engine.begin, second)
+        assert refreshed(engine, first) == [5.0]  # the second is alive: half each
         conn = engine.connect()
         conn.begin()
-        rate.reserve(conn, 100)
-        conn.invalidate()  # the connection is gone, as with kill -9
+        second.refresh(conn)
+        conn.invalidate()  # the connection is gone, as with kill -9 inside the transaction
         conn.close()
-        with engine.begin() as conn:
-            again = rate.reserve(conn, 1)[0] - time.monotonic()
-        assert 4.5 < again <= 6 * rate.interval
-        # A slot an hour ahead (the server's clock went back): treated as free, no stall.
-        with engine.begin() as conn:
-            conn.execute(update(rate_slots).values(next_us=rate_slots.c.next_us + 3_600_000_000))
-            assert rate.reserve(conn, 1)[0] - time.monotonic() < 0.5
-        # The step is idempotent and keeps the row.
+        with engine.connect() as conn:
+            rows = {r.worker: r.share_milli for r in conn.execute(select(rate_shares))}
+        assert rows == {first.worker: 5_000, second.worker: 0}
+        # Its lease is local too: without a renewal, the killed refresh's share is not used.
+        second._valid_until = -1.0
+        assert second.share == 0
+        # The step is idempotent and keeps the rows.
         for step in migrate.MIGRATIONS:
             with engine.begin() as conn:
                 step.apply(conn)
         with engine.connect() as conn:
-            assert conn.execute(select(rate_slots.c.name)).scalars().all() == ["outbox"]
+            assert conn.execute(select(func.count()).select_from(rate_shares)).scalar() == 2
+            assert not inspect(conn).has_table(migrate.OLD_RATE_SLOTS)
     finally:
         engine.dispose()
 

@@ -51,6 +51,17 @@ class TokenBucket:
         self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate * window)))
         self._lock = threading.Lock()
 
+    def set_rate(self, rate: float) -> None:
+        """A new rate from the next reservation on; the real starts already counted stay."""
+        if rate <= 0:
+            raise ValueError("rate must be above 0")
+        with self._lock:
+            if rate == self.rate:
+                return
+            self.rate = rate
+            self._interval = 1.0 / rate
+            self._starts = deque(self._starts, maxlen=max(1, math.floor(rate * self.window)))
+
     def acquire(self) -> float:
         """Wait for this caller's turn; returns the seconds waited."""
         with self._lock:

@@ -26,6 +26,7 @@ from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.policy import Decision, decide
 from whmcs_bridge.outbox.recorder import SentRecorder
 from whmcs_bridge.outbox.service import outgoing
+from whmcs_bridge.outbox.shared_rate import NoShare
 from whmcs_bridge.outbox.tables import DEAD, FAILED, QUEUED, UNKNOWN
 
 if TYPE_CHECKING:
@@ -81,14 +82,14 @@ class Senders:
     what each did, in the order they ended."""
 
     def __init__(self, box: Outbox, begin: Begin, recorder: SentRecorder) -> None:
-        self._todo: queue.SimpleQueue[tuple[store.Claimed, Channel | None, float | None] | None]
+        self._todo: queue.SimpleQueue[tuple[store.Claimed, Channel | None] | None]
         self._todo = queue.SimpleQueue()
         self._done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self._box, self._begin, self._recorder = box, begin, recorder
         self._threads: list[threading.Thread] = []
 
-    def submit(self, claim: store.Claimed, channel: Channel | None, slot: float | None) -> None:
-        self._todo.put((claim, channel, slot))
+    def submit(self, claim: store.Claimed, channel: Channel | None) -> None:
+        self._todo.put((claim, channel))
 
     def grow(self, count: int) -> None:
         """At least ``count`` threads (one per send in flight); they are started as needed."""
@@ -120,10 +121,10 @@ class Senders:
 
     def _run(self) -> None:
         while (item := self._todo.get()) is not None:
-            claim, channel, slot = item
+            claim, channel = item
             try:
                 result: Outcome | BaseException = send(
-                    self._box, self._begin, claim, channel, slot, self._recorder
+                    self._box, self._begin, claim, channel, self._recorder
                 )
             except BaseException as exc:  # handed to the main thread, which stops the delivery
                 result = exc
@@ -148,13 +149,9 @@ def send(
     begin: Begin,
     claim: store.Claimed,
     channel: Channel | None,
-    slot: float | None = None,
     recorder: SentRecorder | None = None,
 ) -> Outcome:
-    """Send one claimed row and record the answer (runs in a sending thread).
-
-    ``slot``: the start its claim reserved on the timeline all workers share (one cap for all).
-    """
+    """Send one claimed row and record the answer (runs in a sending thread)."""
     outcome = Outcome()
     report = outcome.report
     row = claim.row
@@ -175,13 +172,15 @@ def send(
     wait_for = box.spacing.wait_for(name, recipient)
     if wait_for:
         time.sleep(wait_for)
-    # Paced right before the call, after the claim's transaction and in the sending thread: the
-    # claim's slot on every worker's timeline (or, without one, this process's bucket) lets
-    # requests start no closer than the rate allows.
-    if slot is None:
-        box.bucket.acquire()
-    else:
-        box.shared_rate.acquire(slot)
+    # Paced right before the call, in the sending thread, within this worker's share of the one
+    # rate every worker shares: requests start no closer than the share allows.
+    try:
+        box.shared_rate.acquire()
+    except NoShare as exc:
+        error = SendError("transient", f"not sent: {exc}")
+        retry_at = box.now() + timedelta(seconds=box.settings.retry_base_seconds)
+        record_failure(box, begin, claim, Decision(QUEUED, retry_at), error, resend, report)
+        return outcome
     box.spacing.mark(name, recipient)
     began = time.monotonic()
     try:

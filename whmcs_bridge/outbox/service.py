@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from whmcs_bridge.channels.base import Channel, OutgoingMessage
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.outbox import store
-from whmcs_bridge.outbox.pacing import RecipientSpacing, TokenBucket
+from whmcs_bridge.outbox.pacing import RecipientSpacing
 from whmcs_bridge.outbox.settings import OutboxSettings
 from whmcs_bridge.outbox.shared_rate import SharedRate
 from whmcs_bridge.outbox.tables import DEAD, FAILED, QUEUED, UNKNOWN, outbox
@@ -81,13 +81,10 @@ class Outbox:
         self.settings = settings
         self.dry_run = dry_run
         self._offer_channels = offer_channels
-        # One bucket for every sending thread of this process: the limit holds for all of them.
-        self.bucket = TokenBucket(
-            self.settings.rate_per_second, margin=self.settings.rate_margin_seconds
-        )
-        # The slots every worker of the panel shares (one cap for all): each claim reserves its own.
+        # This process's share of the one rate every worker of the panel shares, and the bucket
+        # that paces every sending thread of this process within it.
         self.shared_rate = SharedRate(
-            panel.engine, self.settings.rate_per_second, self.settings.rate_margin_seconds
+            self.settings.rate_per_second, self.settings.rate_margin_seconds
         )
         self.spacing = RecipientSpacing(self.settings.min_interval_per_recipient)
         self._channels: dict[str, Channel] | None = None

@@ -1,188 +1,270 @@
-"""One rate limit for every worker: send slots handed out through a row of the panel's database.
+"""One rate limit for every worker: each holds a leased share of it, paced on its own real starts.
 
 Several processes may deliver for the same number (two ``serve`` hosts, a ``run`` beside
-``serve``); each one's :class:`~whmcs_bridge.outbox.pacing.TokenBucket` only knows its own
-sends. So the slots come from one row of ``mod_whmcs_bridge_rate_slots``: ``next_us`` is the
-first free slot (microseconds since the epoch). A claim of ``n`` rows reserves ``n`` consecutive
-slots with ONE statement inside the claim's transaction::
+``serve``). Each registers a row in ``mod_whmcs_bridge_rate_shares`` and refreshes it twice a
+second (in its claim's transaction); the refresh gives it a share of ``rate_per_second``:
 
-    start = max(next_us, now);  next_us = start + n * interval;  answer: start - now
+    share = min(rate / live workers, rate - what the others still hold)
 
-and each sending thread waits until its slot. The slots of every worker lie on one timeline,
-``interval = (1 + margin + late) / rate`` apart, so any one-second window at the provider holds
-at most ``rate`` starts as long as no start is later than ``late`` (a quarter of the margin) after
-its slot and the way there adds less than ``margin`` of jitter; a thread later than that (a long
-pause) reserves a fresh slot instead of sending late.
+and paces its own sends at that share with a :class:`~whmcs_bridge.outbox.pacing.TokenBucket`,
+counted on the moments its requests really start. So a late thread costs nothing but its own
+lateness (no slot is wasted, no statement is made per send), and a worker alone uses the whole
+rate: the only allowance is ``rate_margin_seconds`` for the jitter between our start and the
+provider's clock.
 
-Nothing is leased: a worker that dies loses at most the few slots it had reserved (less than a
-second of sending), and the others simply take the following ones. The time is the database
-server's (``NOW(6)``) on MySQL/MariaDB, so hosts with skewed clocks agree; SQLite lives on one
-host, whose clock is used. A ``next_us`` more than ``_MAX_AHEAD_US`` ahead (the server clock
-went back) is treated as free, so a clock jump cannot stall delivery.
+The sum of the shares never exceeds the rate at the provider:
+
+* a worker that lowers its share (another joined) keeps holding the old one, in the others' eyes,
+  for ``1 + margin`` seconds: its starts of the last second are still in the provider's window;
+* a worker may use its share only while its lease is valid: until ``lease`` seconds after it
+  asked for it, on its own monotonic clock. The others count a worker until ``lease`` seconds
+  after its last refresh, on the database's clock, and its share for ``1 + margin`` more. A
+  worker that dies (or stalls) is counted that long, then its part goes to the others.
+* times are the database server's (``NOW(6)``) on MySQL/MariaDB, so hosts with skewed clocks
+  agree; SQLite lives on one host, whose clock is used.
+
+A delivery that ends gives its share back at once (it is still counted for ``1 + margin``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 import time
-from collections import deque
+import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, String, Table, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
+from whmcs_bridge.outbox.pacing import TokenBucket
 from whmcs_bridge.store.tables import PREFIX, metadata
 
-rate_slots = Table(
-    f"{PREFIX}rate_slots",
+rate_shares = Table(
+    f"{PREFIX}rate_shares",
     metadata,
     Column("name", String(64), primary_key=True),  # whose rate: "outbox"
-    Column("next_us", BigInteger, nullable=False),  # the first free slot, µs since the epoch
-    Column("last_wait_us", BigInteger, nullable=False, server_default="0"),  # the last answer
+    Column("worker", String(32), primary_key=True),  # one per Outbox (process)
+    Column("share_milli", BigInteger, nullable=False),  # messages/s x 1000 it may send now
+    Column("held_milli", BigInteger, nullable=False),  # what the others count until held_until
+    Column("held_until_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),  # counted as alive until then
 )
+s = rate_shares.c
 
-_MAX_AHEAD_US = 60_000_000
+REFRESH_SECONDS = 0.5
+LEASE_SECONDS = 3.0
+GIVE_UP_SECONDS = 30.0  # a send that got no share for this long is handed back (transient)
 _NOW_MYSQL = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
-# The first slot is never sooner than ``lead`` from now: the claim still has to commit and hand
-# the row to a sending thread, which must not start late (see SharedRate.acquire).
-_START = (
-    "CASE WHEN next_us > {now} + {ahead} OR next_us < {now} + :lead THEN {now} + :lead "
-    "ELSE next_us END"
-).format
-# MySQL/MariaDB have no UPDATE ... RETURNING: LAST_INSERT_ID(expr) hands the value back in the
-# statement's own OK packet (the driver's lastrowid), so the reservation is one round trip. The
-# wait is assigned first, from the old next_us, and offset by 1 so 0 means "no answer".
-_MYSQL_RESERVE = (
-    f"UPDATE {rate_slots.name} SET "
-    f"last_wait_us = LAST_INSERT_ID(({_START(now=_NOW_MYSQL, ahead=_MAX_AHEAD_US)}) "
-    f"- {_NOW_MYSQL} + 1), "
-    f"next_us = ({_START(now=_NOW_MYSQL, ahead=_MAX_AHEAD_US)}) + :span "
-    "WHERE name = :name"
-)
-_SQLITE_RESERVE = (
-    f"UPDATE {rate_slots.name} SET "
-    f"last_wait_us = ({_START(now=':now', ahead=_MAX_AHEAD_US)}) - :now, "
-    f"next_us = ({_START(now=':now', ahead=_MAX_AHEAD_US)}) + :span "
-    "WHERE name = :name RETURNING last_wait_us"
-)
+
+Begin = Callable[[], AbstractContextManager[Connection]]
 
 
-def reserve_us(
-    conn: Connection, name: str, count: int, interval_us: int, lead_us: int = 0
-) -> int | None:
-    """Reserve ``count`` slots; µs until the first one (None: the row does not exist yet)."""
-    span = count * interval_us
-    if conn.dialect.name in ("mysql", "mariadb"):
-        params = {"span": span, "name": name, "lead": lead_us}
-        result = conn.execute(text(_MYSQL_RESERVE), params)
-        if not result.rowcount:
-            return None
-        wait = int(result.lastrowid or 0)
-        if wait <= 0:
-            raise RuntimeError("the database did not answer the rate reservation")
-        return wait - 1
-    now = int(time.time() * 1_000_000)
-    wait = conn.execute(
-        text(_SQLITE_RESERVE), {"span": span, "name": name, "now": now, "lead": lead_us}
-    ).scalar_one_or_none()
-    return None if wait is None else int(wait)
-
-
-def create_row(conn: Connection, name: str = "outbox") -> None:
-    """The row of one rate, when it is missing (its first slot is free at once)."""
-    exists = conn.execute(select(rate_slots.c.name).where(rate_slots.c.name == name)).first()
-    if exists is None:
-        # Another worker may create it meanwhile; only the statement fails, not the transaction.
-        with contextlib.suppress(IntegrityError):
-            conn.execute(rate_slots.insert().values(name=name, next_us=0))
+class NoShare(Exception):
+    """No share of the rate could be had in time (other workers hold it, or no refresh worked)."""
 
 
 def create_table(conn: Connection) -> None:
-    """The migration step: the table and the outbox's row, each when missing."""
-    rate_slots.create(conn, checkfirst=True)
-    create_row(conn)
+    """The migration step: the table, when missing."""
+    rate_shares.create(conn, checkfirst=True)
+
+
+def _server_now_us(conn: Connection) -> int:
+    if conn.dialect.name in ("mysql", "mariadb"):
+        return int(conn.execute(text(f"SELECT {_NOW_MYSQL}")).scalar_one())
+    return int(time.time() * 1_000_000)
+
+
+@dataclass(frozen=True)
+class _Row:
+    worker: str
+    share: int
+    held: int
+    held_until: int
+    expires: int
+
+    def counted(self, now: int, hold: int) -> int:
+        """What this worker may still be sending at, as far as another worker can tell."""
+        if now >= self.expires + hold:
+            return 0  # dead, and its last window is over
+        share = 0 if now >= self.expires else self.share
+        return max(share, self.held if now < self.held_until else 0)
 
 
 class SharedRate:
-    """Send slots for one rate, shared through the database by every process that sends."""
+    """This worker's share of one rate, leased through the database, and its local pacing."""
 
     def __init__(
         self,
-        engine: Engine,
         rate: float,
         margin: float,
         name: str = "outbox",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        lease: float = LEASE_SECONDS,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be above 0")
-        self.engine = engine
+        self.rate = rate
+        self.margin = margin
         self.name = name
-        # Later than this after its slot: a fresh slot. The timeline's spacing adds it to the
-        # margin, so `late` plus the jitter on the way to the provider may reach the margin.
-        self.late = max(margin / 4, 0.001)
-        self.interval = (1.0 + margin + self.late) / rate
-        self.lead = margin / 2
-        self._gap = 1.0 / rate  # between two real starts of this process
-        self._span = 1.0 + margin  # at most floor(rate) real starts of this process in it
-        self._last = -math.inf  # the latest start of this process (planned or real)
-        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate)))  # real ones
+        self.worker = uuid.uuid4().hex
+        self.lease = lease
+        self._hold_us = round((1.0 + margin) * 1_000_000)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._share = 0.0
+        self._valid_until = -1.0  # local monotonic time the lease holds until
+        self._next_refresh = -1.0
+        self.bucket = TokenBucket(rate, margin=margin, clock=clock, sleep=sleep)
 
-    def reserve(self, conn: Connection, count: int) -> list[float]:
-        """Reserve ``count`` slots in the caller's transaction: their times on ``clock``."""
-        if count <= 0:
-            return []
-        interval_us = max(1, round(self.interval * 1_000_000))
-        lead_us = round(self.lead * 1_000_000)
-        wait = reserve_us(conn, self.name, count, interval_us, lead_us)
-        if wait is None:
-            create_row(conn, self.name)
-            wait = reserve_us(conn, self.name, count, interval_us, lead_us)
-            assert wait is not None
-        first = self._clock() + wait / 1_000_000
-        return [first + i * self.interval for i in range(count)]
+    @property
+    def share(self) -> float:
+        """Messages per second this worker may send now (0 while it has no valid lease)."""
+        with self._lock:
+            return self._share if self._clock() < self._valid_until else 0.0
 
-    def acquire(self, slot: float) -> float:
-        """Wait for ``slot`` and start; the seconds waited.
+    def due(self) -> bool:
+        return self._clock() >= self._next_refresh
 
-        This process's own starts keep the TokenBucket's two rules, measured on when they really
-        went: ``1 / rate`` apart, and at most ``floor(rate)`` in ``1 + margin`` seconds (a thread
-        that woke late pushes the next ones, so a late wake-up cannot make a burst at the
-        provider). A start that would be later than ``late`` after its slot (a pause, a late
-        wake-up) would crowd the next worker's slot: it takes a fresh slot instead. Across
-        workers the cap holds while ``late`` plus the jitter on the way to the provider stays
-        within the margin.
+    def refresh(self, conn: Connection) -> float:
+        """Renew this worker's lease and share in the caller's transaction; the new share."""
+        asked_at = self._clock()
+        if conn.dialect.name not in ("mysql", "mariadb"):
+            # SQLite reads outside a write lock: take it first (a write), as the others must.
+            conn.execute(
+                update(rate_shares)
+                .where(s.name == self.name, s.worker == self.worker)
+                .values(expires_us=s.expires_us)
+            )
+        query = select(rate_shares).where(s.name == self.name).order_by(s.worker)
+        if conn.dialect.name in ("mysql", "mariadb"):
+            query = query.with_for_update()  # refreshes of one rate take turns
+        rows = [
+            _Row(r.worker, r.share_milli, r.held_milli, r.held_until_us, r.expires_us)
+            for r in conn.execute(query)
+        ]
+        now = _server_now_us(conn)
+        hold = self._hold_us
+        mine = next((r for r in rows if r.worker == self.worker), None)
+        others = [r for r in rows if r.worker != self.worker]
+        alive = 1 + sum(1 for r in others if r.expires > now)
+        taken = sum(r.counted(now, hold) for r in others)
+        rate_milli = round(self.rate * 1000)
+        share = max(0, min(rate_milli // alive, rate_milli - taken))
+        held, held_until = share, now
+        if mine is not None:
+            before = mine.counted(now, hold)
+            if share < before:
+                # Our starts of the last second are still in the provider's window.
+                held, held_until = before, now + hold
+            elif now < mine.held_until:
+                held, held_until = max(share, mine.held), mine.held_until
+        values = {
+            "share_milli": share,
+            "held_milli": held,
+            "held_until_us": held_until,
+            "expires_us": now + round(self.lease * 1_000_000),
+        }
+        where = and_(s.name == self.name, s.worker == self.worker)
+        kept = mine is not None and conn.execute(update(rate_shares).where(where).values(values))
+        if not kept or not kept.rowcount:
+            conn.execute(insert(rate_shares).values(name=self.name, worker=self.worker, **values))
+        dead = [r.worker for r in others if now >= r.expires + hold]
+        if dead:
+            conn.execute(delete(rate_shares).where(s.name == self.name, s.worker.in_(dead)))
+        self._apply(share / 1000, asked_at)
+        return share / 1000
+
+    def _apply(self, share: float, asked_at: float) -> None:
+        with self._changed:
+            self._share = share
+            self._valid_until = asked_at + self.lease
+            self._next_refresh = asked_at + REFRESH_SECONDS
+            if share > 0:
+                self.bucket.set_rate(share)
+            self._changed.notify_all()
+
+    def release(self, begin: Begin) -> None:
+        """Give the share back (the delivery ends): the others may take it once the provider's
+        window has passed our last starts. A failure here only leaves the lease to expire."""
+        with self._changed:
+            self._valid_until = -1.0
+            self._next_refresh = -1.0
+        with contextlib.suppress(Exception), begin() as conn:
+            where = and_(s.name == self.name, s.worker == self.worker)
+            row = conn.execute(select(rate_shares).where(where)).first()
+            if row is None:
+                return
+            now = _server_now_us(conn)
+            mine = _Row(
+                row.worker, row.share_milli, row.held_milli, row.held_until_us, row.expires_us
+            )
+            conn.execute(
+                update(rate_shares)
+                .where(where)
+                .values(
+                    share_milli=0,
+                    held_milli=mine.counted(now, self._hold_us),
+                    held_until_us=now + self._hold_us,
+                    expires_us=now,
+                )
+            )
+
+    def acquire(self, give_up: float = GIVE_UP_SECONDS) -> float:
+        """Wait for this worker's turn within its share; the seconds waited.
+
+        Raises :class:`NoShare` after ``give_up`` seconds without a valid share (the main
+        thread refreshes it; a database that stopped answering stops the sends too).
         """
-        waited = 0.0
+        started = self._clock()
         while True:
-            with self._lock:
-                start = max(slot, self._last + self._gap)
-                starts = self._starts
-                if len(starts) == starts.maxlen:
-                    start = max(start, starts[0] + self._span)
-                fits = start <= slot + self.late
-                if fits:
-                    self._last = start
-            if fits:
-                now = self._clock()
-                if start > now:
-                    self._sleep(start - now)
-                    waited += start - now
-                now = self._clock()
-                with self._lock:
-                    self._last = max(self._last, now)
-                    starts = self._starts
-                    full = len(starts) == starts.maxlen
-                    if full and now < starts[0] + self._span:
-                        continue  # another thread went meanwhile: plan again
-                    if now <= slot + self.late:
-                        starts.append(now)
-                        return waited
-            with self.engine.begin() as conn:
-                slot = self.reserve(conn, 1)[0]
+            with self._changed:
+                while not (self._share > 0 and self._clock() < self._valid_until):
+                    left = started + give_up - self._clock()
+                    if left <= 0:
+                        raise NoShare("no share of the rate was granted in time")
+                    self._changed.wait(min(left, REFRESH_SECONDS))
+            self.bucket.acquire()
+            if self._clock() < self._valid_until:
+                return self._clock() - started
+            # The lease ran out while this thread waited for its turn: wait for a renewal.
+
+
+def register(begin: Begin, rate: SharedRate) -> None:
+    """Insert this worker's row (its own transaction, so that refreshes never insert under
+    each other's locks): alive for a lease, with no share yet, so the others make room for it
+    at their next refresh. A worker already registered is left as it is."""
+    with begin() as conn:
+        exists = conn.execute(
+            select(s.worker).where(s.name == rate.name, s.worker == rate.worker)
+        ).first()
+        if exists is None:
+            now = _server_now_us(conn)
+            with contextlib.suppress(IntegrityError):
+                conn.execute(
+                    insert(rate_shares).values(
+                        name=rate.name,
+                        worker=rate.worker,
+                        share_milli=0,
+                        held_milli=0,
+                        held_until_us=0,
+                        expires_us=now + round(rate.lease * 1_000_000),
+                    )
+                )

@@ -43,6 +43,7 @@ from whmcs_bridge.outbox.sending import (
     Senders,
     retrying,
 )
+from whmcs_bridge.outbox.shared_rate import REFRESH_SECONDS, register
 from whmcs_bridge.outbox.tables import DUE_STATES, outbox
 
 if TYPE_CHECKING:
@@ -175,10 +176,29 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     # Accepted answers are written in groups (one statement for those that arrive together).
     recorder = SentRecorder(db.begin, retrying)
     senders = Senders(box, db.begin, recorder)
+    shared_rate = box.shared_rate
+    register(db.begin, shared_rate)
     failure: BaseException | None = None
     lost: LockLost | None = None
     tried = 0
     contended = 0
+
+    def keep_share() -> None:
+        """Renew this worker's share of the rate when due (the sending threads wait on it)."""
+        if shared_rate.due():
+            with db.begin() as conn:
+                shared_rate.refresh(conn)
+
+    def wait(timeout: float | None) -> None:
+        """Take in the sends that end within ``timeout`` (None: the first one), renewing the
+        share meanwhile."""
+        limit = REFRESH_SECONDS if timeout is None else min(timeout, REFRESH_SECONDS)
+        before = len(flight.running)
+        collect(senders.finished(limit))
+        while timeout is None and len(flight.running) == before and flight.running:
+            keep_share()
+            collect(senders.finished(REFRESH_SECONDS))
+        keep_share()
 
     def collect(finished: Iterator[Finished]) -> None:
         nonlocal failure
@@ -208,7 +228,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
             free = concurrency - len(flight.running)
             # Claim when half the slots are free (or none is busy): fewer, larger claims.
             if free < max(1, concurrency // _BATCH_DIVISOR) and flight.running:
-                collect(senders.finished(None))
+                wait(None)
                 continue
             if limit is not None:
                 free = min(free, limit - tried)
@@ -236,8 +256,8 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                         channel_room=flight.room(),
                         default_room=1,
                     )
-                    # One statement: a send slot per claimed row, on every worker's timeline.
-                    slots = box.shared_rate.reserve(conn, len(claims))
+                    if shared_rate.due():
+                        shared_rate.refresh(conn)  # this worker's share of the one rate
             except DBAPIError as exc:
                 if not store.is_contention(exc):
                     raise
@@ -245,7 +265,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                 contended += 1
                 log.debug("outbox: claim %d hit a lock conflict, trying again: %s", contended, exc)
                 if flight.running:
-                    collect(senders.finished(0.05))
+                    wait(0.05)
                 elif contended >= _CONTENDED_CLAIMS:
                     report.stopped = "claims contended"
                     break
@@ -256,9 +276,9 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
             if claims:
                 tried += len(claims)
                 senders.grow(len(flight.running) + len(claims))
-                for claim, slot in zip(claims, slots, strict=True):
+                for claim in claims:
                     flight.add(claim)
-                    senders.submit(claim, channels.get(claim.row["channel"]), slot)
+                    senders.submit(claim, channels.get(claim.row["channel"]))
                 continue
             remaining = deadline - time.monotonic()
             if flight.running:
@@ -266,7 +286,7 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
                 wait_for = remaining
                 if held_until is not None:
                     wait_for = min(wait_for, max((held_until - now).total_seconds(), 0.001))
-                collect(senders.finished(max(wait_for, 0.001)))
+                wait(max(wait_for, 0.001))
                 continue
             if held_until is None:
                 report.stopped = "nothing due"
@@ -279,11 +299,16 @@ def deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryRe
     finally:
         # Every claimed row is sent and recorded before the delivery returns.
         while flight.running:
-            collect(senders.finished(None))
+            try:
+                keep_share()
+            except Exception as exc:  # the sends waiting for a share give up in time (NoShare)
+                log.warning("outbox: the share of the rate could not be renewed: %s", exc)
+            collect(senders.finished(REFRESH_SECONDS))
         senders.stop()
         try:
             recorder.flush()
         finally:
+            shared_rate.release(db.begin)
             db.close()
     if failure is not None:
         raise failure

@@ -80,11 +80,20 @@ def _outbox_due_order(conn: Connection) -> None:
         conn.execute(text(f"DROP INDEX {OLD_DUE_INDEX}{on}"))
 
 
+OLD_RATE_SLOTS = f"{t.PREFIX}rate_slots"
+
+
 def _rate_slots(conn: Connection) -> None:
-    """The send slots every worker shares (one cap for all of them), created when missing."""
+    """Version 8 made a table of send slots, replaced by the leased shares of version 10."""
+
+
+def _rate_shares(conn: Connection) -> None:
+    """The shares of the one rate every worker leases; the slots table of version 8 goes."""
     from whmcs_bridge.outbox.shared_rate import create_table
 
     create_table(conn)
+    if inspect(conn).has_table(OLD_RATE_SLOTS):
+        conn.execute(text(f"DROP TABLE {OLD_RATE_SLOTS}"))
 
 
 def _events_subject(conn: Connection) -> None:
@@ -110,6 +119,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "feature tables are declared by their plugins", _nothing),
     Migration(8, "rate slots shared by every worker", _rate_slots),
     Migration(9, "events index (name, subject_id)", _events_subject),
+    Migration(10, "rate shares leased by every worker", _rate_shares),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 CORE = "schema_version"
