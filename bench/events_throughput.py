@@ -12,8 +12,8 @@ prints events per second for intake and dispatch together, the SQL statements an
 CPU per event. Then, for each ``--traced`` batch size (default: the same count), writes a batch
 and drains it again under ``tracemalloc``: the memory peak must not grow with the batch
 (``--traced 10000,100000`` shows it; the tracer slows Python several times, so it is not timed).
-``--outcomes-per-commit`` sets ``[run] outcomes_per_commit`` (default 1: each event's outcomes
-committed as its handlers return).
+``--outcomes-per-commit`` sets ``[run] outcomes_per_commit`` (default: the config's, 100; 1
+commits each event's outcomes as its handlers return).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, select
 
 from whmcs_bridge import hookimpl
+from whmcs_bridge.config import OUTCOMES_PER_COMMIT
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.store.tables import events, inbox
 from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel
@@ -152,7 +153,10 @@ def main() -> None:
         help='batch sizes drained under tracemalloc, comma-separated (default: --count; "": none)',
     )
     parser.add_argument(
-        "--outcomes-per-commit", type=int, default=1, help="[run] outcomes_per_commit"
+        "--outcomes-per-commit",
+        type=int,
+        default=OUTCOMES_PER_COMMIT,
+        help="[run] outcomes_per_commit (default %(default)s, the config's)",
     )
     args = parser.parse_args()
     sizes = str(args.count) if args.traced is None else args.traced  # "": none

@@ -184,3 +184,20 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     config = parse_config(raw, example)
     host = get_plugin_manager(config, load_entrypoints=False)
     assert host.names() == ["alerts", "upgrades"]
+
+
+def test_outcomes_are_committed_a_hundred_events_at_once_by_default(tmp_path: Path) -> None:
+    """Unless ``[run] outcomes_per_commit`` says otherwise (1: one commit per event), and the
+    example config shows the default."""
+    import tomllib
+
+    from whmcs_bridge.config import OUTCOMES_PER_COMMIT
+
+    assert OUTCOMES_PER_COMMIT == 100
+    panel = '[panel]\ndatabase_url = "sqlite:///p"\n'
+    assert load_config(write(tmp_path, panel)).outcomes_per_commit == 100
+    one = load_config(write(tmp_path, panel + "[run]\noutcomes_per_commit = 1\n"))
+    assert one.outcomes_per_commit == 1
+    example = Path(__file__).resolve().parent.parent / "config" / "bridge.example.toml"
+    raw = tomllib.loads(example.read_text(encoding="utf-8"))
+    assert raw["run"]["outcomes_per_commit"] == OUTCOMES_PER_COMMIT

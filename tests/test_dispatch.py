@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import make_url
 
 from whmcs_bridge import hookimpl
+from whmcs_bridge.config import OUTCOMES_PER_COMMIT
 from whmcs_bridge.cycle import run_cycle
 from whmcs_bridge.events.store import list_events, retry_event
 from whmcs_bridge.lock import cycle_lock, server_lock_name
@@ -166,47 +167,65 @@ def bridge_on_event(bridge, event):
 """
 
 
-@pytest.mark.parametrize("per_commit", [1, 4])
+@pytest.mark.parametrize(
+    ("per_commit", "count", "first"),
+    [(1, 20, 10), (4, 20, 10), (None, 150, 130)],
+    ids=["1", "4", "default"],
+)
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("8.4", marks=pytest.mark.mariadb)])
 def test_kill_9_between_intake_and_dispatch(
-    tmp_path: Path, demo_panel: str, kind: str, per_commit: int, request: pytest.FixtureRequest
+    tmp_path: Path,
+    demo_panel: str,
+    kind: str,
+    per_commit: int | None,
+    count: int,
+    first: int,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Killed while a handler hangs: the next run handles every event; those whose outcomes
     were committed are not handled again (all of them with one event's outcomes per commit;
-    with ``outcomes_per_commit = 4``, all but the at most 3 handled since the last commit)."""
+    otherwise all but fewer than ``outcomes_per_commit``, the last handled before the kill:
+    with the default of 100, at most 99 of the 130)."""
     url = demo_panel if kind == "sqlite" else request.getfixturevalue("mariadb_84")
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "crashy.py").write_text(CRASHING_PLUGIN)
     config = tmp_path / "bridge.toml"
+    run = "" if per_commit is None else f"[run]\noutcomes_per_commit = {per_commit}\n"
     config.write_text(
-        f'[panel]\ndatabase_url = "{url}"\n'
-        f"[run]\noutcomes_per_commit = {per_commit}\n"
+        f'[panel]\ndatabase_url = "{url}"\n{run}'
         '[plugins]\nenabled = ["crashy"]\nplugins_dir = "plugins"\n'
     )
+    bound = per_commit or OUTCOMES_PER_COMMIT
+    hang_on = 20 + first  # events 20.. are stored; the handler hangs after ``first`` of them
     record, ready = tmp_path / "record.txt", tmp_path / "ready"
-    env = {**os.environ, "WB_RECORD": str(record), "WB_READY": str(ready), "WB_HANG_ON": "30"}
+    env = {
+        **os.environ,
+        "WB_RECORD": str(record),
+        "WB_READY": str(ready),
+        "WB_HANG_ON": str(hang_on),
+    }
     command = [sys.executable, "-m", "whmcs_bridge", "--config", str(config), "run"]
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # baseline
-    hook_rows(url, [("InvoicePaid", {"invoiceid": i}) for i in range(20, 40)])
+    hook_rows(url, [("InvoicePaid", {"invoiceid": i}) for i in range(20, 20 + count)])
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    for _ in range(200):
+    for _ in range(400):
         if ready.exists():
             break
         time.sleep(0.05)
-    assert ready.exists(), "the cycle never reached event 30"
+    assert ready.exists(), f"the cycle never reached event {hang_on}"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = record.read_text().split()
-    assert len(before) == 10  # events 20..29 were handled before the kill
+    assert len(before) == first  # handled before the kill
     env.pop("WB_HANG_ON")
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
     handled = record.read_text().split()
-    assert len(set(handled)) == 20  # every event
+    assert len(set(handled)) == count  # every event
     again = [event for event in before if handled.count(event) > 1]
     # Handled again: only the last events before the kill, fewer than one commit's worth.
-    assert len(again) < per_commit and again == before[len(before) - len(again) :]
+    assert len(again) < bound and again == before[len(before) - len(again) :]
     engine = create_engine(url)
     with engine.connect() as conn:
         assert (

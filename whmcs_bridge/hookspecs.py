@@ -125,9 +125,9 @@ def bridge_on_event(bridge: Bridge, event: Event) -> str | Skip | None:
     Fires during dispatch, once per stored event and plugin, until the plugin's outcome is
     final. An exception is recorded as that plugin's failure, retried with backoff, and
     quarantined after ``[run] retry_span_hours`` (or ``max_tries``); the other plugins are
-    not affected. Handlers
-    must be idempotent and re-read current state from the panel (the event carries ids, not
-    copies).
+    not affected. Handlers must be idempotent: outcomes are committed in groups, so a crash
+    may re-run the handlers of up to ``[run] outcomes_per_commit`` events. They re-read
+    current state from the panel (the event carries ids, not copies).
 
     :param bridge: the bridge's services (``panel``, ``api``, ``outbox``, ``clock``).
     :param event: the stored event (``name``, ``subject_type``, ``subject_id``, ``client_id``...).

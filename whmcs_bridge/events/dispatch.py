@@ -4,11 +4,11 @@ pluggy would stop at the first exception, so the host calls each plugin's ``brid
 separately (``PluginHost.call_each``) and records an outcome per (event, plugin). A failure is
 retried by time, with backoff (``[run] retry_base_seconds``, doubling up to an hour), and
 quarantined once ``[run] retry_span_hours`` (default 24) are used up, or after ``max_tries``
-when set; the other plugins go on. Outcomes are committed per event by default: a crash re-runs
-only the handlers of the event in flight, and handlers are idempotent for that. With
-``[run] outcomes_per_commit`` above 1 they are committed for that many events at once (and at
-least every :data:`GROUP_SECONDS`): a crash then re-runs the handlers of at most that many
-events, for a fraction of the statements and of the waits on the disk.
+when set; the other plugins go on. Outcomes are committed for ``[run] outcomes_per_commit``
+events at once (default 100), at least every :data:`GROUP_SECONDS` and at the end of each page:
+a crash re-runs the handlers of at most that many events (handlers are idempotent by contract),
+for a fraction of the statements and of the waits on the disk. With 1, each event's outcomes
+are committed as its handlers return and a crash re-runs only those of the event in flight.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ class DispatchReport:
 def dispatch(bridge: Bridge, batch: int = 500) -> DispatchReport:
     """Give every unsettled event to every enabled plugin that has not finished with it.
 
-    Each event's outcomes are written (autocommitted) as soon as its handlers return, or with
-    those of the next events up to ``[run] outcomes_per_commit``, so a crash re-runs at most
-    the handlers of those events. Marking events settled is bookkeeping done per page, once
+    Each event's outcomes are written with those of the next events up to
+    ``[run] outcomes_per_commit`` (at once with 1), so a crash re-runs at most the handlers of
+    those events. Marking events settled is bookkeeping done per page, once
     their outcomes are written: outcomes alone decide what still has to run.
     """
     report = DispatchReport()
