@@ -18,15 +18,16 @@ Proxies come from the environment (``HTTPS_PROXY``, ``NO_PROXY``) as with ``requ
 
 from __future__ import annotations
 
+import base64
 import http.client
 import select
 import ssl
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 _IDLE_SECONDS = 20.0  # below the usual server keep-alive timeouts (nginx 75 s, ours 30 s)
 
@@ -53,6 +54,15 @@ class Response:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 400
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """Where the ``CONNECT`` tunnels start; ``headers`` carry the proxy's credentials."""
+
+    host: str
+    port: int
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class InvalidAddress(ValueError):
@@ -86,12 +96,20 @@ class HttpPool:
         self._proxy = self._proxy_for(self.host) if self.scheme == "https" else None
 
     @staticmethod
-    def _proxy_for(host: str) -> tuple[str, int] | None:
+    def _proxy_for(host: str) -> Proxy | None:
+        """The ``HTTPS_PROXY`` that ``host`` is reached through, unless ``NO_PROXY`` names it."""
         proxy = urllib.request.getproxies().get("https")
         if not proxy or urllib.request.proxy_bypass(host):
             return None
         parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        return (parts.hostname, parts.port or 8080) if parts.hostname else None
+        if not parts.hostname:
+            return None
+        headers: dict[str, str] = {}
+        if parts.username is not None:  # http://user:password@proxy:3128, as requests sends it
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        # No port: the scheme's, as urllib3 (and so requests) reads it.
+        return Proxy(parts.hostname, parts.port or 80, headers)
 
     def _new(self) -> http.client.HTTPConnection:
         if self.scheme == "http":
@@ -100,8 +118,11 @@ class HttpPool:
             return http.client.HTTPSConnection(
                 self.host, self.port, timeout=self.timeout, context=self._tls
             )
-        conn = http.client.HTTPSConnection(*self._proxy, timeout=self.timeout, context=self._tls)
-        conn.set_tunnel(self.host, self.port)
+        proxy = self._proxy
+        conn = http.client.HTTPSConnection(
+            proxy.host, proxy.port, timeout=self.timeout, context=self._tls
+        )
+        conn.set_tunnel(self.host, self.port, headers=proxy.headers or None)
         return conn
 
     def _take(self) -> tuple[http.client.HTTPConnection, bool]:
@@ -121,7 +142,9 @@ class HttpPool:
         except TimeoutError as exc:
             conn.close()
             raise TransportError(f"connect timed out: {exc}", sent=False, timed_out=True) from None
-        except OSError as exc:  # refused, unreachable, DNS, TLS handshake or certificate
+        # Refused, unreachable, DNS, TLS handshake or certificate; a proxy that refused the
+        # tunnel or answered something that is not HTTP (HTTPException): nothing was sent.
+        except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise TransportError(f"{type(exc).__name__}: {exc}", sent=False) from None
         return conn, False
