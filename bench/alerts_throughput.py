@@ -396,6 +396,13 @@ def report(
         by_state = select(outbox.c.state, func.count()).group_by(outbox.c.state)
         states = {state: n for state, n in conn.execute(by_state)}
         row_ids = {str(i) for i in conn.execute(select(outbox.c.id)).scalars()}
+        unsent = conn.execute(
+            select(outbox.c.id, outbox.c.state, outbox.c.last_error)
+            .where(outbox.c.state != SENT)
+            .limit(5)
+        ).all()
+    for row_id, state, error in unsent:
+        print(f"   not sent: outbox {row_id} {state}: {error}")
     duplicates = sum(n - 1 for n in ids.values() if n > 1)
     missing = len(row_ids - set(ids))
     window, first = worst_window(times)
