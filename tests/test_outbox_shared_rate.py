@@ -127,8 +127,11 @@ def test_a_joining_worker_waits_for_the_others_to_give_up_their_part(
         # ... the first lowers to half, but its starts of the last second still count ...
         assert refreshed(engine, first, second) == [40.0, 0.0]
         never_over(engine, rate, first, second)
-        # ... until the provider's window has passed them (1 s and the margin).
-        time.sleep(1.05)
+        # ... until the provider's window has passed them (1 s and the margin): renewing the
+        # lowered share meanwhile does not make the old one count longer.
+        time.sleep(0.5)
+        assert refreshed(engine, first, second) == [40.0, 0.0]
+        time.sleep(0.55)
         assert refreshed(engine, second, first) == [40.0, 40.0]
         never_over(engine, rate, first, second)
         # A worker that stops refreshing (killed, stalled) is counted until its lease ends and

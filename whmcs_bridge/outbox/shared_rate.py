@@ -170,12 +170,12 @@ class SharedRate:
         share = max(0, min(rate_milli // alive, rate_milli - taken))
         held, held_until = share, now
         if mine is not None:
-            before = mine.counted(now, hold)
-            if share < before:
-                # Our starts of the last second are still in the provider's window.
-                held, held_until = before, now + hold
-            elif now < mine.held_until:
-                held, held_until = max(share, mine.held), mine.held_until
+            holding = mine.held if now < mine.held_until else 0
+            if share < mine.share:
+                # Lowered: our starts of the last second are still in the provider's window.
+                held, held_until = max(mine.share, holding), now + hold
+            elif holding:
+                held, held_until = max(share, holding), mine.held_until
         values = {
             "share_milli": share,
             "held_milli": held,

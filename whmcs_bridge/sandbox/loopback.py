@@ -32,6 +32,9 @@ _IDLE_SECONDS = 30.0  # an idle persistent connection is closed after this, as s
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # A sender opening its connections at once (dozens at 1,000 messages/s) must not overflow
+    # the listen queue, as socketserver's default of 5 does: a provider's front ends do not.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
         super().__init__(address, _Handler)
