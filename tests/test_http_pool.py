@@ -16,13 +16,13 @@ import socket
 import struct
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import pytest
+from test_channels import assert_secret_absent
 
 from whmcs_bridge.channels.base import OutgoingMessage, SendError
 from whmcs_bridge.channels.http_pool import HttpPool, Proxy
@@ -465,15 +465,6 @@ def test_the_proxy_is_read_from_the_environment_as_requests_did(proxy_env) -> No
 
 
 # --- secrets -----------------------------------------------------------------------------------
-def assert_secret_absent(secret: str, error: SendError, caplog, *objects: object) -> None:
-    """As in test_channels: the message, repr, traceback, logs and the objects' reprs."""
-    texts = [str(error), repr(error), error.message, caplog.text]
-    texts += ["".join(traceback.format_exception(error))]
-    texts += [repr(o) for o in objects]
-    for text in texts:
-        assert secret not in text
-
-
 def test_the_token_never_appears_in_errors_or_logs(
     wa: WhatsAppStandIn, proxy_env, serve, make_channel, caplog
 ) -> None:

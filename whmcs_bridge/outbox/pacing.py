@@ -18,8 +18,9 @@ class TokenBucket:
 
     Two rules, both on the moment a caller is let through (just before its request starts):
 
-    * consecutive starts are at least ``1 / rate`` apart (a bucket of one token: a burst of 2x
-      the rate inside one second is exactly what provokes 130429);
+    * consecutive starts are ``1 / rate`` apart (a bucket of one token: a burst of 2x the rate
+      inside one second is exactly what provokes 130429), less at most ``margin`` when a thread
+      woke that little late and the next one is on time;
     * at most ``floor(rate)`` starts in any ``window + margin`` seconds, counted on the times the
       callers really went (after their sleep), so a thread that woke late cannot make the next
       ones bunch up. ``margin`` covers the few milliseconds between our start and the provider's
@@ -80,8 +81,11 @@ class TokenBucket:
                 free_at = starts[0] + span if len(starts) == starts.maxlen else now
                 if now >= free_at:
                     starts.append(now)
-                    # Nobody may go sooner than one interval after this real start.
-                    self._next = max(self._next, now + self._interval)
+                    if now - slot > self.margin:
+                        # A stall, not jitter: nobody goes sooner than an interval after it. A
+                        # wake-up late by less than the margin shifts no one: pushing every later
+                        # slot by each one's few tenths of a ms cost ~2% of the rate.
+                        self._next = max(self._next, now + self._interval)
                     return waited
             self._sleep(free_at - now)
             waited += free_at - now

@@ -1,21 +1,21 @@
-"""Delivery: claim due rows in small batches, send them a few at a time, record each answer.
+"""Delivery: claim due rows in batches, send them from many threads, record the answers.
 
 Each batch is marked ``sending`` (with ``claimed_at``) and committed before the provider is
 called, so a process killed mid-send leaves evidence: the next delivery finds the rows
 ``sending`` and older than ``sending_stale_seconds`` and treats them as unknown outcomes, never as
-unsent. A batch is never larger than the free send slots (``send_concurrency``), so only the
-messages really in flight (or about to be, within a few rate-limit ticks) can ever be sent twice.
+unsent. A batch is never larger than the free places in flight, so only the messages really in
+flight (or waiting their turn within the rate, a fraction of a second) can ever be sent twice.
 
-Sends overlap: ``send_concurrency`` threads (:mod:`whmcs_bridge.outbox.sending`) keep that many
-requests in flight, all paced
-on the moment each request starts by send slots that every worker of the panel shares (each
-claim reserves one per row in its own transaction: one cap for all workers, see
-:mod:`whmcs_bridge.outbox.shared_rate`). An accepted answer is written in a group with the others
-that arrive meanwhile (:mod:`whmcs_bridge.outbox.recorder`); a failed one in the thread's own
-transaction. The claiming stays in the calling thread. A channel starts
-with one send in flight and doubles up to the limit with every answer that does not stop it, so
-a throttle, a pause or a dead token is met by one request, not by a volley. One recipient never
-has two sends in flight at once, so its messages keep their order.
+Sends overlap: the sending threads (:mod:`whmcs_bridge.outbox.sending`) keep as many requests
+in flight as the rate and the provider's answer time need, up to ``send_concurrency``, all paced
+on the moment each request starts within this worker's share of the one rate every worker of
+the panel shares (renewed twice a second in the claim's transaction, see
+:mod:`whmcs_bridge.outbox.shared_rate`). Accepted answers are written in groups, one statement
+each (:mod:`whmcs_bridge.outbox.recorder`); a failed one in the thread's own transaction. The
+claiming stays in the calling thread. A channel starts with one send in flight and doubles up
+to the limit with every answer that does not stop it, so a throttle, a pause or a dead token is
+met by one request, not by a volley. One recipient never has two sends in flight at once, so
+its messages keep their order.
 """
 
 from __future__ import annotations
@@ -228,9 +228,9 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
     def wait(timeout: float | None) -> None:
         """Take in the sends that end within ``timeout`` (None: the first one), renewing the
         share meanwhile."""
-        limit = REFRESH_SECONDS if timeout is None else min(timeout, REFRESH_SECONDS)
+        first = REFRESH_SECONDS if timeout is None else min(timeout, REFRESH_SECONDS)
         before = len(flight.running)
-        collect(senders.finished(limit))
+        collect(senders.finished(first))
         while timeout is None and len(flight.running) == before and flight.running:
             keep_share()
             collect(senders.finished(REFRESH_SECONDS))

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,12 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         self.open: set[socket.socket] = set()
         self.open_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up before its (delayed) answer was written is not an error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Cut every persistent connection (a stopped stand-in must refuse, not linger)."""
