@@ -18,23 +18,25 @@ from typing import Any
 from sqlalchemy import (
     CompoundSelect,
     Connection,
-    Engine,
     Integer,
     Select,
     and_,
     bindparam,
-    delete,
     func,
-    not_,
     or_,
     select,
     union_all,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from whmcs_bridge.channels.base import SendError, SendResult
-from whmcs_bridge.outbox.policy import ChannelAction, Decision
+from whmcs_bridge.outbox.channel_state import (
+    channel_blocks,
+    clear_channel_state,
+    set_channel_state,
+)
+from whmcs_bridge.outbox.policy import Decision
+from whmcs_bridge.outbox.server import is_contention, supports_skip_locked
 from whmcs_bridge.outbox.tables import (
     DUE_STATES,
     SENDING,
@@ -43,6 +45,24 @@ from whmcs_bridge.outbox.tables import (
     channel_states,
     outbox,
 )
+
+# Channel states and the server's abilities live in their own modules; their names stay
+# importable from here.
+__all__ = [
+    "Claimed",
+    "channel_blocks",
+    "claim_due",
+    "clear_channel_state",
+    "find_for_status",
+    "hold_recipient",
+    "is_contention",
+    "record_failure",
+    "record_sent",
+    "recover_stale",
+    "rows_by_state",
+    "set_channel_state",
+    "supports_skip_locked",
+]
 
 o = outbox
 _MAX_ERROR = 500
@@ -60,20 +80,6 @@ class Claimed:
     @property
     def id(self) -> int:
         return int(self.row["id"])
-
-
-def supports_skip_locked(engine: Engine) -> bool:
-    """MariaDB 10.6+ and MySQL 8.0.1+ have ``SKIP LOCKED``; SQLite has no row locks at all."""
-    dialect = engine.dialect
-    if dialect.name not in ("mysql", "mariadb"):
-        return False
-    if dialect.server_version_info is None:
-        with engine.connect():
-            pass  # the first connection fills in the server version
-    version = tuple(dialect.server_version_info or ())
-    if getattr(dialect, "is_mariadb", False):
-        return version >= (10, 6)
-    return version >= (8, 0, 1)
 
 
 def claim_due(
@@ -254,22 +260,6 @@ def _choose(
     return taken, held_until
 
 
-def is_contention(exc: BaseException) -> bool:
-    """A deadlock or a lock wait timeout (MySQL 1213/1205, SQLite "locked"/"busy").
-
-    The server rolled back (or will) the statement; nothing was changed, so the transaction can
-    simply be tried again later.
-    """
-    if not isinstance(exc, DBAPIError):
-        return False
-    orig = exc.orig
-    args = getattr(orig, "args", ())
-    if args and args[0] in (1205, 1213):
-        return True
-    text = str(orig).lower()
-    return "database is locked" in text or "database is busy" in text
-
-
 def record_sent(
     conn: Connection, claim: Claimed, result: SendResult, now: datetime, resend: bool
 ) -> bool:
@@ -387,62 +377,6 @@ def recover_stale(conn: Connection, now: datetime, stale: float, grace: float) -
         if changed:
             recovered.append(int(row_id))
     return recovered
-
-
-# --- channel states ---------------------------------------------------------------------------
-def channel_blocks(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]:
-    """The channels that must not send now: broken, or throttled/paused until a later time."""
-    rows = conn.execute(
-        select(channel_states).where(
-            or_(channel_states.c.until_at.is_(None), channel_states.c.until_at > now)
-        )
-    )
-    return {r.channel: dict(r._mapping) for r in rows}
-
-
-def set_channel_state(conn: Connection, channel: str, action: ChannelAction, now: datetime) -> None:
-    """Record that ``channel`` is throttled, paused or broken (a longer stop wins).
-
-    Several send threads may report the same channel at once (e.g. two 130429 answers): the
-    loser of the insert race updates the winner's row instead of failing the delivery.
-    """
-    cs = channel_states
-    reason = action.reason[:_MAX_ERROR]
-    exists = conn.execute(select(cs.c.channel).where(cs.c.channel == channel)).first()
-    if exists is None:
-        try:
-            conn.execute(
-                cs.insert().values(
-                    channel=channel,
-                    state=action.state,
-                    reason=reason,
-                    until_at=action.until,
-                    since_at=now,
-                )
-            )
-            return
-        except IntegrityError:
-            pass  # only the statement failed; the transaction goes on
-    # The rules live in the WHERE clause: the update reads the latest row even where this
-    # transaction's snapshot (MySQL's REPEATABLE READ) does not show a concurrent insert.
-    active = or_(cs.c.until_at.is_(None), cs.c.until_at > now)
-    keep = []
-    if action.state != "broken":
-        keep.append(and_(active, cs.c.state == "broken"))
-    if action.until is not None:
-        keep.append(and_(active, cs.c.until_at.is_not(None), cs.c.until_at >= action.until))
-    conn.execute(
-        update(cs)
-        .where(cs.c.channel == channel, *(not_(k) for k in keep))
-        .values(state=action.state, reason=reason, until_at=action.until, since_at=now)
-    )
-
-
-def clear_channel_state(conn: Connection, channel: str) -> bool:
-    """Resume a channel; True when it was stopped."""
-    return bool(
-        conn.execute(delete(channel_states).where(channel_states.c.channel == channel)).rowcount
-    )
 
 
 def rows_by_state(conn: Connection) -> dict[str, int]:
