@@ -4,8 +4,12 @@ A WSGI app served on 127.0.0.1 from a background thread records every request an
 answers; each stand-in says what to answer. The server speaks HTTP/1.1 with persistent
 connections, as the Graph API and the Bot API do: a client that keeps its connections open is
 measured as it would be against the real service (wsgiref's server answers HTTP/1.0 and closes
-every connection, which made each request pay a new TCP connection). Each request is stamped
-when its request line arrives, the moment the provider's rate window counts.
+every connection, which made each request pay a new TCP connection).
+
+Each request is stamped with the moment its bytes arrived, the moment the provider's rate
+window counts: on Linux the kernel's receive time of the segment (``SO_TIMESTAMPNS``), so a
+stand-in thread that gets the CPU late (a loaded machine, a garbage collection in this process)
+does not bunch requests that arrived apart; elsewhere, when the request line has been read.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import io
 import json
 import socket
+import struct
 import sys
 import threading
 import time
@@ -28,6 +33,29 @@ StartResponse = Callable[..., Any]
 App = Callable[[Json, StartResponse], list[bytes]]
 RECEIVED = "whmcs_bridge.received"  # environ key: when the request line arrived (time.time())
 _IDLE_SECONDS = 30.0  # an idle persistent connection is closed after this, as servers do
+_KERNEL_STAMPS = sys.platform.startswith("linux")
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value
+_STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
+
+
+class _StampedSocket(io.RawIOBase):
+    """A connection's bytes as a raw stream, keeping the kernel's arrival time of the last read."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.arrived = 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size, ancillary, _flags, _address = self._sock.recvmsg_into([buffer], _STAMP_SPACE)
+        self.arrived = 0.0
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanoseconds = struct.unpack("qq", data[:16])
+                self.arrived = seconds + nanoseconds / 1e9
+        return size
 
 
 class _Server(ThreadingHTTPServer):
@@ -42,6 +70,13 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         self.open: set[socket.socket] = set()
         self.open_lock = threading.Lock()
+
+    def server_bind(self) -> None:
+        if _KERNEL_STAMPS:
+            # Set on the listening socket, so an accepted one has it before its first byte.
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        super().server_bind()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up before its (delayed) answer was written is not an error."""
@@ -69,8 +104,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     _received = 0.0
 
+    _stamped: _StampedSocket | None = None
+
     def setup(self) -> None:
         super().setup()
+        if _KERNEL_STAMPS and _STAMP_SPACE:
+            self._stamped = _StampedSocket(self.connection)
+            self.rfile = io.BufferedReader(self._stamped)
         with self.server.open_lock:
             self.server.open.add(self.connection)
 
@@ -81,7 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
 
     def parse_request(self) -> bool:
-        self._received = time.time()  # the request line has just been read
+        # The request line has just been read: it arrived with the last bytes read from the
+        # socket (a client waits for each answer, so they are this request's).
+        arrived = self._stamped.arrived if self._stamped is not None else 0.0
+        self._received = arrived or time.time()
         return super().parse_request()
 
     def log_message(self, format: str, *args: Any) -> None:
