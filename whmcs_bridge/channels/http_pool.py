@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote, urlsplit
 
+from .written import request_written
+
 _IDLE_SECONDS = 20.0  # below the usual server keep-alive timeouts (nginx 75 s, ours 30 s)
 
 
@@ -164,6 +166,7 @@ class HttpPool:
             conn.close()
             # Some bytes may have left: the server may have read enough to act on it.
             raise TransportError(f"{type(exc).__name__} while sending", sent=True) from None
+        request_written()
         try:
             answer = conn.getresponse()
             data = answer.read()

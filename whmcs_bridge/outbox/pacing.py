@@ -49,7 +49,9 @@ class TokenBucket:
         self._clock = clock
         self._sleep = sleep
         self._next = -math.inf  # the earliest slot the next caller may reserve
-        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate * window)))
+        # The counted starts, oldest first; each a one-item list a later write may move on.
+        self._starts: deque[list[float]] = deque(maxlen=max(1, math.floor(rate * window)))
+        self._mine = threading.local()  # this thread's last start and its slot
         self._lock = threading.Lock()
 
     def set_rate(self, rate: float) -> None:
@@ -78,17 +80,38 @@ class TokenBucket:
             with self._lock:
                 now = self._clock()
                 starts = self._starts
-                free_at = starts[0] + span if len(starts) == starts.maxlen else now
+                free_at = starts[0][0] + span if len(starts) == starts.maxlen else now
                 if now >= free_at:
-                    starts.append(now)
-                    if now - slot > self.margin:
-                        # A stall, not jitter: nobody goes sooner than an interval after it. A
-                        # wake-up late by less than the margin shifts no one: pushing every later
-                        # slot by each one's few tenths of a ms cost ~2% of the rate.
-                        self._next = max(self._next, now + self._interval)
+                    start = [now]
+                    starts.append(start)
+                    self._mine.start, self._mine.slot = start, slot
+                    self._push_after(now, slot)
                     return waited
             self._sleep(free_at - now)
             waited += free_at - now
+
+    def written(self) -> None:
+        """This thread's request left now: count it at this moment, not when it was let start.
+
+        Only ever later, so the window rule stays safe: the oldest counted start is at least as
+        late as any of the others it stands for.
+        """
+        start = getattr(self._mine, "start", None)
+        if start is None:
+            return
+        with self._lock:
+            now = self._clock()
+            if now > start[0]:
+                start[0] = now
+                self._push_after(now, self._mine.slot)
+        self._mine.start = None
+
+    def _push_after(self, start: float, slot: float) -> None:
+        """After a stall, not jitter: nobody goes sooner than an interval after ``start``. A
+        start late by less than the margin shifts no one: pushing every later slot by each
+        one's few tenths of a ms cost ~2% of the rate. (Under the lock.)"""
+        if start - slot > self.margin:
+            self._next = max(self._next, start + self._interval)
 
 
 class RecipientSpacing:

@@ -246,6 +246,10 @@ class SharedRate:
                 return self._clock() - started
             # The lease ran out while this thread waited for its turn: wait for a renewal.
 
+    def written(self) -> None:
+        """This thread's request has left: count it now (see TokenBucket.written)."""
+        self.bucket.written()
+
 
 def register(begin: Begin, rate: SharedRate) -> None:
     """Insert this worker's row (its own transaction, so that refreshes never insert under
