@@ -389,6 +389,8 @@ def report(
     """Print the figures of one run; returns the ones for the summary."""
     sends = [r for r in list(wa.requests) if r["method"] == "POST" and isinstance(r["json"], dict)]
     times = sorted(r["time"] for r in sends)
+    if args.dump_times:
+        Path(args.dump_times).write_text("\n".join(f"{t:.6f}" for t in times) + "\n")
     ids = Counter(
         str(r["json"].get("biz_opaque_callback_data", "")).removeprefix("wb:") for r in sends
     )
@@ -521,6 +523,7 @@ def main() -> int:
     parser.add_argument("--count", default="20000,4000", help="messages to queue, per rate")
     parser.add_argument("--workers", default="1,4", help="worker process counts, e.g. 1,4,16")
     parser.add_argument("--margin", type=float, help="rate_margin_seconds (default: outbox's)")
+    parser.add_argument("--dump-times", help="write the stand-in's arrival times to this file")
     parser.add_argument(
         "--worker-rate", type=float, help="rate_per_second of each worker (default: --rate)"
     )

@@ -18,9 +18,10 @@ class TokenBucket:
 
     Two rules, both on the moment a caller is let through (just before its request starts):
 
-    * consecutive starts are ``1 / rate`` apart (a bucket of one token: a burst of 2x the rate
-      inside one second is exactly what provokes 130429), less at most ``margin`` when a thread
-      woke that little late and the next one is on time;
+    * consecutive starts are ``(window + margin) / floor(rate x window)`` apart, at least
+      ``1 / rate`` (a bucket of one token: a burst of 2x the rate inside one second is exactly
+      what provokes 130429), less at most ``margin`` when a thread woke that little late and
+      the next one is on time;
     * at most ``floor(rate)`` starts in any ``window + margin`` seconds, counted on the times the
       callers really went (after their sleep), so a thread that woke late cannot make the next
       ones bunch up. ``margin`` covers the few milliseconds between our start and the provider's
@@ -45,7 +46,7 @@ class TokenBucket:
         self.capacity = capacity  # kept for callers; the bucket never holds more than one token
         self.window = window
         self.margin = margin
-        self._interval = 1.0 / rate
+        self._interval = self._spacing(rate)
         self._clock = clock
         self._sleep = sleep
         self._next = -math.inf  # the earliest slot the next caller may reserve
@@ -53,6 +54,13 @@ class TokenBucket:
         self._starts: deque[list[float]] = deque(maxlen=max(1, math.floor(rate * window)))
         self._mine = threading.local()  # this thread's last start and its slot
         self._lock = threading.Lock()
+
+    def _spacing(self, rate: float) -> float:
+        """Seconds between two slots: the window rule's pace, so that it never has to hold a
+        start back in steady running. Held back, a start copies the jitter of the one a window
+        earlier, and the rate's shape wandered (gaps of 6-18 ms at 80/s, 79.4/s)."""
+        per_window = max(1, math.floor(rate * self.window))
+        return max(1.0 / rate, (self.window + self.margin) / per_window)
 
     def set_rate(self, rate: float) -> None:
         """A new rate from the next reservation on; the real starts already counted stay."""
@@ -62,7 +70,7 @@ class TokenBucket:
             if rate == self.rate:
                 return
             self.rate = rate
-            self._interval = 1.0 / rate
+            self._interval = self._spacing(rate)
             self._starts = deque(self._starts, maxlen=max(1, math.floor(rate * self.window)))
 
     def acquire(self) -> float:

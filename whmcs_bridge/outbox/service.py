@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_FIRST_LATENCY = 0.05  # seconds: a guess of the provider's answer time until one is measured
+
 MESSAGE_FIELDS = (
     "event",
     "language",
@@ -87,6 +89,8 @@ class Outbox:
             self.settings.rate_per_second, self.settings.rate_margin_seconds
         )
         self.spacing = RecipientSpacing(self.settings.min_interval_per_recipient)
+        # What the last delivery learnt: each channel's room (slow start) and the answer time.
+        self.delivery_memory: tuple[dict[str, int], float] = ({}, _FIRST_LATENCY)
         self._channels: dict[str, Channel] | None = None
         self._skip_locked: bool | None = None
 

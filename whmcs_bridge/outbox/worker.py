@@ -56,9 +56,10 @@ log = logging.getLogger(__name__)
 
 _CONTENDED_CLAIMS = 5  # deadlocks / lock waits in a row before a delivery gives up for now
 _BATCH_DIVISOR = 2
-_FIRST_LATENCY = 0.05  # seconds: a guess of the provider's answer time until one is measured
 _LATENCY_WEIGHT = 0.05  # of each new answer time in the moving average
 _MIN_IN_FLIGHT = 4
+_RESERVE_SECONDS = 0.25
+_RESERVE_MOST = 32
 
 
 class _Connections:
@@ -106,23 +107,26 @@ class _Flight:
     """The sends in flight of one delivery: their claims, recipients and per-channel room.
 
     How many may be in flight follows the provider's answer time: to keep ``rate`` requests a
-    second going, ``rate x answer time`` must be waiting for their answer, and as many again
-    waiting for their slot (a claim reserves slots for all its rows at once). So the limit is
-    twice that, at least 4 and at most ``most`` (``send_concurrency``); the answer time is a
-    moving average, starting from a guess of 50 ms.
+    second going, ``rate x answer time`` must be waiting for their answer, and more waiting for
+    their turn (a claim hands over all its rows at once). So the limit is three times that, plus
+    a reserve, at most ``most`` (``send_concurrency``); the answer time is a moving average,
+    starting from a guess of 50 ms.
     """
 
-    def __init__(self, rate: float, most: int) -> None:
+    def __init__(self, rate: float, most: int, cap: dict[str, int], latency: float) -> None:
         self.rate = rate
         self.most = most
-        self.latency = _FIRST_LATENCY
+        self.latency = latency
         self.running: dict[int, store.Claimed] = {}
         self.per_channel: Counter[str] = Counter()
-        self.cap: dict[str, int] = {}  # slow start: 1, 2, 4 ... concurrency per channel
+        self.cap = cap  # slow start: 1, 2, 4 ... concurrency per channel
 
     @property
     def concurrency(self) -> int:
-        wanted = math.ceil(3 * self.rate * self.latency) + _MIN_IN_FLIGHT
+        # A reserve of a quarter second's sends (at most 32) rides out a claim that waits on
+        # the database (a commit's fsync stalled 300 ms once, and 80/s went idle meanwhile).
+        reserve = min(math.ceil(self.rate * _RESERVE_SECONDS), _RESERVE_MOST)
+        wanted = math.ceil(3 * self.rate * self.latency) + reserve + _MIN_IN_FLIGHT
         return max(1, min(self.most, wanted))
 
     def busy(self) -> set[tuple[str, str]]:
@@ -207,7 +211,10 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
     report.recovered = len(recovered)
     channels = box.channels
     token = uuid.uuid4().hex
-    flight = _Flight(settings.rate_per_second, max(1, settings.send_concurrency))
+    # The previous delivery of this process left each channel's room and the answer time: a
+    # channel that was answering well goes on at full speed, not from one send again.
+    room, latency = box.delivery_memory
+    flight = _Flight(settings.rate_per_second, max(1, settings.send_concurrency), room, latency)
     db = _Connections(panel.engine)
     # Accepted answers are written in groups (one statement for those that arrive together).
     recorder = SentRecorder(db.begin, retrying)
@@ -341,6 +348,7 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
                 log.warning("outbox: the share of the rate could not be renewed: %s", exc)
             collect(senders.finished(REFRESH_SECONDS))
         senders.stop()
+        box.delivery_memory = (flight.cap, flight.latency)
         try:
             recorder.flush()
         finally:
