@@ -235,3 +235,22 @@ def test_answers_written_in_one_group_keep_what_each_row_needs(
         assert third["last_error"] == "accepted with message_status held_for_quality_assessment"
     finally:
         bridge.close()
+
+
+def test_an_idle_delivery_takes_no_share(
+    bridges: Callable[..., Bridge],
+    wa: WhatsAppStandIn,  # noqa: F811
+) -> None:
+    """Nothing due: no row, no statement for the rate (an idle cycle costs what it did); once
+    something is sent, the worker's row is there, and given back when the delivery ends."""
+    bridge = bridges()
+    assert bridge.outbox.deliver_due().stopped == "nothing due"
+    with bridge.panel.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rate_shares)).scalar() == 0
+    queue(bridge, 1, "+5491100000001")
+    assert bridge.outbox.deliver_due().sent == 1
+    with bridge.panel.connect() as conn:
+        (row,) = conn.execute(select(rate_shares)).all()
+    assert row.worker == bridge.outbox.shared_rate.worker and row.share_milli == 0  # given back
+    rate = bridge.outbox.settings.rate_per_second
+    assert row.held_milli == rate * 1000  # still counted for the provider's window

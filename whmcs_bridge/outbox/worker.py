@@ -220,7 +220,7 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
     recorder = SentRecorder(db.begin, retrying)
     senders = Senders(box, db.begin, recorder)
     shared_rate = box.shared_rate
-    register(db.begin, shared_rate)
+    sending = False  # registered for a share of the rate: only once there is something to send
     failure: BaseException | None = None
     lost: LockLost | None = None
     tried = 0
@@ -228,7 +228,7 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
 
     def keep_share() -> None:
         """Renew this worker's share of the rate when due (the sending threads wait on it)."""
-        if shared_rate.due():
+        if sending and shared_rate.due():
             with db.begin() as conn:
                 shared_rate.refresh(conn)
 
@@ -299,7 +299,7 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
                         channel_room=flight.room(),
                         default_room=1,
                     )
-                    if shared_rate.due():
+                    if sending and shared_rate.due():
                         shared_rate.refresh(conn)  # this worker's share of the one rate
             except DBAPIError as exc:
                 if not store.is_contention(exc):
@@ -317,6 +317,12 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
                 continue
             contended = 0
             if claims:
+                if not sending:
+                    # An idle delivery costs no statement for the rate; a busy one joins the
+                    # others (its own transaction) and takes its share before the first send.
+                    register(db.begin, shared_rate)
+                    sending = True
+                    keep_share()
                 tried += len(claims)
                 senders.grow(len(flight.running) + len(claims))
                 for claim in claims:
@@ -352,7 +358,8 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
         try:
             recorder.flush()
         finally:
-            shared_rate.release(db.begin)
+            if sending:
+                shared_rate.release(db.begin)
             db.close()
     if failure is not None:
         raise failure
