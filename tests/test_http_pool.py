@@ -483,3 +483,22 @@ def test_the_token_never_appears_in_errors_or_logs(
     error = send_error(tunnelled)
     assert_secret_absent(TOKEN, error, caplog, tunnelled)
     assert_secret_absent("proxySECRET", error, caplog, tunnelled)
+
+
+def test_a_token_with_a_line_break_is_refused_without_showing_it(wa: WhatsAppStandIn) -> None:
+    """A token read from an environment variable may carry a line break: http.client would
+    refuse the header and quote it, token included, in its error."""
+    channel = WhatsAppChannel(wa.base_url, "v23.0", wa.phone_number_id, TOKEN + "\n", 2)
+    with pytest.raises(SendError) as raised:
+        channel.send(
+            OutgoingMessage(
+                outbox_id=1,
+                recipient="+5491100000001",
+                event="x",
+                language="en",
+                text="t",
+                template="t",
+            )
+        )
+    assert raised.value.kind == "channel_broken" and TOKEN not in str(raised.value)
+    assert wa.requests == []

@@ -114,7 +114,11 @@ class WhatsAppChannel:
         """One Graph call; returns the parsed JSON of a 2xx answer or raises :class:`SendError`."""
         if self._pool is None:
             raise SendError("channel_broken", f"the API address {self.api_base!r} is not valid")
-        headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+        token = self._token.reveal()
+        if "\n" in token or "\r" in token:
+            # http.client would refuse the header with its value, the token, in the message.
+            raise SendError("channel_broken", "the WhatsApp token holds a line break")
+        headers = {"Authorization": f"Bearer {token}"}
         data = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
