@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, select, update
+from sqlalchemy import insert, select, update
 from whmcs_bridge.plugins.cancellations import intake
 from whmcs_bridge.plugins.cancellations.tables import cancellations as cancel_t
 
@@ -26,7 +26,13 @@ from whmcs_bridge.sandbox.actions_cancellations import client_area_cancel
 from whmcs_bridge.sandbox.api_server import SandboxPanel
 from whmcs_bridge.sandbox.staff_screenshots import dump_dom, save_page
 from whmcs_bridge.testing.bridges import make_bridge, utc
-from whmcs_bridge.testing.staff import action_form, page_text, render_staff_page, serving
+from whmcs_bridge.testing.staff import (
+    action_form,
+    page_text,
+    render_staff_page,
+    sandboxed_bridge,
+    serving,
+)
 
 SECRET = "bajas-s3cret"
 ZONE = "America/Argentina/Buenos_Aires"
@@ -38,37 +44,14 @@ ENGLISH = {"id": 2, "firstname": "John", "lastname": "Doe", "username": "john",
            "language": "english"}  # fmt: skip
 
 
-@contextmanager
-def bridge_over(url: str, now: datetime) -> Iterator[Bridge]:
+def bridge_over(url: str, now: datetime) -> AbstractContextManager[Bridge]:
     """A bridge with the cancellations plugin, ``serve``'s secret and the sandbox API over
     ``url`` (``bridge.sandbox``), on a fixed clock."""
-    holder: dict[str, Bridge] = {}
-    sandbox = SandboxPanel(
-        create_engine(url),
-        identifier="ident",
-        secret="api",
-        clock=lambda: holder["bridge"].clock.panel_now(),
-    )
-    with sandbox:
-        made = make_bridge(
-            url,
-            config={
-                "panel": {"timezone": ZONE},
-                "serve": {"wake_secret": SECRET},
-                "api": {"url": sandbox.url, "identifier": "ident", "secret": "api"},
-                "plugins": {
-                    "enabled": ["cancellations"],
-                    "cancellations": {"technical_department": "Soporte Técnico"},
-                },
-            },
-            now=now,
-        )
-        holder["bridge"] = made
-        made.sandbox = sandbox  # type: ignore[attr-defined]
-        try:
-            yield made
-        finally:
-            made.close()
+    plugins = {
+        "enabled": ["cancellations"],
+        "cancellations": {"technical_department": "Soporte Técnico"},
+    }
+    return sandboxed_bridge(url, now, plugins, SECRET, ZONE)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,14 @@ from whmcs_bridge.bridge import Bridge
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.sandbox.api_server import SandboxPanel
 from whmcs_bridge.sandbox.staff_screenshots import dump_dom, save_page
-from whmcs_bridge.testing.bridges import make_bridge, utc
-from whmcs_bridge.testing.staff import action_form, page_text, render_staff_page, serving
+from whmcs_bridge.testing.bridges import utc
+from whmcs_bridge.testing.staff import (
+    action_form,
+    page_text,
+    render_staff_page,
+    sandboxed_bridge,
+    serving,
+)
 
 SECRET = "transferencias-s3cret"
 ZONE = "America/Argentina/Buenos_Aires"
@@ -34,33 +40,9 @@ ENGLISH = {"id": 2, "firstname": "John", "lastname": "Doe", "username": "john",
            "language": "english"}  # fmt: skip
 
 
-@contextmanager
-def sandboxed(url: str) -> Iterator[Bridge]:
+def sandboxed(url: str) -> AbstractContextManager[Bridge]:
     """A bridge over ``url`` on 04/12/2026 with the sandbox WHMCS API (for the ticket replies)."""
-    holder: dict[str, Bridge] = {}
-    sandbox = SandboxPanel(
-        create_engine(url),
-        identifier="ident",
-        secret="api",
-        clock=lambda: holder["bridge"].clock.panel_now(),
-    )
-    with sandbox:
-        made = make_bridge(
-            url,
-            config={
-                "panel": {"timezone": ZONE},
-                "serve": {"wake_secret": SECRET},
-                "api": {"url": sandbox.url, "identifier": "ident", "secret": "api"},
-                "plugins": {"enabled": ["transfers"]},
-            },
-            now=NOW,
-        )
-        holder["bridge"] = made
-        made.sandbox = sandbox  # type: ignore[attr-defined]
-        try:
-            yield made
-        finally:
-            made.close()
+    return sandboxed_bridge(url, NOW, {"enabled": ["transfers"]}, SECRET, ZONE)
 
 
 @pytest.fixture

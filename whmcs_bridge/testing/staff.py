@@ -17,6 +17,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,43 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "tests" / "php" / "addon_harness.php"
 ADDON = ROOT / "hooks" / "addon" / "whmcs_bridge" / "whmcs_bridge.php"
 ADMIN = {"id": 1, "firstname": "Ana", "lastname": "Gómez", "username": "ana", "language": "spanish"}
+
+
+@contextmanager
+def sandboxed_bridge(
+    url: str, now: datetime, plugins: dict[str, Any], secret: str, zone: str
+) -> Iterator[Bridge]:
+    """A bridge over ``url`` with ``plugins`` (the ``[plugins]`` section), ``serve``'s secret
+    and the sandbox WHMCS API (``bridge.sandbox``), on a fixed clock in ``zone``."""
+    from sqlalchemy import create_engine
+
+    from whmcs_bridge.sandbox.api_server import SandboxPanel
+    from whmcs_bridge.testing.bridges import make_bridge
+
+    holder: dict[str, Bridge] = {}
+    sandbox = SandboxPanel(
+        create_engine(url),
+        identifier="ident",
+        secret="api",
+        clock=lambda: holder["bridge"].clock.panel_now(),
+    )
+    with sandbox:
+        made = make_bridge(
+            url,
+            config={
+                "panel": {"timezone": zone},
+                "serve": {"wake_secret": secret},
+                "api": {"url": sandbox.url, "identifier": "ident", "secret": "api"},
+                "plugins": plugins,
+            },
+            now=now,
+        )
+        holder["bridge"] = made
+        made.sandbox = sandbox  # type: ignore[attr-defined]
+        try:
+            yield made
+        finally:
+            made.close()
 
 
 @contextmanager
