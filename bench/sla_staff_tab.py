@@ -13,67 +13,29 @@ status 1 when a best run takes 1.5 s or more.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sla_status import NOW, SLA, fill  # noqa: E402
-from whmcs_bridge.plugins.sla import tasks  # noqa: E402
-from whmcs_bridge.plugins.sla.deadlines import store_clocks, survey  # noqa: E402
+from sla_status import filled_bridge, open_panel, runs_text, scenarios, timed  # noqa: E402
 from whmcs_bridge.plugins.sla.staff_tab import sla_tab  # noqa: E402
-
-from whmcs_bridge.store.migrate import upgrade  # noqa: E402
-from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("url", nargs="?", help="a panel database URL (default: fresh MariaDB 8.4)")
-    parser.add_argument("--sqlite", action="store_true")
-    parser.add_argument("--tickets", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=4_000)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    drop = None
-    if args.sqlite:
-        url = sqlite_panel(Path(tempfile.mkdtemp()) / "panel.sqlite", seed=False)
-    elif args.url:
-        url = args.url
-    else:
-        from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema
-
-        url, drop = load_whmcs_schema("8.4"), drop_database
+    args, url, drop = open_panel(__doc__.split("\n\n")[0])
     try:
-        bridge = make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": SLA}}, now=NOW)
-        upgrade(bridge.panel.engine, bridge.plugins.migrations())
-        fill(bridge, args.tickets, args.clients)
+        bridge = filled_bridge(url, args)
         backend = "sqlite" if args.sqlite else bridge.panel.backend
         results = {}
-        for scenario in ("before any cycle (every deadline computed)", "after a cycle (stored)"):
-            if scenario.startswith("after"):
-                with bridge.panel.connect() as conn:
-                    _, waiting = survey(conn, bridge.panel.tables, tasks.timer_of(bridge))
-                with bridge.panel.begin() as conn:
-                    store_clocks(conn, waiting, "sync", bridge.clock.panel_now())
-            times, cpu = [], []
-            for _ in range(args.runs):
-                started, started_cpu = time.perf_counter(), time.process_time()
-                tab = sla_tab(bridge, "es")
-                times.append(time.perf_counter() - started)
-                cpu.append(time.process_time() - started_cpu)
+        for scenario in scenarios(bridge):
+            times, cpu, tab = timed(args.runs, lambda: sla_tab(bridge, "es"))
             results[scenario] = min(times)
             print(
                 f"SLA tab, {backend}, {scenario}: {args.tickets} open tickets; {tab.summary} "
-                f"{len(tab.sections[1].rows)} report groups; best {min(times):.3f} s, median "
-                f"{statistics.median(times):.3f} s (runs {', '.join(f'{t:.3f}' for t in times)}); "
-                f"CPU best {min(cpu):.3f} s"
+                f"{len(tab.sections[1].rows)} report groups; {runs_text(times, cpu)}"
             )
         bridge.close()
         return 0 if max(results.values()) < 1.5 else 1

@@ -24,8 +24,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import insert
 
@@ -33,11 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from whmcs_bridge.plugins.sla import report, tasks  # noqa: E402
+from whmcs_bridge.plugins.sla.deadlines import store_clocks, survey  # noqa: E402
 
 from whmcs_bridge.panel.rows import blank_row  # noqa: E402
 from whmcs_bridge.store.migrate import upgrade  # noqa: E402
 from whmcs_bridge.testing.bridges import make_bridge, sqlite_panel  # noqa: E402
 
+T = TypeVar("T")
 NOW = datetime(2026, 11, 27, 19, 30, tzinfo=UTC)
 SLA = {
     "products": {"Soporte Full": "full", "Soporte Premium": "premium"},
@@ -136,53 +140,72 @@ def fill(bridge: object, tickets: int, clients: int, seed: int = 7) -> None:
             conn.execute(insert(t.ticketreplies), reply_rows[start : start + 2000])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def open_panel(description: str) -> tuple[argparse.Namespace, str, Callable[[str], None] | None]:
+    """The benches' options, the panel's URL and how to drop it at the end (None: keep it)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("url", nargs="?", help="a panel database URL (default: fresh MariaDB 8.4)")
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    drop = None
     if args.sqlite:
-        url = sqlite_panel(Path(tempfile.mkdtemp()) / "panel.sqlite", seed=False)
-    elif args.url:
-        url = args.url
-    else:
-        from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema
+        return args, sqlite_panel(Path(tempfile.mkdtemp()) / "panel.sqlite", seed=False), None
+    if args.url:
+        return args, args.url, None
+    from whmcs_bridge.testing.mariadb import drop_database, load_whmcs_schema
 
-        url, drop = load_whmcs_schema("8.4"), drop_database
+    return args, load_whmcs_schema("8.4"), drop_database
+
+
+def filled_bridge(url: str, args: argparse.Namespace) -> Any:
+    """A bridge with the sla plugin over ``url``, its tables made, the panel filled."""
+    bridge = make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": SLA}}, now=NOW)
+    upgrade(bridge.panel.engine, bridge.plugins.migrations())
+    fill(bridge, args.tickets, args.clients)
+    return bridge
+
+
+def scenarios(bridge: Any) -> Iterator[str]:
+    """Before any cycle (every deadline computed), then after one stored the deadlines."""
+    yield "before any cycle (every deadline computed)"
+    with bridge.panel.connect() as conn:
+        _, waiting = survey(conn, bridge.panel.tables, tasks.timer_of(bridge))
+    with bridge.panel.begin() as conn:
+        store_clocks(conn, waiting, "sync", bridge.clock.panel_now())
+    yield "after a cycle (stored)"
+
+
+def timed(runs: int, work: Callable[[], T]) -> tuple[list[float], list[float], T]:
+    """Wall and CPU seconds of each of ``runs`` calls of ``work``, and its last answer."""
+    times, cpu = [], []
+    for _ in range(runs):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        answer = work()
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return times, cpu, answer
+
+
+def runs_text(times: list[float], cpu: list[float]) -> str:
+    return (
+        f"best {min(times):.3f} s, median {statistics.median(times):.3f} s "
+        f"(runs {', '.join(f'{t:.3f}' for t in times)}); CPU best {min(cpu):.3f} s"
+    )
+
+
+def main() -> int:
+    args, url, drop = open_panel(__doc__.split("\n\n")[0])
     try:
-        bridge = make_bridge(url, config={"plugins": {"enabled": ["sla"], "sla": SLA}}, now=NOW)
-        upgrade(bridge.panel.engine, bridge.plugins.migrations())
-        fill(bridge, args.tickets, args.clients)
-        timer = tasks.timer_of(bridge)
-        from whmcs_bridge.plugins.sla.deadlines import store_clocks, survey
-
-        def measure() -> tuple[list[float], list[float], int]:
-            times, cpu, rows = [], [], 0
-            for _ in range(args.runs):
-                started, started_cpu = time.perf_counter(), time.process_time()
-                rows = len(report.status(bridge))
-                times.append(time.perf_counter() - started)
-                cpu.append(time.process_time() - started_cpu)
-            return times, cpu, rows
-
+        bridge = filled_bridge(url, args)
         backend = "sqlite" if args.sqlite else bridge.panel.backend
         results = {}
-        for scenario in ("before any cycle (every deadline computed)", "after a cycle (stored)"):
-            if scenario.startswith("after"):
-                with bridge.panel.connect() as conn:
-                    _, waiting = survey(conn, bridge.panel.tables, timer)
-                with bridge.panel.begin() as conn:
-                    store_clocks(conn, waiting, "sync", bridge.clock.panel_now())
-            times, cpu, rows = measure()
+        for scenario in scenarios(bridge):
+            times, cpu, rows = timed(args.runs, lambda: len(report.status(bridge)))
             results[scenario] = min(times)
             print(
                 f"sla status, {backend}, {scenario}: {args.tickets} open tickets, {rows} waiting; "
-                f"best {min(times):.3f} s, median {statistics.median(times):.3f} s "
-                f"(runs {', '.join(f'{t:.3f}' for t in times)}); CPU best {min(cpu):.3f} s"
+                f"{runs_text(times, cpu)}"
             )
         bridge.close()
         return 0 if max(results.values()) < 1.0 else 1
