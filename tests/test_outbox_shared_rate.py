@@ -98,6 +98,7 @@ def refreshed(engine: Engine, *workers: SharedRate) -> list[float]:
     for worker in workers:
         with engine.begin() as conn:
             shares.append(worker.refresh(conn))
+        worker.confirm()
     return shares
 
 
@@ -175,8 +176,7 @@ def test_a_refresh_killed_midway_changes_nothing(panel_url: str) -> None:  # noq
         with engine.connect() as conn:
             rows = {r.worker: r.share_milli for r in conn.execute(select(rate_shares))}
         assert rows == {first.worker: 5_000, second.worker: 0}
-        # Its lease is local too: without a renewal, the killed refresh's share is not used.
-        second._valid_until = -1.0
+        # A refresh whose transaction did not commit is never used: the others do not know it.
         assert second.share == 0
         # The step is idempotent and keeps the rows.
         for step in migrate.MIGRATIONS:

@@ -132,6 +132,7 @@ class SharedRate:
         self._share = 0.0
         self._valid_until = -1.0  # local monotonic time the lease holds until
         self._next_refresh = -1.0
+        self._pending: tuple[float, float] | None = None  # refreshed, not yet committed
         self.bucket = TokenBucket(rate, margin=margin, clock=clock, sleep=sleep)
 
     @property
@@ -144,7 +145,9 @@ class SharedRate:
         return self._clock() >= self._next_refresh
 
     def refresh(self, conn: Connection) -> float:
-        """Renew this worker's lease and share in the caller's transaction; the new share."""
+        """Renew this worker's lease and share in the caller's transaction; the new share, used
+        once :meth:`confirm` is called after the transaction committed (rolled back, the others
+        never saw it: using it would count on a lease they do not know of)."""
         asked_at = self._clock()
         if conn.dialect.name not in ("mysql", "mariadb"):
             # SQLite reads outside a write lock: take it first (a write), as the others must.
@@ -189,10 +192,15 @@ class SharedRate:
         dead = [r.worker for r in others if now >= r.expires + hold]
         if dead:
             conn.execute(delete(rate_shares).where(s.name == self.name, s.worker.in_(dead)))
-        self._apply(share / 1000, asked_at)
+        self._pending = (share / 1000, asked_at)
         return share / 1000
 
-    def _apply(self, share: float, asked_at: float) -> None:
+    def confirm(self) -> None:
+        """The transaction of the last :meth:`refresh` committed: use its share and lease."""
+        if self._pending is None:
+            return
+        share, asked_at = self._pending
+        self._pending = None
         with self._changed:
             self._share = share
             self._valid_until = asked_at + self.lease

@@ -231,6 +231,7 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
         if sending and shared_rate.due():
             with db.begin() as conn:
                 shared_rate.refresh(conn)
+            shared_rate.confirm()
 
     def wait(timeout: float | None) -> None:
         """Take in the sends that end within ``timeout`` (None: the first one), renewing the
@@ -301,6 +302,7 @@ def _deliver(box: Outbox, *, limit: int | None, time_budget: float) -> DeliveryR
                     )
                     if sending and shared_rate.due():
                         shared_rate.refresh(conn)  # this worker's share of the one rate
+                shared_rate.confirm()  # committed: the renewed share counts
             except DBAPIError as exc:
                 if not store.is_contention(exc):
                     raise
