@@ -25,6 +25,14 @@ from whmcs_bridge.panel.tables_billing import (
     quoteitems,
     quotes,
 )
+from whmcs_bridge.panel.tables_catalogue import (
+    addons,
+    currencies,
+    pricing,
+    product_upgrade_products,
+    productgroups,
+    products,
+)
 from whmcs_bridge.panel.tables_clients import (
     activitylog,
     admins,
@@ -38,17 +46,11 @@ from whmcs_bridge.panel.tables_clients import (
 from whmcs_bridge.panel.tables_meta import metadata
 from whmcs_bridge.panel.tables_network import clientgroups, networkissues, servers
 from whmcs_bridge.panel.tables_services import (
-    addons,
     cancelrequests,
-    currencies,
     domains,
     hosting,
     hostingaddons,
     hostingconfigoptions,
-    pricing,
-    product_upgrade_products,
-    productgroups,
-    products,
     sslorders,
     upgrades,
 )
