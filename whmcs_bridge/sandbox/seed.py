@@ -1,8 +1,11 @@
 """Sample panel data for the demo and the tests: a small Argentine hosting company, in Spanish.
 
-Clients in Argentina with ``+54.`` phones, products priced per cycle in ``tblpricing`` (``-1.00``
-where a cycle is not offered), services in every status, paid, unpaid and cancelled invoices, a
-quote, domains and tickets. Dates are relative to ``today`` so the data always looks current.
+Here: its settings and currencies, products priced per cycle in ``tblpricing`` (``-1.00`` where a
+cycle is not offered), clients in Argentina with ``+54.`` phones, and what they hold: services in
+every status and domains. Its paid, unpaid and cancelled invoices, a quote and the payment gateway
+are in :mod:`whmcs_bridge.sandbox.seed_billing`; its ticket departments and a ticket in
+:mod:`whmcs_bridge.sandbox.seed_support`. :func:`seed_panel` fills all of it. Dates are relative
+to ``today`` so the data always looks current.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from sqlalchemy import Connection, insert
 
 from whmcs_bridge.panel.rows import blank_row
 from whmcs_bridge.panel.tables import metadata
+from whmcs_bridge.sandbox.seed_billing import seed_billing
+from whmcs_bridge.sandbox.seed_support import seed_support
 
 D = Decimal
 NOT_OFFERED = D("-1.00")
@@ -272,76 +277,6 @@ def _services(conn: Connection, today: date) -> None:
                 )
             )
         )
-
-
-def _invoices(conn: Connection, today: date) -> None:
-    invoices = metadata.tables["tblinvoices"]
-    items = metadata.tables["tblinvoiceitems"]
-    rows = [
-        # (id, client, status, days ago, total, service)
-        (1, 1, "Paid", 180, D("100.00"), 1),
-        (2, 2, "Paid", 270, D("150.00"), 2),
-        (3, 3, "Unpaid", 40, D("100.00"), 3),
-        (4, 4, "Unpaid", 2, D("30.00"), 4),
-        (5, 2, "Cancelled", 90, D("30.00"), 7),
-        (6, 5, "Paid", 90, D("150.00"), 6),
-    ]
-    for iid, cid, status, ago, total, sid in rows:
-        day = today - timedelta(days=ago)
-        paid = datetime.combine(day, datetime.min.time()) if status == "Paid" else None
-        conn.execute(
-            insert(invoices).values(
-                **blank_row(
-                    invoices,
-                    id=iid,
-                    userid=cid,
-                    date=day,
-                    duedate=day + timedelta(days=10),
-                    datepaid=paid or "0000-00-00 00:00:00",
-                    subtotal=total,
-                    total=total,
-                    status=status,
-                    paymentmethod="mercadopago",
-                    invoicenum=f"A-{iid:05d}",
-                )
-            )
-        )
-        conn.execute(
-            insert(items).values(
-                **blank_row(
-                    items,
-                    invoiceid=iid,
-                    userid=cid,
-                    type="Hosting",
-                    relid=sid,
-                    amount=total,
-                    description=f"Servicio #{sid}",
-                    duedate=day + timedelta(days=10),
-                    paymentmethod="mercadopago",
-                )
-            )
-        )
-
-
-def _rest(conn: Connection, today: date) -> None:
-    quotes = metadata.tables["tblquotes"]
-    conn.execute(
-        insert(quotes).values(
-            **blank_row(
-                quotes,
-                id=1,
-                subject="Migración de sitio y casillas",
-                stage="Draft",
-                userid=2,
-                currency=1,
-                validuntil=today + timedelta(days=15),
-                datecreated=today,
-                lastmodified=today,
-                subtotal=D("80.00"),
-                total=D("80.00"),
-            )
-        )
-    )
     domains = metadata.tables["tbldomains"]
     for did, cid, name in (
         (1, 1, "mariagonzalez.com.ar"),
@@ -365,43 +300,6 @@ def _rest(conn: Connection, today: date) -> None:
                     paymentmethod="mercadopago",
                 )
             )
-        )
-    departments = metadata.tables["tblticketdepartments"]
-    for did, name in ((1, "Soporte Técnico"), (2, "Administración"), (3, "Ventas")):
-        conn.execute(
-            insert(departments).values(
-                **blank_row(
-                    departments,
-                    id=did,
-                    name=name,
-                    email=f"depto{did}@hostingpatagonia.example.com.ar",
-                )
-            )
-        )
-    tickets = metadata.tables["tbltickets"]
-    opened = datetime.combine(today - timedelta(days=3), datetime.min.time())
-    conn.execute(
-        insert(tickets).values(
-            **blank_row(
-                tickets,
-                id=1,
-                tid="KQW-482913",
-                did=1,
-                userid=3,
-                title="No puedo enviar correos",
-                message="Desde ayer Outlook me da error al enviar.",
-                status="Open",
-                urgency="Medium",
-                date=opened,
-                lastreply=opened,
-                c="a1b2c3d4",
-            )
-        )
-    )
-    gateways = metadata.tables["tblpaymentgateways"]
-    for setting, value in (("name", "Mercado Pago"), ("type", "Invoices"), ("visible", "on")):
-        conn.execute(
-            insert(gateways).values(gateway="mercadopago", setting=setting, value=value, order=1)
         )
 
 
@@ -442,6 +340,6 @@ def seed_panel(conn: Connection, today: date) -> dict[str, Any]:
     _products(conn)
     _clients(conn, today)
     _services(conn, today)
-    _invoices(conn, today)
-    _rest(conn, today)
+    seed_billing(conn, today)
+    seed_support(conn, today)
     return {"clients": len(CLIENTS), "services": len(SERVICES), "products": len(PRODUCTS)}
