@@ -20,28 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sla_status import filled_bridge, open_panel, runs_text, scenarios, timed  # noqa: E402
+from sla_status import bench  # noqa: E402
 from whmcs_bridge.plugins.sla.staff_tab import sla_tab  # noqa: E402
 
 
 def main() -> int:
-    args, url, drop = open_panel(__doc__.split("\n\n")[0])
-    try:
-        bridge = filled_bridge(url, args)
-        backend = "sqlite" if args.sqlite else bridge.panel.backend
-        results = {}
-        for scenario in scenarios(bridge):
-            times, cpu, tab = timed(args.runs, lambda: sla_tab(bridge, "es"))
-            results[scenario] = min(times)
-            print(
-                f"SLA tab, {backend}, {scenario}: {args.tickets} open tickets; {tab.summary} "
-                f"{len(tab.sections[1].rows)} report groups; {runs_text(times, cpu)}"
-            )
-        bridge.close()
-        return 0 if max(results.values()) < 1.5 else 1
-    finally:
-        if drop is not None:
-            drop(url)
+    return bench(
+        __doc__.split("\n\n")[0],
+        "SLA tab",
+        lambda bridge: sla_tab(bridge, "es"),
+        lambda tab: f"; {tab.summary} {len(tab.sections[1].rows)} report groups",
+        limit=1.5,
+    )
 
 
 if __name__ == "__main__":

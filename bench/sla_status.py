@@ -194,24 +194,38 @@ def runs_text(times: list[float], cpu: list[float]) -> str:
     )
 
 
-def main() -> int:
-    args, url, drop = open_panel(__doc__.split("\n\n")[0])
+def bench(
+    description: str, what: str, work: Callable[[Any], T], line: Callable[[T], str], limit: float
+) -> int:
+    """Fill a panel, time ``work(bridge)`` in both scenarios, print ``line(answer)`` for each;
+    exit status 1 when a best run takes ``limit`` seconds or more."""
+    args, url, drop = open_panel(description)
     try:
         bridge = filled_bridge(url, args)
         backend = "sqlite" if args.sqlite else bridge.panel.backend
         results = {}
         for scenario in scenarios(bridge):
-            times, cpu, rows = timed(args.runs, lambda: len(report.status(bridge)))
+            times, cpu, answer = timed(args.runs, lambda: work(bridge))
             results[scenario] = min(times)
             print(
-                f"sla status, {backend}, {scenario}: {args.tickets} open tickets, {rows} waiting; "
+                f"{what}, {backend}, {scenario}: {args.tickets} open tickets{line(answer)}; "
                 f"{runs_text(times, cpu)}"
             )
         bridge.close()
-        return 0 if max(results.values()) < 1.0 else 1
+        return 0 if max(results.values()) < limit else 1
     finally:
         if drop is not None:
             drop(url)
+
+
+def main() -> int:
+    return bench(
+        __doc__.split("\n\n")[0],
+        "sla status",
+        lambda bridge: len(report.status(bridge)),
+        lambda rows: f", {rows} waiting",
+        limit=1.0,
+    )
 
 
 if __name__ == "__main__":

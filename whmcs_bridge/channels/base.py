@@ -19,6 +19,8 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from whmcs_bridge.secrets import Secret, mask
 
+from .http_pool import TransportError
+
 SendErrorKind = Literal[
     "transient",
     "recipient_rate",
@@ -175,22 +177,32 @@ class Channel(Protocol):
         ...
 
 
-def classify_transport_error(exc: requests.RequestException, where: str) -> SendError:
+def classify_transport_error(
+    exc: requests.RequestException | TransportError, where: str
+) -> SendError:
     """Classify a failure below HTTP: did the request leave the machine or not?
 
     A refused or timed-out *connect* sent nothing, so it is safe to retry. Anything after the
     connection was up (read timeout, connection dropped mid-answer) may have reached the provider,
     and neither WhatsApp nor Telegram has an idempotency key: the outcome is ``unknown``.
-    ``where`` names the host, never the URL (Telegram's URL holds the token).
+    ``where`` names the host, never the URL (Telegram's URL holds the token). ``requests``'
+    exceptions (Telegram) and the connection pool's (WhatsApp) get the same words.
     """
+    if isinstance(exc, TransportError):
+        return _transport_outcome(where, str(exc), not exc.sent, exc.timed_out)
     name = type(exc).__name__
-    if _request_never_left(exc):
-        return SendError("transient", f"could not connect to {where} ({name}); nothing was sent")
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return SendError("unknown", f"no answer from {where} in time ({name}); it may have sent")
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
         return SendError("channel_broken", f"the API address for {where} is not valid ({name})")
-    return SendError("unknown", f"connection to {where} broke after the request ({name})")
+    read_timeout = isinstance(exc, requests.exceptions.ReadTimeout)
+    return _transport_outcome(where, name, _request_never_left(exc), read_timeout)
+
+
+def _transport_outcome(where: str, detail: str, never_left: bool, timed_out: bool) -> SendError:
+    if never_left:
+        return SendError("transient", f"could not connect to {where} ({detail}); nothing was sent")
+    if timed_out:
+        return SendError("unknown", f"no answer from {where} in time ({detail}); it may have sent")
+    return SendError("unknown", f"connection to {where} broke after the request ({detail})")
 
 
 def _request_never_left(exc: BaseException) -> bool:

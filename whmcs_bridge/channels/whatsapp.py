@@ -19,6 +19,7 @@ from .base import (
     Secret,
     SendError,
     SendResult,
+    classify_transport_error,
     classify_whatsapp_error,
     guard_logs,
 )
@@ -126,7 +127,7 @@ class WhatsAppChannel:
         try:
             response = self._pool.request(method, path, data, headers)
         except TransportError as exc:
-            raise self._scrub(_transport_error(exc, self._pool.host)) from None
+            raise self._scrub(classify_transport_error(exc, self._pool.host)) from None
         payload = _json_or_none(response)
         if response.ok:
             return payload
@@ -187,16 +188,6 @@ class WhatsAppChannel:
         """Release pooled connections."""
         if self._pool is not None:
             self._pool.close()
-
-
-def _transport_error(exc: TransportError, where: str) -> SendError:
-    """Did the request leave? A failed connect sent nothing (safe to retry); anything after it
-    may have reached Meta, and the Cloud API has no idempotency key: the outcome is unknown."""
-    if not exc.sent:
-        return SendError("transient", f"could not connect to {where} ({exc}); nothing was sent")
-    if exc.timed_out:
-        return SendError("unknown", f"no answer from {where} in time ({exc}); it may have sent")
-    return SendError("unknown", f"connection to {where} broke after the request ({exc})")
 
 
 def _json_or_none(response: Response) -> Any:

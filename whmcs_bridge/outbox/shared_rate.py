@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -96,6 +97,10 @@ class _Row:
     held: int
     held_until: int
     expires: int
+
+    @classmethod
+    def of(cls, row: Any) -> _Row:
+        return cls(row.worker, row.share_milli, row.held_milli, row.held_until_us, row.expires_us)
 
     def counted(self, now: int, hold: int) -> int:
         """What this worker may still be sending at, as far as another worker can tell."""
@@ -159,10 +164,7 @@ class SharedRate:
         query = select(rate_shares).where(s.name == self.name).order_by(s.worker)
         if conn.dialect.name in ("mysql", "mariadb"):
             query = query.with_for_update()  # refreshes of one rate take turns
-        rows = [
-            _Row(r.worker, r.share_milli, r.held_milli, r.held_until_us, r.expires_us)
-            for r in conn.execute(query)
-        ]
+        rows = [_Row.of(r) for r in conn.execute(query)]
         now = _server_now_us(conn)
         hold = self._hold_us
         mine = next((r for r in rows if r.worker == self.worker), None)
@@ -221,9 +223,7 @@ class SharedRate:
             if row is None:
                 return
             now = _server_now_us(conn)
-            mine = _Row(
-                row.worker, row.share_milli, row.held_milli, row.held_until_us, row.expires_us
-            )
+            mine = _Row.of(row)
             conn.execute(
                 update(rate_shares)
                 .where(where)
