@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote, urlsplit
 
-from .written import request_written
+from .written import request_ready, request_written
 
 _IDLE_SECONDS = 20.0  # below the usual server keep-alive timeouts (nginx 75 s, ours 30 s)
 
@@ -160,6 +160,7 @@ class HttpPool:
     ) -> Response:
         """One request on a pooled connection; raises :class:`TransportError` below HTTP."""
         conn, reused = self._take()
+        request_ready()
         try:
             conn.request(method, self.prefix + path, body=body, headers=headers)
         except OSError as exc:

@@ -1,11 +1,13 @@
-"""When a channel's request has left: a per-thread signal from the channel to the outbox's pacing.
+"""When a channel's request leaves: per-thread signals from the channel to the outbox's pacing.
 
 The outbox counts each send against the rate when it lets it start; a thread that stalls after
 that (the garbage collector, a descheduled process on a busy host) sends later than counted, and
-requests that were counted apart reach the provider together. A channel that makes its request
-in the calling thread calls :func:`request_written` once the bytes are handed to the network;
-the outbox listens with :func:`on_request_written` and counts that moment instead. A channel
-that never calls it is counted when it was let start, as before.
+requests that were let start apart reach the provider together. A channel that makes its
+request in the calling thread calls :func:`request_ready` just before it writes the request (the
+outbox may hold it there, so that two writes are never closer than the rate allows) and
+:func:`request_written` once the bytes are handed to the network (the outbox counts that moment
+instead). The outbox listens with :func:`on_request`. A channel that calls neither is paced and
+counted when it was let start, as before.
 """
 
 from __future__ import annotations
@@ -18,18 +20,25 @@ _listener = threading.local()
 
 
 @contextmanager
-def on_request_written(callback: Callable[[], None]) -> Iterator[None]:
-    """Call ``callback`` (in this thread) when a channel says its request has left."""
-    previous = getattr(_listener, "callback", None)
-    _listener.callback = callback
+def on_request(ready: Callable[[], None], written: Callable[[], None]) -> Iterator[None]:
+    """Call ``ready`` and ``written`` (in this thread) when a channel signals them."""
+    previous = getattr(_listener, "callbacks", None)
+    _listener.callbacks = (ready, written)
     try:
         yield
     finally:
-        _listener.callback = previous
+        _listener.callbacks = previous
+
+
+def request_ready() -> None:
+    """The current send's request is about to be written (this may wait for its turn)."""
+    callbacks = getattr(_listener, "callbacks", None)
+    if callbacks is not None:
+        callbacks[0]()
 
 
 def request_written() -> None:
-    """The request of the current send has been written to the network."""
-    callback = getattr(_listener, "callback", None)
-    if callback is not None:
-        callback()
+    """The current send's request has been written to the network."""
+    callbacks = getattr(_listener, "callbacks", None)
+    if callbacks is not None:
+        callbacks[1]()

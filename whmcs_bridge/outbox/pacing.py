@@ -53,6 +53,7 @@ class TokenBucket:
         # The counted starts, oldest first; each a one-item list a later write may move on.
         self._starts: deque[list[float]] = deque(maxlen=max(1, math.floor(rate * window)))
         self._mine = threading.local()  # this thread's last start and its slot
+        self._last_write = -math.inf  # the latest request written (or about to be) by any thread
         self._lock = threading.Lock()
 
     def _spacing(self, rate: float) -> float:
@@ -98,6 +99,19 @@ class TokenBucket:
             self._sleep(free_at - now)
             waited += free_at - now
 
+    def ready(self) -> None:
+        """This thread is about to write its request: not closer than ``1 / rate`` less the
+        margin to the last write of any thread. Let start on time, a thread that then stalled
+        (GC, a busy host) would otherwise write together with the next one."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                turn = self._last_write + self._interval - self.margin
+                if now >= turn:
+                    self._last_write = now
+                    return
+            self._sleep(turn - now)
+
     def written(self) -> None:
         """This thread's request left now: count it at this moment, not when it was let start.
 
@@ -109,6 +123,7 @@ class TokenBucket:
             return
         with self._lock:
             now = self._clock()
+            self._last_write = max(self._last_write, now)
             if now > start[0]:
                 start[0] = now
                 self._push_after(now, self._mine.slot)

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from whmcs_bridge.channels.base import Channel, SendError
-from whmcs_bridge.channels.written import on_request_written
+from whmcs_bridge.channels.written import on_request
 from whmcs_bridge.outbox import store
 from whmcs_bridge.outbox.policy import Decision, decide
 from whmcs_bridge.outbox.recorder import SentRecorder
@@ -185,7 +185,7 @@ def send(
     box.spacing.mark(name, recipient)
     began = time.monotonic()
     try:
-        with on_request_written(box.shared_rate.written):
+        with on_request(box.shared_rate.ready, box.shared_rate.written):
             result = channel.send(message)
     except SendError as exc:
         error = exc

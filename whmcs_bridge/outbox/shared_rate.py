@@ -254,6 +254,10 @@ class SharedRate:
                 return self._clock() - started
             # The lease ran out while this thread waited for its turn: wait for a renewal.
 
+    def ready(self) -> None:
+        """This thread's request is about to be written (see TokenBucket.ready)."""
+        self.bucket.ready()
+
     def written(self) -> None:
         """This thread's request has left: count it now (see TokenBucket.written)."""
         self.bucket.written()
